@@ -1,0 +1,6 @@
+// Placeholder until the daemon lands.
+#include <cstdio>
+int main() {
+  std::puts("chatd: not built yet");
+  return 1;
+}

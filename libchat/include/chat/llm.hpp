@@ -1,0 +1,69 @@
+// chat/llm.hpp: the interface to language models.
+//
+// An LlmProvider turns a list of chat turns into a reply, whole (complete) or
+// chunk by chunk (stream). Providers are thread-safe: one instance serves
+// concurrent requests. They never throw: a provider down or timing out is
+// kUnavailable or kDeadlineExceeded, an error or garbage from the model
+// server is kUpstream, a bad request kInvalidArgument.
+//
+// Cancellation: stream() calls on_chunk for each piece of text as it arrives;
+// when on_chunk returns false the provider stops generating (closing the
+// upstream request) and returns what it had with finish_reason "cancelled".
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/result.hpp"
+#include "chat/types.hpp"
+
+namespace chat {
+
+struct ChatTurn {
+  Role role = Role::kUser;  // kAgent is sent as "assistant"
+  std::string content;
+};
+
+struct CompletionRequest {
+  std::string model;  // empty: the provider's default
+  std::vector<ChatTurn> messages;
+  std::optional<double> temperature;
+  std::optional<std::int64_t> max_tokens;
+};
+
+struct Completion {
+  std::string content;
+  std::string model;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  bool usage_reported = false;  // false: token counts are the caller's estimate
+  std::string finish_reason;    // "stop", "length", "cancelled", ...
+};
+
+using ChunkCallback = std::function<bool(std::string_view chunk)>;
+
+class LlmProvider {
+ public:
+  virtual ~LlmProvider() = default;
+  virtual std::string_view name() const = 0;
+  virtual Result<Completion> complete(const CompletionRequest& request) = 0;
+  virtual Result<Completion> stream(const CompletionRequest& request, const ChunkCallback& on_chunk) = 0;
+};
+
+struct EchoOptions {
+  // Pause before each streamed chunk; lets tests and demos watch a stream.
+  std::chrono::milliseconds chunk_delay{0};
+};
+
+// Replies "Echo: <content of the last user turn>"; streams it word by word
+// ("Echo:", " hello", " world"), so the chunks concatenate to the reply.
+// Token counts are words, reported as usage. Deterministic, for tests.
+std::unique_ptr<LlmProvider> make_echo_provider(EchoOptions options = {});
+
+}  // namespace chat
