@@ -47,6 +47,12 @@ constexpr std::int64_t kSearchWindow = 1000;
 // Dynamic listing SQL is cached too; its variety is bounded by the filter
 // combinations, but cap it in case a caller finds many.
 constexpr std::size_t kMaxCachedStatements = 512;
+// WAL pages between automatic checkpoints (SQLite's default is 1000). A
+// checkpoint fsyncs the database file in the commit that triggers it; with
+// every append dirtying ~5 pages, the default checkpoints every ~200 appends
+// and the fsyncs dominate p99 and cost throughput. 4000 pages bounds the WAL
+// at about 16 MB between checkpoints. Measured: bench/README.md.
+constexpr int kWalAutocheckpointPages = 4000;
 
 // ---- connections and statements --------------------------------------------
 
@@ -373,6 +379,7 @@ class SqliteStore final : public Store {
       if (!memory_) {
         db.exec("PRAGMA journal_mode=WAL");
         db.exec(options_.durability == Durability::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        db.exec(fmt::format("PRAGMA wal_autocheckpoint={}", kWalAutocheckpointPages));
       }
       db.exec("PRAGMA foreign_keys=ON");
       db.exec("PRAGMA temp_store=MEMORY");
