@@ -352,7 +352,9 @@ std::string audit_detail_count(std::string_view key, std::int64_t n) { return fm
 class SqliteStore final : public Store {
  public:
   SqliteStore(const SqliteOptions& options, int lock_fd)
-      : options_(options), memory_(options.path == ":memory:"), lock_fd_(lock_fd) {}
+      : options_(options), memory_(options.path == ":memory:"), lock_fd_(lock_fd) {
+    if (options_.index_batch <= 0) options_.index_batch = 512;
+  }
 
   ~SqliteStore() override {
     {
@@ -1235,7 +1237,7 @@ class SqliteStore final : public Store {
   Result<std::int64_t> flush_search_index() override {
     std::int64_t total = 0;
     for (;;) {
-      auto r = index_batch(options_.index_batch > 0 ? options_.index_batch : 512);
+      auto r = index_batch(options_.index_batch);
       if (!r) return r;
       if (*r == 0) break;
       total += *r;
@@ -1540,7 +1542,7 @@ class SqliteStore final : public Store {
       // appends interleave with a long catch-up. Only full batches go on at
       // once: chasing every new row would shrink batches to a row or two,
       // and a small FTS5 transaction costs nearly what a large one does.
-      const std::int64_t batch = options_.index_batch > 0 ? options_.index_batch : 512;
+      const std::int64_t batch = options_.index_batch;
       while (!stop_flag()) {
         auto r = index_batch(batch);
         if (!r) {
