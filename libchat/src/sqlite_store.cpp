@@ -379,7 +379,9 @@ class SqliteStore final : public Store {
       writer_ = std::make_unique<Conn>(options_.path, flags, busy_ms);
       auto& db = writer_->db();
       if (!memory_) {
-        db.exec("PRAGMA journal_mode=WAL");
+        // Concurrent readers and the durability contract both rest on WAL.
+        if (db.execAndGet("PRAGMA journal_mode=WAL").getString() != "wal")
+          return Error::internal("the database cannot use write-ahead logging");
         db.exec(options_.durability == Durability::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         db.exec(fmt::format("PRAGMA wal_autocheckpoint={}", kWalAutocheckpointPages));
       }
@@ -1338,6 +1340,8 @@ class SqliteStore final : public Store {
       return Error::internal(fmt::format(
           "the database schema is version {}, newer than this libchat knows ({}); upgrade libchat", version, known));
     }
+    if (version == 0 && db.execAndGet("SELECT COUNT(*) FROM sqlite_master").getInt64() > 0)
+      return Error::internal("the file is a SQLite database but not a libchat one");
     for (const auto& step : steps) {
       if (step.version <= version) continue;
       SQLite::Transaction tx(db);
