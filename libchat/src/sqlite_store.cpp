@@ -1030,8 +1030,8 @@ class SqliteStore final : public Store {
         auto msgs = collect_messages(r, s, &scores, &total);
         for (std::size_t i = 0; i < msgs.size(); ++i) page.items.push_back(SearchHit{std::move(msgs[i]), scores[i]});
       }
-      if (page.items.empty() && q.offset > 0) {
-        // Past the end: the window count did not come back with a row.
+      if (page.items.empty() && (q.offset > 0 || q.limit == 0)) {
+        // No row came back to carry the window count (past the end, or limit 0).
         auto s = r.prepare(fmt::format(
             "SELECT COUNT(*) FROM (SELECT 1 FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid "
             "CROSS JOIN conversations c ON c.id = m.conversation_id WHERE messages_fts MATCH ? AND "
