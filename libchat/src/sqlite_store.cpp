@@ -6,15 +6,32 @@
 // mode. A ":memory:" database is private to its connection, so the memory
 // store uses the writer connection for everything.
 //
-// Every connection caches its prepared statements (keyed by SQL text); a
-// statement is reset as soon as its user is done with it so that a reader
-// never keeps a stale snapshot open.
+// Every connection caches its prepared statements (literal SQL by address,
+// SQL built from filters by text); a statement is reset as soon as its user
+// is done with it so that a reader never keeps a stale snapshot open. Reads
+// run in one read transaction (one snapshot: a page and its total agree).
 //
 // Full-text search: messages are NOT indexed inside append (a per-row FTS
 // insert costs about 4x on every append). A background thread indexes new
 // rows in batches behind a watermark (fts_state.last_indexed_id), and
 // search_messages catches the index up before it queries, so search results
 // are always fresh.
+//
+// Choices where the Store contract is silent:
+// - A process holds an exclusive flock on "<path>.lock" while the store is
+//   open; a second opener (another daemon) gets kUnavailable.
+// - Durability::kNormal is WAL + synchronous=NORMAL: an acknowledged append
+//   survives a crash of the process (tested with SIGKILL), not a power loss.
+// - list_audit is newest first. purge returns messages + conversations
+//   removed (attachments and index rows go with them, uncounted) and audits
+//   itself with target_type "store".
+// - restore_message of a message whose conversation is deleted: kNotFound
+//   (restore the conversation first).
+// - mark_read sets status `read` on messages between the previous mark and
+//   the new one; those at or below the previous mark were set when it moved.
+// - Substring filters use LIKE: case-insensitive for ASCII letters only.
+// - Search: total counts in-scope matches within the ranked window of the
+//   newest kSearchWindow matches, so it is exact up to that size.
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
