@@ -1482,9 +1482,12 @@ class SqliteStore final : public Store {
   // Indexes up to `limit` new messages and up to `limit` edited ones in one
   // write transaction; returns how many rows it (re)indexed.
   Result<std::int64_t> index_batch(std::int64_t limit) {
-    std::int64_t new_mark = 0;
-    bool more_edits = false;
-    auto r = write<std::int64_t>([&](Conn& w) -> Result<std::int64_t> {
+    // Not write(): the watermark is published after the commit but still
+    // under the writer lock, so no append or edit can slip in between.
+    return guarded<std::int64_t>([&]() -> Result<std::int64_t> {
+      std::lock_guard lk(writer_mu_);
+      Conn& w = *writer_;
+      Tx tx(w, "BEGIN IMMEDIATE");
       std::int64_t mark = 0;
       {
         auto s = w.prepare_static("SELECT last_indexed_id FROM fts_state WHERE id = 1");
@@ -1492,6 +1495,7 @@ class SqliteStore final : public Store {
       }
       std::int64_t done = 0;
       std::int64_t seen = mark;
+      std::vector<std::int64_t> ids;
       {
         auto sel = w.prepare_static("SELECT id, content FROM messages WHERE id > ? ORDER BY id LIMIT ?");
         sel->bind(1, mark);
@@ -1512,7 +1516,6 @@ class SqliteStore final : public Store {
       {
         auto sel = w.prepare_static("SELECT message_id FROM fts_pending ORDER BY message_id LIMIT ?");
         sel->bind(1, limit);
-        std::vector<std::int64_t> ids;
         while (sel->executeStep()) ids.push_back(sel->getColumn(0).getInt64());
         sel->tryReset();
         for (auto id : ids) {
@@ -1533,20 +1536,17 @@ class SqliteStore final : public Store {
           }
           ++done;
         }
-        more_edits = static_cast<std::int64_t>(ids.size()) == limit;
       }
       if (seen != mark) {
         auto s = w.prepare_static("UPDATE fts_state SET last_indexed_id = ? WHERE id = 1");
         s->bind(1, seen);
         s->exec();
       }
-      new_mark = seen;
-      // Published under the writer lock: nothing can append in between.
-      indexed_id_ = new_mark;
-      pending_edits_ = more_edits;
+      tx.commit();
+      indexed_id_ = seen;
+      pending_edits_ = static_cast<std::int64_t>(ids.size()) == limit;
       return done;
     });
-    return r;
   }
 
   void indexer_loop() {
