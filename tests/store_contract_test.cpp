@@ -774,6 +774,14 @@ TEST_CASE("store: full-text search is fresh, literal, unicode-aware and scoped",
     CHECK(ids_of(search("giraffes").items) == std::vector<std::int64_t>{a1});
     CHECK(ids_of(search("invoice").items) == std::vector<std::int64_t>{b1});
   }
+  SECTION("an edit before the row was indexed is indexed with its new text") {
+    auto n = add(c1, "original okapi");
+    MessagePatch p;
+    p.content = "replaced ocelot";
+    REQUIRE(store->update_message(n, p, at(5)).ok());
+    CHECK(search("okapi").total == 0);
+    CHECK(ids_of(search("ocelot").items) == std::vector<std::int64_t>{n});
+  }
   SECTION("ranking prefers better matches") {
     auto strong = add(c1, "llama llama llama");
     auto weak = add(c1, "one llama among many many other words in a long sentence here");
