@@ -27,7 +27,8 @@ NewConversation new_conv(ConversationKind kind = ConversationKind::kSupport, std
   return c;
 }
 
-NewMessage new_msg(Role role, std::string content, std::string client_id = {}, std::optional<std::int64_t> tokens = {}) {
+NewMessage new_msg(Role role, std::string content, std::string client_id = {},
+                   std::optional<std::int64_t> tokens = {}) {
   NewMessage m;
   m.role = role;
   m.content = std::move(content);
@@ -53,7 +54,9 @@ std::vector<std::int64_t> ids_of(const std::vector<SearchHit>& hs) {
   for (const auto& h : hs) out.push_back(h.message.id);
   return out;
 }
-bool contains(const std::vector<std::int64_t>& v, std::int64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+bool contains(const std::vector<std::int64_t>& v, std::int64_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 std::int64_t conv_count(Store& s, bool include_deleted = false) {
   ConversationQuery q;

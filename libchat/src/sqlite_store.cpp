@@ -666,7 +666,8 @@ class SqliteStore final : public Store {
       if (!cur) return std::move(cur).error();
       std::int64_t n = 0;
       {
-        auto s = w.prepare_static("UPDATE messages SET deleted_at = ? WHERE conversation_id = ? AND deleted_at IS NULL");
+        auto s = w.prepare_static(
+            "UPDATE messages SET deleted_at = ? WHERE conversation_id = ? AND deleted_at IS NULL");
         s->bind(1, to_millis(audit.at));
         s->bind(2, id);
         n = s->exec();
@@ -940,7 +941,8 @@ class SqliteStore final : public Store {
         s->exec();
       }
       if (p.tokens_used && *p.tokens_used != cur->tokens_used.value_or(0)) {
-        auto s = w.prepare_static("UPDATE conversations SET total_tokens = total_tokens + ?, updated_at = ? WHERE id = ?");
+        auto s = w.prepare_static(
+            "UPDATE conversations SET total_tokens = total_tokens + ?, updated_at = ? WHERE id = ?");
         s->bind(1, *p.tokens_used - cur->tokens_used.value_or(0));
         s->bind(2, to_millis(now));
         s->bind(3, cur->conversation_id);
@@ -1109,7 +1111,8 @@ class SqliteStore final : public Store {
 
   Result<std::vector<Agent>> list_agents() override {
     return read<std::vector<Agent>>([&](Conn& r) -> Result<std::vector<Agent>> {
-      auto s = r.prepare_static("SELECT id, name, system_prompt, model, created_at, updated_at FROM agents ORDER BY id");
+      auto s = r.prepare_static(
+          "SELECT id, name, system_prompt, model, created_at, updated_at FROM agents ORDER BY id");
       std::vector<Agent> out;
       while (s->executeStep()) out.push_back(read_agent(*s));
       return out;
@@ -1526,7 +1529,8 @@ class SqliteStore final : public Store {
             del->exec();
           }
           {
-            auto ins = w.prepare_static("INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id = ?");
+            auto ins = w.prepare_static(
+                "INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id = ?");
             ins->bind(1, id);
             ins->exec();
           }
