@@ -446,57 +446,60 @@ class SqliteStore final : public Store {
   // ---- conversations ---------------------------------------------------------
 
   Result<Conversation> create_conversation(const NewConversation& in, Timestamp now) override {
-    auto meta = detail::normalize_json_object(in.metadata, "metadata", kMaxMetadataBytes);
-    if (!meta) return std::move(meta).error();
-    if (!in.uuid.empty() && !is_uuid(in.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
-    Conversation c;
-    c.uuid = in.uuid.empty() ? generate_uuid_v4() : in.uuid;
-    c.handle = in.handle;
-    c.kind = in.kind;
-    c.type = in.type.empty() ? "chat" : in.type;
-    c.user_id = in.user_id;
-    c.external_user_id = in.external_user_id;
-    c.name = in.name;
-    c.email = in.email;
-    c.agent_id = in.agent_id;
-    c.subject = in.subject;
-    c.title = in.title;
-    c.status = in.status.empty() ? "active" : in.status;
-    c.is_archived = in.is_archived;
-    c.is_pinned = in.is_pinned;
-    c.is_active = true;
-    c.expires_at = in.expires_at;
-    c.metadata = std::move(meta).value();
-    c.initial_context = in.initial_context;
-    c.created_at = now;
-    c.updated_at = now;
-    return write<Conversation>([&](Conn& w) -> Result<Conversation> {
-      auto s = w.prepare_static(
-          "INSERT INTO conversations (uuid, handle, kind, type, user_id, external_user_id, name, email, agent_id, "
-          "subject, title, status, is_archived, is_pinned, is_active, expires_at, metadata, initial_context, "
-          "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?,?)");
-      s->bind(1, c.uuid);
-      bind_text_or_null(*s, 2, c.handle);
-      s->bind(3, std::string(to_string(c.kind)));
-      s->bind(4, c.type);
-      s->bind(5, c.user_id);
-      s->bind(6, c.external_user_id);
-      s->bind(7, c.name);
-      s->bind(8, c.email);
-      bind_opt(*s, 9, c.agent_id);
-      s->bind(10, c.subject);
-      s->bind(11, c.title);
-      s->bind(12, c.status);
-      s->bind(13, c.is_archived ? 1 : 0);
-      s->bind(14, c.is_pinned ? 1 : 0);
-      bind_opt(*s, 15, c.expires_at);
-      s->bind(16, c.metadata);
-      s->bind(17, c.initial_context);
-      s->bind(18, to_millis(now));
-      s->bind(19, to_millis(now));
-      s->exec();
-      c.id = w.db().getLastInsertRowid();
-      return c;
+    // Validation and SQL building can throw too (allocation): nothing escapes.
+    return guarded<Conversation>([&]() -> Result<Conversation> {
+      auto meta = detail::normalize_json_object(in.metadata, "metadata", kMaxMetadataBytes);
+      if (!meta) return std::move(meta).error();
+      if (!in.uuid.empty() && !is_uuid(in.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
+      Conversation c;
+      c.uuid = in.uuid.empty() ? generate_uuid_v4() : in.uuid;
+      c.handle = in.handle;
+      c.kind = in.kind;
+      c.type = in.type.empty() ? "chat" : in.type;
+      c.user_id = in.user_id;
+      c.external_user_id = in.external_user_id;
+      c.name = in.name;
+      c.email = in.email;
+      c.agent_id = in.agent_id;
+      c.subject = in.subject;
+      c.title = in.title;
+      c.status = in.status.empty() ? "active" : in.status;
+      c.is_archived = in.is_archived;
+      c.is_pinned = in.is_pinned;
+      c.is_active = true;
+      c.expires_at = in.expires_at;
+      c.metadata = std::move(meta).value();
+      c.initial_context = in.initial_context;
+      c.created_at = now;
+      c.updated_at = now;
+      return write<Conversation>([&](Conn& w) -> Result<Conversation> {
+        auto s = w.prepare_static(
+            "INSERT INTO conversations (uuid, handle, kind, type, user_id, external_user_id, name, email, agent_id, "
+            "subject, title, status, is_archived, is_pinned, is_active, expires_at, metadata, initial_context, "
+            "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?,?)");
+        s->bind(1, c.uuid);
+        bind_text_or_null(*s, 2, c.handle);
+        s->bind(3, std::string(to_string(c.kind)));
+        s->bind(4, c.type);
+        s->bind(5, c.user_id);
+        s->bind(6, c.external_user_id);
+        s->bind(7, c.name);
+        s->bind(8, c.email);
+        bind_opt(*s, 9, c.agent_id);
+        s->bind(10, c.subject);
+        s->bind(11, c.title);
+        s->bind(12, c.status);
+        s->bind(13, c.is_archived ? 1 : 0);
+        s->bind(14, c.is_pinned ? 1 : 0);
+        bind_opt(*s, 15, c.expires_at);
+        s->bind(16, c.metadata);
+        s->bind(17, c.initial_context);
+        s->bind(18, to_millis(now));
+        s->bind(19, to_millis(now));
+        s->exec();
+        c.id = w.db().getLastInsertRowid();
+        return c;
+      });
     });
   }
 
@@ -528,114 +531,120 @@ class SqliteStore final : public Store {
   }
 
   Result<Page<Conversation>> list_conversations(const ConversationQuery& q) override {
-    if (q.limit < 0) return Error::invalid("limit", "limit must not be negative");
-    if (q.offset < 0) return Error::invalid("offset", "offset must not be negative");
-    std::string where = " WHERE 1=1";
-    std::vector<Param> params;
-    if (!q.include_deleted) where += " AND c.deleted_at IS NULL";
-    if (q.kind) {
-      where += " AND c.kind = ?";
-      params.emplace_back(std::string(to_string(*q.kind)));
-    }
-    if (q.user_id) {
-      where += " AND c.user_id = ?";
-      params.emplace_back(*q.user_id);
-    }
-    if (q.external_user_id) {
-      where += " AND c.external_user_id = ?";
-      params.emplace_back(*q.external_user_id);
-    }
-    if (q.subject) {
-      where += " AND c.subject = ?";
-      params.emplace_back(*q.subject);
-    }
-    if (q.agent_id) {
-      where += " AND c.agent_id = ?";
-      params.emplace_back(*q.agent_id);
-    }
-    if (q.is_active) {
-      where += " AND c.is_active = ?";
-      params.emplace_back(std::int64_t{*q.is_active ? 1 : 0});
-    }
-    if (q.is_archived) {
-      where += " AND c.is_archived = ?";
-      params.emplace_back(std::int64_t{*q.is_archived ? 1 : 0});
-    }
-    if (!q.search.empty()) {
-      // LIKE is case-insensitive for ASCII letters only (SQLite without ICU).
-      where +=
-          " AND (c.handle LIKE ? ESCAPE '\\' OR c.external_user_id LIKE ? ESCAPE '\\' OR c.title LIKE ? ESCAPE '\\')";
-      auto pat = like_pattern(q.search);
-      params.emplace_back(pat);
-      params.emplace_back(pat);
-      params.emplace_back(pat);
-    }
-    if (q.since_id > 0) {
-      where += " AND c.id > ?";
-      params.emplace_back(q.since_id);
-    }
-    const char* order = q.order == ConversationOrder::kNewestFirst
-                            ? " ORDER BY c.created_at DESC, c.id DESC"
-                            : " ORDER BY c.is_pinned DESC, COALESCE(c.last_message_at, c.created_at) DESC, c.id DESC";
-    return read<Page<Conversation>>([&](Conn& r) -> Result<Page<Conversation>> {
-      Page<Conversation> page;
-      {
-        auto s = r.prepare("SELECT COUNT(*) FROM conversations c" + where);
-        bind_all(*s, params);
-        s->executeStep();
-        page.total = s->getColumn(0).getInt64();
+    // Validation and SQL building can throw too (allocation): nothing escapes.
+    return guarded<Page<Conversation>>([&]() -> Result<Page<Conversation>> {
+      if (q.limit < 0) return Error::invalid("limit", "limit must not be negative");
+      if (q.offset < 0) return Error::invalid("offset", "offset must not be negative");
+      std::string where = " WHERE 1=1";
+      std::vector<Param> params;
+      if (!q.include_deleted) where += " AND c.deleted_at IS NULL";
+      if (q.kind) {
+        where += " AND c.kind = ?";
+        params.emplace_back(std::string(to_string(*q.kind)));
       }
-      auto s = r.prepare(fmt::format("SELECT {} FROM conversations c{}{} LIMIT ? OFFSET ?", kConvCols, where, order));
-      bind_all(*s, params);
-      s->bind(static_cast<int>(params.size()) + 1, q.limit);
-      s->bind(static_cast<int>(params.size()) + 2, q.offset);
-      while (s->executeStep()) page.items.push_back(read_conversation(*s));
-      page.has_more = q.offset + static_cast<std::int64_t>(page.items.size()) < page.total;
-      return page;
+      if (q.user_id) {
+        where += " AND c.user_id = ?";
+        params.emplace_back(*q.user_id);
+      }
+      if (q.external_user_id) {
+        where += " AND c.external_user_id = ?";
+        params.emplace_back(*q.external_user_id);
+      }
+      if (q.subject) {
+        where += " AND c.subject = ?";
+        params.emplace_back(*q.subject);
+      }
+      if (q.agent_id) {
+        where += " AND c.agent_id = ?";
+        params.emplace_back(*q.agent_id);
+      }
+      if (q.is_active) {
+        where += " AND c.is_active = ?";
+        params.emplace_back(std::int64_t{*q.is_active ? 1 : 0});
+      }
+      if (q.is_archived) {
+        where += " AND c.is_archived = ?";
+        params.emplace_back(std::int64_t{*q.is_archived ? 1 : 0});
+      }
+      if (!q.search.empty()) {
+        // LIKE is case-insensitive for ASCII letters only (SQLite without ICU).
+        where +=
+            " AND (c.handle LIKE ? ESCAPE '\\' OR c.external_user_id LIKE ? ESCAPE '\\' OR c.title LIKE ? ESCAPE '\\')";
+        auto pat = like_pattern(q.search);
+        params.emplace_back(pat);
+        params.emplace_back(pat);
+        params.emplace_back(pat);
+      }
+      if (q.since_id > 0) {
+        where += " AND c.id > ?";
+        params.emplace_back(q.since_id);
+      }
+      const char* order = q.order == ConversationOrder::kNewestFirst
+                              ? " ORDER BY c.created_at DESC, c.id DESC"
+                              : " ORDER BY c.is_pinned DESC, COALESCE(c.last_message_at, c.created_at) DESC, c.id DESC";
+      return read<Page<Conversation>>([&](Conn& r) -> Result<Page<Conversation>> {
+        Page<Conversation> page;
+        {
+          auto s = r.prepare("SELECT COUNT(*) FROM conversations c" + where);
+          bind_all(*s, params);
+          s->executeStep();
+          page.total = s->getColumn(0).getInt64();
+        }
+        auto s = r.prepare(fmt::format("SELECT {} FROM conversations c{}{} LIMIT ? OFFSET ?", kConvCols, where, order));
+        bind_all(*s, params);
+        s->bind(static_cast<int>(params.size()) + 1, q.limit);
+        s->bind(static_cast<int>(params.size()) + 2, q.offset);
+        while (s->executeStep()) page.items.push_back(read_conversation(*s));
+        page.has_more = q.offset + static_cast<std::int64_t>(page.items.size()) < page.total;
+        return page;
+      });
     });
   }
 
   Result<Conversation> update_conversation(std::int64_t id, const ConversationPatch& p, Timestamp now) override {
-    std::optional<std::string> meta;
-    if (p.metadata) {
-      auto m = detail::normalize_json_object(*p.metadata, "metadata", kMaxMetadataBytes);
-      if (!m) return std::move(m).error();
-      meta = std::move(m).value();
-    }
-    return write<Conversation>([&](Conn& w) -> Result<Conversation> {
-      auto cur = load_conversation(w, id, false);
-      if (!cur) return cur;
-      auto s = w.prepare_static(
-          "UPDATE conversations SET title = COALESCE(?, title), status = COALESCE(?, status), "
-          "is_archived = COALESCE(?, is_archived), is_pinned = COALESCE(?, is_pinned), "
-          "is_active = COALESCE(?, is_active), metadata = COALESCE(?, metadata), "
-          "initial_context = COALESCE(?, initial_context), agent_id = COALESCE(?, agent_id), "
-          "expires_at = COALESCE(?, expires_at), updated_at = ? WHERE id = ?");
-      auto bind_str = [&](int i, const std::optional<std::string>& v) {
-        if (v)
-          s->bind(i, *v);
-        else
-          s->bind(i);
-      };
-      auto bind_bool = [&](int i, const std::optional<bool>& v) {
-        if (v)
-          s->bind(i, *v ? 1 : 0);
-        else
-          s->bind(i);
-      };
-      bind_str(1, p.title);
-      bind_str(2, p.status);
-      bind_bool(3, p.is_archived);
-      bind_bool(4, p.is_pinned);
-      bind_bool(5, p.is_active);
-      bind_str(6, meta);
-      bind_str(7, p.initial_context);
-      bind_opt(*s, 8, p.agent_id);
-      bind_opt(*s, 9, p.expires_at);
-      s->bind(10, to_millis(now));
-      s->bind(11, id);
-      s->exec();
-      return load_conversation(w, id, false);
+    // Validation and SQL building can throw too (allocation): nothing escapes.
+    return guarded<Conversation>([&]() -> Result<Conversation> {
+      std::optional<std::string> meta;
+      if (p.metadata) {
+        auto m = detail::normalize_json_object(*p.metadata, "metadata", kMaxMetadataBytes);
+        if (!m) return std::move(m).error();
+        meta = std::move(m).value();
+      }
+      return write<Conversation>([&](Conn& w) -> Result<Conversation> {
+        auto cur = load_conversation(w, id, false);
+        if (!cur) return cur;
+        auto s = w.prepare_static(
+            "UPDATE conversations SET title = COALESCE(?, title), status = COALESCE(?, status), "
+            "is_archived = COALESCE(?, is_archived), is_pinned = COALESCE(?, is_pinned), "
+            "is_active = COALESCE(?, is_active), metadata = COALESCE(?, metadata), "
+            "initial_context = COALESCE(?, initial_context), agent_id = COALESCE(?, agent_id), "
+            "expires_at = COALESCE(?, expires_at), updated_at = ? WHERE id = ?");
+        auto bind_str = [&](int i, const std::optional<std::string>& v) {
+          if (v)
+            s->bind(i, *v);
+          else
+            s->bind(i);
+        };
+        auto bind_bool = [&](int i, const std::optional<bool>& v) {
+          if (v)
+            s->bind(i, *v ? 1 : 0);
+          else
+            s->bind(i);
+        };
+        bind_str(1, p.title);
+        bind_str(2, p.status);
+        bind_bool(3, p.is_archived);
+        bind_bool(4, p.is_pinned);
+        bind_bool(5, p.is_active);
+        bind_str(6, meta);
+        bind_str(7, p.initial_context);
+        bind_opt(*s, 8, p.agent_id);
+        bind_opt(*s, 9, p.expires_at);
+        s->bind(10, to_millis(now));
+        s->bind(11, id);
+        s->exec();
+        return load_conversation(w, id, false);
+      });
     });
   }
 
@@ -724,101 +733,104 @@ class SqliteStore final : public Store {
   // ---- messages --------------------------------------------------------------
 
   Result<AppendOutcome> append_message(std::int64_t conversation_id, const NewMessage& m, Timestamp now) override {
-    auto meta = normalize_metadata(m.metadata);
-    if (!meta) return std::move(meta).error();
-    if (!m.uuid.empty() && !is_uuid(m.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
-    if (m.tokens_used && *m.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
-    // Done before taking the writer lock: it is the only costly part that
-    // does not need the database.
-    AppendOutcome out;
-    Message& msg = out.message;
-    msg.uuid = m.uuid.empty() ? generate_uuid_v4() : m.uuid;
-    msg.conversation_id = conversation_id;
-    msg.client_id = m.client_id;
-    msg.role = m.role;
-    msg.content = m.content;
-    msg.content_type = m.content_type.empty() ? "text" : m.content_type;
-    msg.message_type = m.message_type.empty() ? "text" : m.message_type;
-    msg.status = m.status;
-    msg.metadata = std::move(meta).value();
-    msg.tokens_used = m.tokens_used;
-    msg.processing_time = m.processing_time;
-    msg.cost = m.cost;
-    msg.created_at = now;
-    msg.updated_at = now;
+    // Validation and SQL building can throw too (allocation): nothing escapes.
+    return guarded<AppendOutcome>([&]() -> Result<AppendOutcome> {
+      auto meta = normalize_metadata(m.metadata);
+      if (!meta) return std::move(meta).error();
+      if (!m.uuid.empty() && !is_uuid(m.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
+      if (m.tokens_used && *m.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
+      // Done before taking the writer lock: it is the only costly part that
+      // does not need the database.
+      AppendOutcome out;
+      Message& msg = out.message;
+      msg.uuid = m.uuid.empty() ? generate_uuid_v4() : m.uuid;
+      msg.conversation_id = conversation_id;
+      msg.client_id = m.client_id;
+      msg.role = m.role;
+      msg.content = m.content;
+      msg.content_type = m.content_type.empty() ? "text" : m.content_type;
+      msg.message_type = m.message_type.empty() ? "text" : m.message_type;
+      msg.status = m.status;
+      msg.metadata = std::move(meta).value();
+      msg.tokens_used = m.tokens_used;
+      msg.processing_time = m.processing_time;
+      msg.cost = m.cost;
+      msg.created_at = now;
+      msg.updated_at = now;
 
-    // Statements per append: BEGIN, [client_id lookup], UPDATE of the
-    // counters (which doubles as the "conversation is live" check), INSERT,
-    // COMMIT. Fewer statements is most of what keeps append near a raw insert.
-    return write<AppendOutcome>([&](Conn& w) -> Result<AppendOutcome> {
-      if (!m.client_id.empty()) {
-        // Checked in the same write transaction as the insert: two posts
-        // with one client_id cannot both create a message.
-        auto s = w.prepare_static("SELECT " CHAT_MSG_COLS
-                                  " FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-                                  "WHERE m.conversation_id = ? AND m.client_id = ? AND m.deleted_at IS NULL "
-                                  "AND c.deleted_at IS NULL");
-        s->bind(1, conversation_id);
-        s->bind(2, m.client_id);
-        auto found = collect_messages(w, s);
-        if (!found.empty()) return AppendOutcome{std::move(found.front()), false};
-      }
-      {
-        // A new id is always above last_read_message_id (marks are clamped
-        // to existing ids), so a non-user message is always unread.
-        auto s = w.prepare_static(
-            "UPDATE conversations SET total_messages = total_messages + 1, unread_count = unread_count + ?, "
-            "total_tokens = total_tokens + ?, last_message_at = ?, updated_at = ? "
-            "WHERE id = ? AND deleted_at IS NULL");
-        s->bind(1, msg.role == Role::kUser ? 0 : 1);
-        s->bind(2, msg.tokens_used.value_or(0));
-        s->bind(3, to_millis(now));
-        s->bind(4, to_millis(now));
-        s->bind(5, conversation_id);
-        if (s->exec() == 0) return Error::not_found("conversation not found");
-      }
-      {
-        auto s = w.prepare_static(
-            "INSERT INTO messages (uuid, conversation_id, client_id, role, content, content_type, message_type, "
-            "status, metadata, tokens_used, processing_time, cost, attachment_count, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        s->bind(1, msg.uuid);
-        s->bind(2, conversation_id);
-        bind_text_or_null(*s, 3, msg.client_id);
-        s->bind(4, std::string(to_string(msg.role)));
-        s->bindNoCopy(5, msg.content);
-        s->bind(6, msg.content_type);
-        s->bind(7, msg.message_type);
-        s->bind(8, std::string(to_string(msg.status)));
-        s->bindNoCopy(9, msg.metadata);
-        bind_opt(*s, 10, msg.tokens_used);
-        bind_opt(*s, 11, msg.processing_time);
-        bind_opt(*s, 12, msg.cost);
-        s->bind(13, static_cast<std::int64_t>(m.attachments.size()));
-        s->bind(14, to_millis(now));
-        s->bind(15, to_millis(now));
-        s->exec();
-      }
-      msg.id = w.db().getLastInsertRowid();
-      for (const auto& a : m.attachments) {
-        auto s = w.prepare_static(
-            "INSERT INTO message_attachments (message_id, file_name, file_type, file_size, file_path, created_at) "
-            "VALUES (?,?,?,?,?,?)");
-        s->bind(1, msg.id);
-        s->bind(2, a.file_name);
-        s->bind(3, a.file_type);
-        s->bind(4, a.file_size);
-        s->bind(5, a.file_path);
-        s->bind(6, to_millis(now));
-        s->exec();
-        msg.attachments.push_back(Attachment{w.db().getLastInsertRowid(), msg.id, a.file_name, a.file_type,
-                                             a.file_size, a.file_path, now});
-      }
-      // Set before the commit: a search that reads it early waits for the
-      // writer lock anyway, so it never misses this message.
-      last_id_ = msg.id;
-      if (msg.id - indexed_id_.load() >= options_.index_batch) indexer_cv_.notify_one();
-      return std::move(out);
+      // Statements per append: BEGIN, [client_id lookup], UPDATE of the
+      // counters (which doubles as the "conversation is live" check), INSERT,
+      // COMMIT. Fewer statements is most of what keeps append near a raw insert.
+      return write<AppendOutcome>([&](Conn& w) -> Result<AppendOutcome> {
+        if (!m.client_id.empty()) {
+          // Checked in the same write transaction as the insert: two posts
+          // with one client_id cannot both create a message.
+          auto s = w.prepare_static("SELECT " CHAT_MSG_COLS
+                                    " FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                                    "WHERE m.conversation_id = ? AND m.client_id = ? AND m.deleted_at IS NULL "
+                                    "AND c.deleted_at IS NULL");
+          s->bind(1, conversation_id);
+          s->bind(2, m.client_id);
+          auto found = collect_messages(w, s);
+          if (!found.empty()) return AppendOutcome{std::move(found.front()), false};
+        }
+        {
+          // A new id is always above last_read_message_id (marks are clamped
+          // to existing ids), so a non-user message is always unread.
+          auto s = w.prepare_static(
+              "UPDATE conversations SET total_messages = total_messages + 1, unread_count = unread_count + ?, "
+              "total_tokens = total_tokens + ?, last_message_at = ?, updated_at = ? "
+              "WHERE id = ? AND deleted_at IS NULL");
+          s->bind(1, msg.role == Role::kUser ? 0 : 1);
+          s->bind(2, msg.tokens_used.value_or(0));
+          s->bind(3, to_millis(now));
+          s->bind(4, to_millis(now));
+          s->bind(5, conversation_id);
+          if (s->exec() == 0) return Error::not_found("conversation not found");
+        }
+        {
+          auto s = w.prepare_static(
+              "INSERT INTO messages (uuid, conversation_id, client_id, role, content, content_type, message_type, "
+              "status, metadata, tokens_used, processing_time, cost, attachment_count, created_at, updated_at) "
+              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+          s->bind(1, msg.uuid);
+          s->bind(2, conversation_id);
+          bind_text_or_null(*s, 3, msg.client_id);
+          s->bind(4, std::string(to_string(msg.role)));
+          s->bindNoCopy(5, msg.content);
+          s->bind(6, msg.content_type);
+          s->bind(7, msg.message_type);
+          s->bind(8, std::string(to_string(msg.status)));
+          s->bindNoCopy(9, msg.metadata);
+          bind_opt(*s, 10, msg.tokens_used);
+          bind_opt(*s, 11, msg.processing_time);
+          bind_opt(*s, 12, msg.cost);
+          s->bind(13, static_cast<std::int64_t>(m.attachments.size()));
+          s->bind(14, to_millis(now));
+          s->bind(15, to_millis(now));
+          s->exec();
+        }
+        msg.id = w.db().getLastInsertRowid();
+        for (const auto& a : m.attachments) {
+          auto s = w.prepare_static(
+              "INSERT INTO message_attachments (message_id, file_name, file_type, file_size, file_path, created_at) "
+              "VALUES (?,?,?,?,?,?)");
+          s->bind(1, msg.id);
+          s->bind(2, a.file_name);
+          s->bind(3, a.file_type);
+          s->bind(4, a.file_size);
+          s->bind(5, a.file_path);
+          s->bind(6, to_millis(now));
+          s->exec();
+          msg.attachments.push_back(Attachment{w.db().getLastInsertRowid(), msg.id, a.file_name, a.file_type,
+                                               a.file_size, a.file_path, now});
+        }
+        // Set before the commit: a search that reads it early waits for the
+        // writer lock anyway, so it never misses this message.
+        last_id_ = msg.id;
+        if (msg.id - indexed_id_.load() >= options_.index_batch) indexer_cv_.notify_one();
+        return std::move(out);
+      });
     });
   }
 
@@ -855,112 +867,118 @@ class SqliteStore final : public Store {
   }
 
   Result<Page<Message>> list_messages(std::int64_t conversation_id, const MessageQuery& q) override {
-    if (q.limit < 0) return Error::invalid("limit", "limit must not be negative");
-    if (q.offset < 0) return Error::invalid("offset", "offset must not be negative");
-    std::string where = " WHERE m.conversation_id = ?";
-    std::vector<Param> params{conversation_id};
-    if (!q.include_deleted) where += " AND m.deleted_at IS NULL";
-    if (q.role) {
-      where += " AND m.role = ?";
-      params.emplace_back(std::string(to_string(*q.role)));
-    }
-    if (!q.include_system) where += " AND m.role != 'system'";
-    if (!q.search.empty()) {
-      where += " AND m.content LIKE ? ESCAPE '\\'";
-      params.emplace_back(like_pattern(q.search));
-    }
-    if (q.after_id > 0) {
-      where += " AND m.id > ?";
-      params.emplace_back(q.after_id);
-    }
-    if (q.before_id > 0) {
-      where += " AND m.id < ?";
-      params.emplace_back(q.before_id);
-    }
-    // The unfiltered live listing takes its total from the maintained
-    // counter: a COUNT over a large conversation costs milliseconds per page.
-    const bool filtered = q.role || !q.include_system || !q.search.empty() || q.after_id > 0 || q.before_id > 0 ||
-                          q.include_deleted;
-    return read<Page<Message>>([&](Conn& r) -> Result<Page<Message>> {
-      auto conv = load_conversation(r, conversation_id, q.include_deleted);
-      if (!conv) return std::move(conv).error();
-      Page<Message> page;
-      if (filtered) {
-        auto s = r.prepare("SELECT COUNT(*) FROM messages m" + where);
-        bind_all(*s, params);
-        s->executeStep();
-        page.total = s->getColumn(0).getInt64();
-      } else {
-        page.total = conv->total_messages;
+    // Validation and SQL building can throw too (allocation): nothing escapes.
+    return guarded<Page<Message>>([&]() -> Result<Page<Message>> {
+      if (q.limit < 0) return Error::invalid("limit", "limit must not be negative");
+      if (q.offset < 0) return Error::invalid("offset", "offset must not be negative");
+      std::string where = " WHERE m.conversation_id = ?";
+      std::vector<Param> params{conversation_id};
+      if (!q.include_deleted) where += " AND m.deleted_at IS NULL";
+      if (q.role) {
+        where += " AND m.role = ?";
+        params.emplace_back(std::string(to_string(*q.role)));
       }
-      auto s = r.prepare(fmt::format("SELECT {} FROM messages m{} ORDER BY m.id {} LIMIT ? OFFSET ?", kMsgCols, where,
-                                     q.newest_first ? "DESC" : "ASC"));
-      bind_all(*s, params);
-      s->bind(static_cast<int>(params.size()) + 1, q.limit);
-      s->bind(static_cast<int>(params.size()) + 2, q.offset);
-      page.items = collect_messages(r, s);
-      page.has_more = q.offset + static_cast<std::int64_t>(page.items.size()) < page.total;
-      return page;
+      if (!q.include_system) where += " AND m.role != 'system'";
+      if (!q.search.empty()) {
+        where += " AND m.content LIKE ? ESCAPE '\\'";
+        params.emplace_back(like_pattern(q.search));
+      }
+      if (q.after_id > 0) {
+        where += " AND m.id > ?";
+        params.emplace_back(q.after_id);
+      }
+      if (q.before_id > 0) {
+        where += " AND m.id < ?";
+        params.emplace_back(q.before_id);
+      }
+      // The unfiltered live listing takes its total from the maintained
+      // counter: a COUNT over a large conversation costs milliseconds per page.
+      const bool filtered = q.role || !q.include_system || !q.search.empty() || q.after_id > 0 || q.before_id > 0 ||
+                            q.include_deleted;
+      return read<Page<Message>>([&](Conn& r) -> Result<Page<Message>> {
+        auto conv = load_conversation(r, conversation_id, q.include_deleted);
+        if (!conv) return std::move(conv).error();
+        Page<Message> page;
+        if (filtered) {
+          auto s = r.prepare("SELECT COUNT(*) FROM messages m" + where);
+          bind_all(*s, params);
+          s->executeStep();
+          page.total = s->getColumn(0).getInt64();
+        } else {
+          page.total = conv->total_messages;
+        }
+        auto s = r.prepare(fmt::format("SELECT {} FROM messages m{} ORDER BY m.id {} LIMIT ? OFFSET ?", kMsgCols, where,
+                                       q.newest_first ? "DESC" : "ASC"));
+        bind_all(*s, params);
+        s->bind(static_cast<int>(params.size()) + 1, q.limit);
+        s->bind(static_cast<int>(params.size()) + 2, q.offset);
+        page.items = collect_messages(r, s);
+        page.has_more = q.offset + static_cast<std::int64_t>(page.items.size()) < page.total;
+        return page;
+      });
     });
   }
 
   Result<Message> update_message(std::int64_t id, const MessagePatch& p, Timestamp now) override {
-    std::optional<std::string> meta;
-    if (p.metadata) {
-      auto m = detail::normalize_json_object(*p.metadata, "metadata", kMaxMetadataBytes);
-      if (!m) return std::move(m).error();
-      meta = std::move(m).value();
-    }
-    if (p.tokens_used && *p.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
-    bool edited_indexed = false;
-    auto r = write<Message>([&](Conn& w) -> Result<Message> {
-      auto cur = load_message(w, id, false);
-      if (!cur) return cur;
-      {
-        auto s = w.prepare_static(
-            "UPDATE messages SET content = COALESCE(?, content), metadata = COALESCE(?, metadata), "
-            "status = COALESCE(?, status), tokens_used = COALESCE(?, tokens_used), "
-            "processing_time = COALESCE(?, processing_time), cost = COALESCE(?, cost), updated_at = ? WHERE id = ?");
-        if (p.content)
-          s->bind(1, *p.content);
-        else
-          s->bind(1);
-        if (meta)
-          s->bind(2, *meta);
-        else
-          s->bind(2);
-        if (p.status)
-          s->bind(3, std::string(to_string(*p.status)));
-        else
-          s->bind(3);
-        bind_opt(*s, 4, p.tokens_used);
-        bind_opt(*s, 5, p.processing_time);
-        bind_opt(*s, 6, p.cost);
-        s->bind(7, to_millis(now));
-        s->bind(8, id);
-        s->exec();
+    // Validation and SQL building can throw too (allocation): nothing escapes.
+    return guarded<Message>([&]() -> Result<Message> {
+      std::optional<std::string> meta;
+      if (p.metadata) {
+        auto m = detail::normalize_json_object(*p.metadata, "metadata", kMaxMetadataBytes);
+        if (!m) return std::move(m).error();
+        meta = std::move(m).value();
       }
-      if (p.tokens_used && *p.tokens_used != cur->tokens_used.value_or(0)) {
-        auto s = w.prepare_static(
-            "UPDATE conversations SET total_tokens = total_tokens + ?, updated_at = ? WHERE id = ?");
-        s->bind(1, *p.tokens_used - cur->tokens_used.value_or(0));
-        s->bind(2, to_millis(now));
-        s->bind(3, cur->conversation_id);
-        s->exec();
-      }
-      if (p.content && *p.content != cur->content) {
-        // Rows above the watermark get indexed with their newest content
-        // anyway; indexed rows are queued for re-indexing.
-        auto s = w.prepare_static(
-            "INSERT OR IGNORE INTO fts_pending (message_id) SELECT ?1 FROM fts_state "
-            "WHERE id = 1 AND last_indexed_id >= ?1");
-        s->bind(1, id);
-        edited_indexed = s->exec() > 0;
-      }
-      return load_message(w, id, false);
+      if (p.tokens_used && *p.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
+      bool edited_indexed = false;
+      auto r = write<Message>([&](Conn& w) -> Result<Message> {
+        auto cur = load_message(w, id, false);
+        if (!cur) return cur;
+        {
+          auto s = w.prepare_static(
+              "UPDATE messages SET content = COALESCE(?, content), metadata = COALESCE(?, metadata), "
+              "status = COALESCE(?, status), tokens_used = COALESCE(?, tokens_used), "
+              "processing_time = COALESCE(?, processing_time), cost = COALESCE(?, cost), updated_at = ? WHERE id = ?");
+          if (p.content)
+            s->bind(1, *p.content);
+          else
+            s->bind(1);
+          if (meta)
+            s->bind(2, *meta);
+          else
+            s->bind(2);
+          if (p.status)
+            s->bind(3, std::string(to_string(*p.status)));
+          else
+            s->bind(3);
+          bind_opt(*s, 4, p.tokens_used);
+          bind_opt(*s, 5, p.processing_time);
+          bind_opt(*s, 6, p.cost);
+          s->bind(7, to_millis(now));
+          s->bind(8, id);
+          s->exec();
+        }
+        if (p.tokens_used && *p.tokens_used != cur->tokens_used.value_or(0)) {
+          auto s = w.prepare_static(
+              "UPDATE conversations SET total_tokens = total_tokens + ?, updated_at = ? WHERE id = ?");
+          s->bind(1, *p.tokens_used - cur->tokens_used.value_or(0));
+          s->bind(2, to_millis(now));
+          s->bind(3, cur->conversation_id);
+          s->exec();
+        }
+        if (p.content && *p.content != cur->content) {
+          // Rows above the watermark get indexed with their newest content
+          // anyway; indexed rows are queued for re-indexing.
+          auto s = w.prepare_static(
+              "INSERT OR IGNORE INTO fts_pending (message_id) SELECT ?1 FROM fts_state "
+              "WHERE id = 1 AND last_indexed_id >= ?1");
+          s->bind(1, id);
+          edited_indexed = s->exec() > 0;
+        }
+        return load_message(w, id, false);
+      });
+      if (r && edited_indexed) pending_edits_ = true;
+      return r;
     });
-    if (r && edited_indexed) pending_edits_ = true;
-    return r;
   }
 
   Status soft_delete_message(std::int64_t id, const AuditContext& audit) override {
@@ -1001,69 +1019,72 @@ class SqliteStore final : public Store {
   }
 
   Result<Page<SearchHit>> search_messages(const SearchQuery& q) override {
-    const std::string match = fts_query(q.text);
-    if (match.empty()) return Error::invalid("query", "the search query is empty");
-    if (q.limit < 0) return Error::invalid("limit", "limit must not be negative");
-    if (q.offset < 0) return Error::invalid("offset", "offset must not be negative");
-    // Freshness: index whatever is pending before querying, so a message is
-    // searchable as soon as append_message returned. Two atomic loads when
-    // nothing is pending; otherwise one write transaction indexing the few
-    // rows appended since the background indexer last ran (<= 200 ms ago).
-    if (auto st = catch_up_index(); !st) return std::move(st).error();
+    // Validation and SQL building can throw too (allocation): nothing escapes.
+    return guarded<Page<SearchHit>>([&]() -> Result<Page<SearchHit>> {
+      const std::string match = fts_query(q.text);
+      if (match.empty()) return Error::invalid("query", "the search query is empty");
+      if (q.limit < 0) return Error::invalid("limit", "limit must not be negative");
+      if (q.offset < 0) return Error::invalid("offset", "offset must not be negative");
+      // Freshness: index whatever is pending before querying, so a message is
+      // searchable as soon as append_message returned. Two atomic loads when
+      // nothing is pending; otherwise one write transaction indexing the few
+      // rows appended since the background indexer last ran (<= 200 ms ago).
+      if (auto st = catch_up_index(); !st) return std::move(st).error();
 
-    std::string scope;
-    std::vector<Param> params{match};
-    if (q.conversation_id) {
-      scope += " AND m.conversation_id = ?";
-      params.emplace_back(*q.conversation_id);
-    }
-    if (q.kind) {
-      scope += " AND c.kind = ?";
-      params.emplace_back(std::string(to_string(*q.kind)));
-    }
-    if (q.user_id) {
-      scope += " AND c.user_id = ?";
-      params.emplace_back(*q.user_id);
-    }
-    // Ranking every match (ORDER BY rank) costs seconds for a common word over
-    // a million rows. So: take the newest kSearchWindow in-scope matches
-    // (FTS rowid order, CROSS JOIN keeps the FTS table as the outer loop),
-    // rank that window by bm25 then recency. `total` is the number of
-    // in-scope matches in the window: exact up to kSearchWindow.
-    const std::string sql = fmt::format(
-        "WITH w AS (SELECT m.id AS id, bm25(messages_fts) AS r FROM messages_fts "
-        "CROSS JOIN messages m ON m.id = messages_fts.rowid CROSS JOIN conversations c ON c.id = m.conversation_id "
-        "WHERE messages_fts MATCH ? AND m.deleted_at IS NULL AND c.deleted_at IS NULL{} "
-        "ORDER BY messages_fts.rowid DESC LIMIT {}) "
-        "SELECT {}, -w.r, COUNT(*) OVER () FROM w JOIN messages m ON m.id = w.id "
-        "ORDER BY w.r ASC, w.id DESC LIMIT ? OFFSET ?",
-        scope, kSearchWindow, kMsgCols);
-    return read<Page<SearchHit>>([&](Conn& r) -> Result<Page<SearchHit>> {
-      Page<SearchHit> page;
-      std::vector<double> scores;
-      std::int64_t total = 0;
-      {
-        auto s = r.prepare(sql);
-        bind_all(*s, params);
-        s->bind(static_cast<int>(params.size()) + 1, q.limit);
-        s->bind(static_cast<int>(params.size()) + 2, q.offset);
-        auto msgs = collect_messages(r, s, &scores, &total);
-        for (std::size_t i = 0; i < msgs.size(); ++i) page.items.push_back(SearchHit{std::move(msgs[i]), scores[i]});
+      std::string scope;
+      std::vector<Param> params{match};
+      if (q.conversation_id) {
+        scope += " AND m.conversation_id = ?";
+        params.emplace_back(*q.conversation_id);
       }
-      if (page.items.empty() && (q.offset > 0 || q.limit == 0)) {
-        // No row came back to carry the window count (past the end, or limit 0).
-        auto s = r.prepare(fmt::format(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid "
-            "CROSS JOIN conversations c ON c.id = m.conversation_id WHERE messages_fts MATCH ? AND "
-            "m.deleted_at IS NULL AND c.deleted_at IS NULL{} ORDER BY messages_fts.rowid DESC LIMIT {})",
-            scope, kSearchWindow));
-        bind_all(*s, params);
-        s->executeStep();
-        total = s->getColumn(0).getInt64();
+      if (q.kind) {
+        scope += " AND c.kind = ?";
+        params.emplace_back(std::string(to_string(*q.kind)));
       }
-      page.total = total;
-      page.has_more = q.offset + static_cast<std::int64_t>(page.items.size()) < page.total;
-      return page;
+      if (q.user_id) {
+        scope += " AND c.user_id = ?";
+        params.emplace_back(*q.user_id);
+      }
+      // Ranking every match (ORDER BY rank) costs seconds for a common word over
+      // a million rows. So: take the newest kSearchWindow in-scope matches
+      // (FTS rowid order, CROSS JOIN keeps the FTS table as the outer loop),
+      // rank that window by bm25 then recency. `total` is the number of
+      // in-scope matches in the window: exact up to kSearchWindow.
+      const std::string sql = fmt::format(
+          "WITH w AS (SELECT m.id AS id, bm25(messages_fts) AS r FROM messages_fts "
+          "CROSS JOIN messages m ON m.id = messages_fts.rowid CROSS JOIN conversations c ON c.id = m.conversation_id "
+          "WHERE messages_fts MATCH ? AND m.deleted_at IS NULL AND c.deleted_at IS NULL{} "
+          "ORDER BY messages_fts.rowid DESC LIMIT {}) "
+          "SELECT {}, -w.r, COUNT(*) OVER () FROM w JOIN messages m ON m.id = w.id "
+          "ORDER BY w.r ASC, w.id DESC LIMIT ? OFFSET ?",
+          scope, kSearchWindow, kMsgCols);
+      return read<Page<SearchHit>>([&](Conn& r) -> Result<Page<SearchHit>> {
+        Page<SearchHit> page;
+        std::vector<double> scores;
+        std::int64_t total = 0;
+        {
+          auto s = r.prepare(sql);
+          bind_all(*s, params);
+          s->bind(static_cast<int>(params.size()) + 1, q.limit);
+          s->bind(static_cast<int>(params.size()) + 2, q.offset);
+          auto msgs = collect_messages(r, s, &scores, &total);
+          for (std::size_t i = 0; i < msgs.size(); ++i) page.items.push_back(SearchHit{std::move(msgs[i]), scores[i]});
+        }
+        if (page.items.empty() && (q.offset > 0 || q.limit == 0)) {
+          // No row came back to carry the window count (past the end, or limit 0).
+          auto s = r.prepare(fmt::format(
+              "SELECT COUNT(*) FROM (SELECT 1 FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid "
+              "CROSS JOIN conversations c ON c.id = m.conversation_id WHERE messages_fts MATCH ? AND "
+              "m.deleted_at IS NULL AND c.deleted_at IS NULL{} ORDER BY messages_fts.rowid DESC LIMIT {})",
+              scope, kSearchWindow));
+          bind_all(*s, params);
+          s->executeStep();
+          total = s->getColumn(0).getInt64();
+        }
+        page.total = total;
+        page.has_more = q.offset + static_cast<std::int64_t>(page.items.size()) < page.total;
+        return page;
+      });
     });
   }
 
@@ -1074,34 +1095,37 @@ class SqliteStore final : public Store {
   // ---- registries --------------------------------------------------------------
 
   Result<Agent> put_agent(const Agent& a, Timestamp now) override {
-    if (a.name.empty()) return Error::invalid("name", "name is required");
-    if (a.id < 0) return Error::invalid("id", "id must not be negative");
-    return write<Agent>([&](Conn& w) -> Result<Agent> {
-      std::int64_t id = a.id;
-      if (id == 0) {
-        auto s = w.prepare_static(
-            "INSERT INTO agents (name, system_prompt, model, created_at, updated_at) VALUES (?,?,?,?,?)");
-        s->bind(1, a.name);
-        s->bind(2, a.system_prompt);
-        s->bind(3, a.model);
-        s->bind(4, to_millis(now));
-        s->bind(5, to_millis(now));
-        s->exec();
-        id = w.db().getLastInsertRowid();
-      } else {
-        auto s = w.prepare_static(
-            "INSERT INTO agents (id, name, system_prompt, model, created_at, updated_at) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT(id) DO UPDATE SET name = excluded.name, system_prompt = excluded.system_prompt, "
-            "model = excluded.model, updated_at = excluded.updated_at");
-        s->bind(1, id);
-        s->bind(2, a.name);
-        s->bind(3, a.system_prompt);
-        s->bind(4, a.model);
-        s->bind(5, to_millis(now));
-        s->bind(6, to_millis(now));
-        s->exec();
-      }
-      return load_agent(w, id);
+    // Validation and SQL building can throw too (allocation): nothing escapes.
+    return guarded<Agent>([&]() -> Result<Agent> {
+      if (a.name.empty()) return Error::invalid("name", "name is required");
+      if (a.id < 0) return Error::invalid("id", "id must not be negative");
+      return write<Agent>([&](Conn& w) -> Result<Agent> {
+        std::int64_t id = a.id;
+        if (id == 0) {
+          auto s = w.prepare_static(
+              "INSERT INTO agents (name, system_prompt, model, created_at, updated_at) VALUES (?,?,?,?,?)");
+          s->bind(1, a.name);
+          s->bind(2, a.system_prompt);
+          s->bind(3, a.model);
+          s->bind(4, to_millis(now));
+          s->bind(5, to_millis(now));
+          s->exec();
+          id = w.db().getLastInsertRowid();
+        } else {
+          auto s = w.prepare_static(
+              "INSERT INTO agents (id, name, system_prompt, model, created_at, updated_at) VALUES (?,?,?,?,?,?) "
+              "ON CONFLICT(id) DO UPDATE SET name = excluded.name, system_prompt = excluded.system_prompt, "
+              "model = excluded.model, updated_at = excluded.updated_at");
+          s->bind(1, id);
+          s->bind(2, a.name);
+          s->bind(3, a.system_prompt);
+          s->bind(4, a.model);
+          s->bind(5, to_millis(now));
+          s->bind(6, to_millis(now));
+          s->exec();
+        }
+        return load_agent(w, id);
+      });
     });
   }
 
@@ -1120,20 +1144,23 @@ class SqliteStore final : public Store {
   }
 
   Result<Subject> put_subject(const Subject& in, Timestamp now) override {
-    const std::string id = in.id.empty() ? generate_uuid_v4() : in.id;
-    return write<Subject>([&](Conn& w) -> Result<Subject> {
-      auto s = w.prepare_static(
-          "INSERT INTO subjects (id, title, description, created_by, created_at, updated_at) VALUES (?,?,?,?,?,?) "
-          "ON CONFLICT(id) DO UPDATE SET title = excluded.title, description = excluded.description, "
-          "updated_at = excluded.updated_at");
-      s->bind(1, id);
-      s->bind(2, in.title);
-      s->bind(3, in.description);
-      s->bind(4, in.created_by);
-      s->bind(5, to_millis(now));
-      s->bind(6, to_millis(now));
-      s->exec();
-      return load_subject(w, id);
+    // Validation and SQL building can throw too (allocation): nothing escapes.
+    return guarded<Subject>([&]() -> Result<Subject> {
+      const std::string id = in.id.empty() ? generate_uuid_v4() : in.id;
+      return write<Subject>([&](Conn& w) -> Result<Subject> {
+        auto s = w.prepare_static(
+            "INSERT INTO subjects (id, title, description, created_by, created_at, updated_at) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET title = excluded.title, description = excluded.description, "
+            "updated_at = excluded.updated_at");
+        s->bind(1, id);
+        s->bind(2, in.title);
+        s->bind(3, in.description);
+        s->bind(4, in.created_by);
+        s->bind(5, to_millis(now));
+        s->bind(6, to_millis(now));
+        s->exec();
+        return load_subject(w, id);
+      });
     });
   }
 
@@ -1142,33 +1169,36 @@ class SqliteStore final : public Store {
   }
 
   Result<Profile> put_profile(const Profile& in, Timestamp now) override {
-    if (in.user_id.empty()) return Error::invalid("user_id", "user_id is required");
-    Profile p;
-    p.user_id = in.user_id;
-    for (auto [src, dst, name] : {std::tuple{&in.work_history, &p.work_history, "work_history"},
-                                  std::tuple{&in.education, &p.education, "education"},
-                                  std::tuple{&in.projects, &p.projects, "projects"},
-                                  std::tuple{&in.skills, &p.skills, "skills"}}) {
-      auto v = detail::normalize_json_array(*src, name, kMaxProfileSectionBytes);
-      if (!v) return std::move(v).error();
-      *dst = std::move(v).value();
-    }
-    p.updated_at = now;
-    return write<Profile>([&](Conn& w) -> Result<Profile> {
-      auto s = w.prepare_static(
-          "INSERT INTO profiles (user_id, work_history, education, projects, skills, created_at, updated_at) "
-          "VALUES (?,?,?,?,?,?,?) ON CONFLICT(user_id) DO UPDATE SET work_history = excluded.work_history, "
-          "education = excluded.education, projects = excluded.projects, skills = excluded.skills, "
-          "updated_at = excluded.updated_at");
-      s->bind(1, p.user_id);
-      s->bind(2, p.work_history);
-      s->bind(3, p.education);
-      s->bind(4, p.projects);
-      s->bind(5, p.skills);
-      s->bind(6, to_millis(now));
-      s->bind(7, to_millis(now));
-      s->exec();
-      return p;
+    // Validation and SQL building can throw too (allocation): nothing escapes.
+    return guarded<Profile>([&]() -> Result<Profile> {
+      if (in.user_id.empty()) return Error::invalid("user_id", "user_id is required");
+      Profile p;
+      p.user_id = in.user_id;
+      for (auto [src, dst, name] : {std::tuple{&in.work_history, &p.work_history, "work_history"},
+                                    std::tuple{&in.education, &p.education, "education"},
+                                    std::tuple{&in.projects, &p.projects, "projects"},
+                                    std::tuple{&in.skills, &p.skills, "skills"}}) {
+        auto v = detail::normalize_json_array(*src, name, kMaxProfileSectionBytes);
+        if (!v) return std::move(v).error();
+        *dst = std::move(v).value();
+      }
+      p.updated_at = now;
+      return write<Profile>([&](Conn& w) -> Result<Profile> {
+        auto s = w.prepare_static(
+            "INSERT INTO profiles (user_id, work_history, education, projects, skills, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?) ON CONFLICT(user_id) DO UPDATE SET work_history = excluded.work_history, "
+            "education = excluded.education, projects = excluded.projects, skills = excluded.skills, "
+            "updated_at = excluded.updated_at");
+        s->bind(1, p.user_id);
+        s->bind(2, p.work_history);
+        s->bind(3, p.education);
+        s->bind(4, p.projects);
+        s->bind(5, p.skills);
+        s->bind(6, to_millis(now));
+        s->bind(7, to_millis(now));
+        s->exec();
+        return p;
+      });
     });
   }
 
