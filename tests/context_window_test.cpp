@@ -35,10 +35,10 @@ std::vector<std::string> contents(const std::vector<ChatTurn>& turns) {
 TEST_CASE("context: system prompt, initial context, history, new message in order", "[context]") {
   ByteCounter counter;
   ContextParams p;
-  p.system_prompt = "SYS";            // 3
-  p.initial_context = "RESUME";       // 6
+  p.system_prompt = std::string("SYS");            // 3
+  p.initial_context = std::string("RESUME");       // 6
   p.history = {msg(Role::kUser, "aa"), msg(Role::kAssistant, "bbb"), msg(Role::kAgent, "cccc")};
-  p.new_message = "new";              // 3
+  p.new_message = std::string("new");              // 3
   p.context_tokens = 100;
   p.reply_tokens = 10;
   auto w = build_context_window(p, counter);
@@ -58,11 +58,11 @@ TEST_CASE("context: system prompt, initial context, history, new message in orde
 TEST_CASE("context: budgets are exact and the oldest messages go first", "[context]") {
   ByteCounter counter;
   ContextParams p;
-  p.system_prompt = "SYS";  // 3
-  p.initial_context = "IC";  // 2
+  p.system_prompt = std::string("SYS");  // 3
+  p.initial_context = std::string("IC");  // 2
   p.history = {msg(Role::kUser, "1111"), msg(Role::kAssistant, "222"), msg(Role::kUser, "33"),
                msg(Role::kAssistant, "44444")};
-  p.new_message = "nn";  // 2
+  p.new_message = std::string("nn");  // 2
   p.reply_tokens = 10;
 
   // Budget for history = context - 10 - 3 - 2 - 2 = context - 17.
@@ -107,13 +107,13 @@ TEST_CASE("context: budgets are exact and the oldest messages go first", "[conte
 TEST_CASE("context: system rows, failed and deleted messages are not history", "[context]") {
   ByteCounter counter;
   ContextParams p;
-  p.system_prompt = "S";
+  p.system_prompt = std::string("S");
   Message deleted = msg(Role::kUser, "deleted");
   deleted.deleted_at = from_millis(1);
   p.history = {msg(Role::kUser, "keep1"), msg(Role::kSystem, "system row"),
                msg(Role::kAssistant, "partial", MessageStatus::kFailed), deleted, msg(Role::kAssistant, ""),
                msg(Role::kAssistant, "keep2", MessageStatus::kComplete)};
-  p.new_message = "q";
+  p.new_message = std::string("q");
   auto w = build_context_window(p, counter);
   REQUIRE(w);
   CHECK(contents(w->turns) == std::vector<std::string>{"S", "keep1", "keep2", "q"});
@@ -123,10 +123,10 @@ TEST_CASE("context: system rows, failed and deleted messages are not history", "
 TEST_CASE("context: include_context=false sends the system prompt and the new message only", "[context]") {
   ByteCounter counter;
   ContextParams p;
-  p.system_prompt = "SYS";
-  p.initial_context = "IC";
+  p.system_prompt = std::string("SYS");
+  p.initial_context = std::string("IC");
   p.history = {msg(Role::kUser, "old")};
-  p.new_message = "new";
+  p.new_message = std::string("new");
   p.include_context = false;
   auto w = build_context_window(p, counter);
   REQUIRE(w);
@@ -155,7 +155,7 @@ TEST_CASE("context: system parts larger than the window without a new message", 
   auto w = build_context_window(p, counter);
   REQUIRE_FALSE(w);
   CHECK(w.error().field == "initial_context");
-  p.new_message = "x";
+  p.new_message = std::string("x");
   auto w2 = build_context_window(p, counter);
   REQUIRE_FALSE(w2);
   CHECK(w2.error().field == "content");
@@ -164,9 +164,9 @@ TEST_CASE("context: system parts larger than the window without a new message", 
 TEST_CASE("context: the estimating counter budgets by four bytes per token", "[context]") {
   auto counter = make_estimating_token_counter();
   ContextParams p;
-  p.system_prompt = "12345678";                  // 2 tokens
+  p.system_prompt = std::string("12345678");                  // 2 tokens
   p.history = {msg(Role::kUser, "abcd"), msg(Role::kAssistant, "abcde")};  // 1, 2 tokens
-  p.new_message = "xyz";                          // 1 token
+  p.new_message = std::string("xyz");                          // 1 token
   p.context_tokens = 10;
   p.reply_tokens = 4;  // 6 for the prompt: 2 + 1 + 2 = 5, "abcd" would make 6
   auto w = build_context_window(p, *counter);
