@@ -392,6 +392,11 @@ TEST_CASE("service: mark_read clears the unread count", "[service]") {
   const Message a1 = f.post(kAgent, c, "answer 1", Role::kAgent);
   f.post(kAgent, c, "answer 2", Role::kAgent);
   CHECK(f.svc->get_conversation(kAlice, key(c))->unread_count == 2);
+  // The count is the owner's: an agent who sees the conversation cannot clear it.
+  auto by_agent = f.svc->mark_read(kAgent, key(c));
+  REQUIRE_FALSE(by_agent.ok());
+  CHECK(by_agent.error().code == ErrorCode::kPermissionDenied);
+  CHECK(f.svc->get_conversation(kAlice, key(c))->unread_count == 2);
   auto partial = f.svc->mark_read(kAlice, key(c), a1.id);
   REQUIRE(partial.ok());
   CHECK(partial->unread_count == 1);

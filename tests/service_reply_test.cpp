@@ -312,3 +312,25 @@ TEST_CASE("service: reply without content answers the conversation as it stands"
   CHECK(out->assistant_message.content == "Echo: what time is it");
   CHECK(all_messages(f, c).size() == 2);
 }
+
+TEST_CASE("service: unknown models cost nothing; a throwing stream consumer cancels", "[service]") {
+  ServiceOptions o;
+  o.prices = {{"some-other-model", 100.0, 100.0}};
+  Fixture f(o);
+  const Conversation c = f.create(kAlice);
+  ReplyRequest r;
+  r.content = "price check";
+  auto out = f.svc->reply(kAlice, key(c), r);
+  REQUIRE(out.ok());
+  CHECK(out->usage.cost == 0);
+  CHECK(out->assistant_message.cost == 0);
+
+  int calls = 0;
+  auto thrown = f.svc->reply_stream(kAlice, key(c), r, [&](const StreamEvent&) -> bool {
+    if (++calls == 2) throw std::runtime_error("client went away");
+    return true;
+  });
+  REQUIRE(thrown.ok());
+  CHECK(thrown->assistant_message.status == MessageStatus::kFailed);
+  CHECK(thrown->assistant_message.content == "Echo:");
+}

@@ -33,6 +33,9 @@
 //   store assistant messages themselves). Otherwise kPermissionDenied.
 // - Anyone who sees a conversation may update, delete, restore or clear it and
 //   delete or restore its messages. include_deleted on any query is admin only.
+// - mark_read is the owner's (or an admin's; anyone's for ownerless
+//   conversations): an agent who sees a support conversation gets
+//   kPermissionDenied, so that reading it does not clear the customer's count.
 // Creation
 // - Owner: the caller's user_id; an admin may name another user_id (empty: the
 //   admin). Anonymous callers create ownerless conversations.
@@ -235,6 +238,10 @@ class ServiceImpl final : public ChatService {
       CHAT_RETURN_IF_ERROR(check_non_negative("up_to_message_id", up_to_message_id));
       auto c = visible_conversation(who, key);
       if (!c) return c;
+      // The unread count is the owner's: an agent reading a customer's
+      // conversation must not clear it.
+      if (!who.is_admin() && !c->user_id.empty() && c->user_id != who.user_id)
+        return permission_denied("only the owner marks a conversation read");
       std::int64_t up_to = up_to_message_id;
       if (up_to == 0) {
         auto last = store_->last_message_id();
