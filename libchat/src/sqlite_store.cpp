@@ -73,24 +73,34 @@ class Conn {
 
   SQLite::Database& db() { return db_; }
 
+  // For SQL built at run time (listing filters): cached by text, bounded.
   Stmt prepare(const std::string& sql) {
-    auto it = cache_.find(sql);
-    if (it == cache_.end()) {
-      if (cache_.size() >= kMaxCachedStatements) cache_.clear();
-      it = cache_.emplace(sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
+    auto it = dynamic_.find(sql);
+    if (it == dynamic_.end()) {
+      if (dynamic_.size() >= kMaxCachedStatements) dynamic_.clear();
+      it = dynamic_.emplace(sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
     }
     return Stmt(*it->second);
   }
 
-  // Runs a statement that returns no rows.
-  void run(const std::string& sql) {
-    auto s = prepare(sql);
+  // For string literals only: cached by address, which spares hashing a few
+  // hundred bytes of SQL on every call of a hot path.
+  Stmt prepare_static(const char* literal) {
+    auto it = static_.find(literal);
+    if (it == static_.end()) it = static_.emplace(literal, std::make_unique<SQLite::Statement>(db_, literal)).first;
+    return Stmt(*it->second);
+  }
+
+  // Runs a literal statement that returns no rows.
+  void run(const char* literal) {
+    auto s = prepare_static(literal);
     s->exec();
   }
 
  private:
   SQLite::Database db_;
-  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> cache_;
+  std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> static_;
+  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> dynamic_;
 };
 
 // BEGIN/COMMIT through cached statements (SQLite::Transaction re-parses them
@@ -206,17 +216,20 @@ std::string fts_query(std::string_view text) {
 }
 
 // Column lists; every query aliases conversations as c and messages as m.
-constexpr const char* kConvCols =
-    "c.id, c.uuid, c.handle, c.kind, c.type, c.user_id, c.external_user_id, c.name, c.email, c.agent_id, "
-    "c.subject, c.title, c.status, c.is_archived, c.is_pinned, c.is_active, c.expires_at, c.metadata, "
-    "c.initial_context, c.total_messages, c.unread_count, c.total_tokens, c.last_read_message_id, "
-    "c.last_message_at, c.created_at, c.updated_at, c.deleted_at";
-constexpr int kConvColCount = 27;
+// Macros, so that SQL built from them stays a string literal (literals are
+// cached by address; see Conn::prepare_static).
+#define CHAT_CONV_COLS                                                                                      \
+  "c.id, c.uuid, c.handle, c.kind, c.type, c.user_id, c.external_user_id, c.name, c.email, c.agent_id, "  \
+  "c.subject, c.title, c.status, c.is_archived, c.is_pinned, c.is_active, c.expires_at, c.metadata, "     \
+  "c.initial_context, c.total_messages, c.unread_count, c.total_tokens, c.last_read_message_id, "         \
+  "c.last_message_at, c.created_at, c.updated_at, c.deleted_at"
+constexpr const char* kConvCols = CHAT_CONV_COLS;
 
-constexpr const char* kMsgCols =
-    "m.id, m.uuid, m.conversation_id, m.client_id, m.role, m.content, m.content_type, m.message_type, "
-    "m.status, m.metadata, m.tokens_used, m.processing_time, m.cost, m.created_at, m.updated_at, "
-    "m.deleted_at, m.attachment_count";
+#define CHAT_MSG_COLS                                                                                       \
+  "m.id, m.uuid, m.conversation_id, m.client_id, m.role, m.content, m.content_type, m.message_type, "     \
+  "m.status, m.metadata, m.tokens_used, m.processing_time, m.cost, m.created_at, m.updated_at, "           \
+  "m.deleted_at, m.attachment_count"
+constexpr const char* kMsgCols = CHAT_MSG_COLS;
 constexpr int kMsgColCount = 17;
 
 Conversation read_conversation(const SQLite::Statement& s) {
@@ -275,7 +288,7 @@ Message read_message(const SQLite::Statement& s, std::int64_t& attachment_count)
 }
 
 void load_attachments(Conn& c, Message& m) {
-  auto s = c.prepare(
+  auto s = c.prepare_static(
       "SELECT id, message_id, file_name, file_type, file_size, file_path, created_at "
       "FROM message_attachments WHERE message_id = ? ORDER BY id");
   s->bind(1, m.id);
@@ -318,6 +331,12 @@ std::string unique_field(std::string_view what) {
   auto field = what.substr(pos + 1);
   auto end = field.find_first_of(" ,)");
   return std::string(field.substr(0, end));
+}
+
+// The common "{}" skips the JSON parser (it is on the append path).
+Result<std::string> normalize_metadata(const std::string& text) {
+  if (text.empty() || text == "{}") return std::string("{}");
+  return detail::normalize_json_object(text, "metadata", kMaxMetadataBytes);
 }
 
 std::string audit_detail_count(std::string_view key, std::int64_t n) { return fmt::format("{{\"{}\":{}}}", key, n); }
@@ -424,7 +443,7 @@ class SqliteStore final : public Store {
     c.created_at = now;
     c.updated_at = now;
     return write<Conversation>([&](Conn& w) -> Result<Conversation> {
-      auto s = w.prepare(
+      auto s = w.prepare_static(
           "INSERT INTO conversations (uuid, handle, kind, type, user_id, external_user_id, name, email, agent_id, "
           "subject, title, status, is_archived, is_pinned, is_active, expires_at, metadata, initial_context, "
           "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?,?)");
@@ -459,7 +478,7 @@ class SqliteStore final : public Store {
 
   Result<Conversation> find_conversation_by_uuid(std::string_view uuid, bool include_deleted) override {
     return read<Conversation>([&](Conn& r) -> Result<Conversation> {
-      auto s = r.prepare(fmt::format("SELECT {} FROM conversations c WHERE c.uuid = ?", kConvCols));
+      auto s = r.prepare_static("SELECT " CHAT_CONV_COLS " FROM conversations c WHERE c.uuid = ?");
       s->bind(1, std::string(uuid));
       if (!s->executeStep()) return Error::not_found("conversation not found");
       auto c = read_conversation(*s);
@@ -471,7 +490,7 @@ class SqliteStore final : public Store {
   Result<Conversation> find_conversation_by_handle(std::string_view handle, bool include_deleted) override {
     if (handle.empty()) return Error::not_found("conversation not found");
     return read<Conversation>([&](Conn& r) -> Result<Conversation> {
-      auto s = r.prepare(fmt::format("SELECT {} FROM conversations c WHERE c.handle = ?", kConvCols));
+      auto s = r.prepare_static("SELECT " CHAT_CONV_COLS " FROM conversations c WHERE c.handle = ?");
       s->bind(1, std::string(handle));
       if (!s->executeStep()) return Error::not_found("conversation not found");
       auto c = read_conversation(*s);
@@ -558,7 +577,7 @@ class SqliteStore final : public Store {
     return write<Conversation>([&](Conn& w) -> Result<Conversation> {
       auto cur = load_conversation(w, id, false);
       if (!cur) return cur;
-      auto s = w.prepare(
+      auto s = w.prepare_static(
           "UPDATE conversations SET title = COALESCE(?, title), status = COALESCE(?, status), "
           "is_archived = COALESCE(?, is_archived), is_pinned = COALESCE(?, is_pinned), "
           "is_active = COALESCE(?, is_active), metadata = COALESCE(?, metadata), "
@@ -594,7 +613,7 @@ class SqliteStore final : public Store {
 
   Status soft_delete_conversation(std::int64_t id, const AuditContext& audit) override {
     return write<void>([&](Conn& w) -> Status {
-      auto s = w.prepare("UPDATE conversations SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL");
+      auto s = w.prepare_static("UPDATE conversations SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL");
       s->bind(1, to_millis(audit.at));
       s->bind(2, id);
       if (s->exec() == 0) return Error::not_found("conversation not found");
@@ -605,7 +624,7 @@ class SqliteStore final : public Store {
 
   Result<Conversation> restore_conversation(std::int64_t id, const AuditContext& audit) override {
     return write<Conversation>([&](Conn& w) -> Result<Conversation> {
-      auto s = w.prepare("UPDATE conversations SET deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL");
+      auto s = w.prepare_static("UPDATE conversations SET deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL");
       s->bind(1, id);
       if (s->exec() == 0) return Error::not_found("no deleted conversation with this id");
       write_audit(w, audit, "conversation.restore", "conversation", id, id, "{}");
@@ -619,13 +638,13 @@ class SqliteStore final : public Store {
       if (!cur) return std::move(cur).error();
       std::int64_t n = 0;
       {
-        auto s = w.prepare("UPDATE messages SET deleted_at = ? WHERE conversation_id = ? AND deleted_at IS NULL");
+        auto s = w.prepare_static("UPDATE messages SET deleted_at = ? WHERE conversation_id = ? AND deleted_at IS NULL");
         s->bind(1, to_millis(audit.at));
         s->bind(2, id);
         n = s->exec();
       }
       {
-        auto s = w.prepare(
+        auto s = w.prepare_static(
             "UPDATE conversations SET total_messages = 0, unread_count = 0, total_tokens = 0, "
             "last_message_at = NULL, updated_at = ? WHERE id = ?");
         s->bind(1, to_millis(audit.at));
@@ -644,7 +663,7 @@ class SqliteStore final : public Store {
       const std::int64_t old_mark = cur->last_read_message_id;
       std::int64_t last = 0;
       {
-        auto s = w.prepare("SELECT COALESCE(MAX(id), 0) FROM messages WHERE conversation_id = ?");
+        auto s = w.prepare_static("SELECT COALESCE(MAX(id), 0) FROM messages WHERE conversation_id = ?");
         s->bind(1, conversation_id);
         s->executeStep();
         last = s->getColumn(0).getInt64();
@@ -652,7 +671,7 @@ class SqliteStore final : public Store {
       const std::int64_t mark = std::max(old_mark, std::min(up_to, last));
       if (mark > old_mark) {
         // Messages at or below the old mark were set to read when it moved there.
-        auto s = w.prepare(
+        auto s = w.prepare_static(
             "UPDATE messages SET status = 'read', updated_at = ? WHERE conversation_id = ? AND id > ? AND id <= ? "
             "AND deleted_at IS NULL AND role != 'user' AND status = 'sent'");
         s->bind(1, to_millis(now));
@@ -661,7 +680,7 @@ class SqliteStore final : public Store {
         s->bind(4, mark);
         s->exec();
       }
-      auto s = w.prepare(
+      auto s = w.prepare_static(
           "UPDATE conversations SET last_read_message_id = ?1, updated_at = ?2, unread_count = "
           "(SELECT COUNT(*) FROM messages WHERE conversation_id = ?3 AND id > ?1 AND deleted_at IS NULL "
           "AND role != 'user') WHERE id = ?3");
@@ -676,7 +695,7 @@ class SqliteStore final : public Store {
   // ---- messages --------------------------------------------------------------
 
   Result<AppendOutcome> append_message(std::int64_t conversation_id, const NewMessage& m, Timestamp now) override {
-    auto meta = detail::normalize_json_object(m.metadata, "metadata", kMaxMetadataBytes);
+    auto meta = normalize_metadata(m.metadata);
     if (!meta) return std::move(meta).error();
     if (!m.uuid.empty() && !is_uuid(m.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
     if (m.tokens_used && *m.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
@@ -699,25 +718,38 @@ class SqliteStore final : public Store {
     msg.created_at = now;
     msg.updated_at = now;
 
+    // Statements per append: BEGIN, [client_id lookup], UPDATE of the
+    // counters (which doubles as the "conversation is live" check), INSERT,
+    // COMMIT. Fewer statements is most of what keeps append near a raw insert.
     return write<AppendOutcome>([&](Conn& w) -> Result<AppendOutcome> {
-      {
-        auto s = w.prepare("SELECT 1 FROM conversations WHERE id = ? AND deleted_at IS NULL");
-        s->bind(1, conversation_id);
-        if (!s->executeStep()) return Error::not_found("conversation not found");
-      }
       if (!m.client_id.empty()) {
         // Checked in the same write transaction as the insert: two posts
         // with one client_id cannot both create a message.
-        auto s = w.prepare(fmt::format(
-            "SELECT {} FROM messages m WHERE m.conversation_id = ? AND m.client_id = ? AND m.deleted_at IS NULL",
-            kMsgCols));
+        auto s = w.prepare_static("SELECT " CHAT_MSG_COLS
+                                  " FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                                  "WHERE m.conversation_id = ? AND m.client_id = ? AND m.deleted_at IS NULL "
+                                  "AND c.deleted_at IS NULL");
         s->bind(1, conversation_id);
         s->bind(2, m.client_id);
         auto found = collect_messages(w, s);
         if (!found.empty()) return AppendOutcome{std::move(found.front()), false};
       }
       {
-        auto s = w.prepare(
+        // A new id is always above last_read_message_id (marks are clamped
+        // to existing ids), so a non-user message is always unread.
+        auto s = w.prepare_static(
+            "UPDATE conversations SET total_messages = total_messages + 1, unread_count = unread_count + ?, "
+            "total_tokens = total_tokens + ?, last_message_at = ?, updated_at = ? "
+            "WHERE id = ? AND deleted_at IS NULL");
+        s->bind(1, msg.role == Role::kUser ? 0 : 1);
+        s->bind(2, msg.tokens_used.value_or(0));
+        s->bind(3, to_millis(now));
+        s->bind(4, to_millis(now));
+        s->bind(5, conversation_id);
+        if (s->exec() == 0) return Error::not_found("conversation not found");
+      }
+      {
+        auto s = w.prepare_static(
             "INSERT INTO messages (uuid, conversation_id, client_id, role, content, content_type, message_type, "
             "status, metadata, tokens_used, processing_time, cost, attachment_count, created_at, updated_at) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
@@ -740,7 +772,7 @@ class SqliteStore final : public Store {
       }
       msg.id = w.db().getLastInsertRowid();
       for (const auto& a : m.attachments) {
-        auto s = w.prepare(
+        auto s = w.prepare_static(
             "INSERT INTO message_attachments (message_id, file_name, file_type, file_size, file_path, created_at) "
             "VALUES (?,?,?,?,?,?)");
         s->bind(1, msg.id);
@@ -752,19 +784,6 @@ class SqliteStore final : public Store {
         s->exec();
         msg.attachments.push_back(Attachment{w.db().getLastInsertRowid(), msg.id, a.file_name, a.file_type,
                                              a.file_size, a.file_path, now});
-      }
-      {
-        // A new id is always above last_read_message_id (marks are clamped
-        // to existing ids), so a non-user message is always unread.
-        auto s = w.prepare(
-            "UPDATE conversations SET total_messages = total_messages + 1, unread_count = unread_count + ?, "
-            "total_tokens = total_tokens + ?, last_message_at = ?, updated_at = ? WHERE id = ?");
-        s->bind(1, msg.role == Role::kUser ? 0 : 1);
-        s->bind(2, msg.tokens_used.value_or(0));
-        s->bind(3, to_millis(now));
-        s->bind(4, to_millis(now));
-        s->bind(5, conversation_id);
-        s->exec();
       }
       // Set before the commit: a search that reads it early waits for the
       // writer lock anyway, so it never misses this message.
@@ -782,7 +801,7 @@ class SqliteStore final : public Store {
     return read<Message>([&](Conn& r) -> Result<Message> {
       std::int64_t id = 0;
       {
-        auto s = r.prepare("SELECT id FROM messages WHERE uuid = ?");
+        auto s = r.prepare_static("SELECT id FROM messages WHERE uuid = ?");
         s->bind(1, std::string(uuid));
         if (!s->executeStep()) return Error::not_found("message not found");
         id = s->getColumn(0).getInt64();
@@ -794,10 +813,10 @@ class SqliteStore final : public Store {
   Result<Message> find_message_by_client_id(std::int64_t conversation_id, std::string_view client_id) override {
     if (client_id.empty()) return Error::not_found("message not found");
     return read<Message>([&](Conn& r) -> Result<Message> {
-      auto s = r.prepare(fmt::format(
-          "SELECT {} FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.conversation_id = ? "
-          "AND m.client_id = ? AND m.deleted_at IS NULL AND c.deleted_at IS NULL",
-          kMsgCols));
+      auto s = r.prepare_static("SELECT " CHAT_MSG_COLS
+                                " FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                                "WHERE m.conversation_id = ? AND m.client_id = ? AND m.deleted_at IS NULL "
+                                "AND c.deleted_at IS NULL");
       s->bind(1, conversation_id);
       s->bind(2, std::string(client_id));
       auto found = collect_messages(r, s);
@@ -869,7 +888,7 @@ class SqliteStore final : public Store {
       auto cur = load_message(w, id, false);
       if (!cur) return cur;
       {
-        auto s = w.prepare(
+        auto s = w.prepare_static(
             "UPDATE messages SET content = COALESCE(?, content), metadata = COALESCE(?, metadata), "
             "status = COALESCE(?, status), tokens_used = COALESCE(?, tokens_used), "
             "processing_time = COALESCE(?, processing_time), cost = COALESCE(?, cost), updated_at = ? WHERE id = ?");
@@ -893,7 +912,7 @@ class SqliteStore final : public Store {
         s->exec();
       }
       if (p.tokens_used && *p.tokens_used != cur->tokens_used.value_or(0)) {
-        auto s = w.prepare("UPDATE conversations SET total_tokens = total_tokens + ?, updated_at = ? WHERE id = ?");
+        auto s = w.prepare_static("UPDATE conversations SET total_tokens = total_tokens + ?, updated_at = ? WHERE id = ?");
         s->bind(1, *p.tokens_used - cur->tokens_used.value_or(0));
         s->bind(2, to_millis(now));
         s->bind(3, cur->conversation_id);
@@ -902,7 +921,7 @@ class SqliteStore final : public Store {
       if (p.content && *p.content != cur->content) {
         // Rows above the watermark get indexed with their newest content
         // anyway; indexed rows are queued for re-indexing.
-        auto s = w.prepare(
+        auto s = w.prepare_static(
             "INSERT OR IGNORE INTO fts_pending (message_id) SELECT ?1 FROM fts_state "
             "WHERE id = 1 AND last_indexed_id >= ?1");
         s->bind(1, id);
@@ -918,7 +937,7 @@ class SqliteStore final : public Store {
     return write<void>([&](Conn& w) -> Status {
       auto cur = load_message(w, id, false);
       if (!cur) return std::move(cur).error();
-      auto s = w.prepare("UPDATE messages SET deleted_at = ? WHERE id = ?");
+      auto s = w.prepare_static("UPDATE messages SET deleted_at = ? WHERE id = ?");
       s->bind(1, to_millis(audit.at));
       s->bind(2, id);
       s->exec();
@@ -935,14 +954,14 @@ class SqliteStore final : public Store {
       auto conv = load_conversation(w, cur->conversation_id, false);
       if (!conv) return Error::not_found("the conversation of this message is deleted");
       if (!cur->client_id.empty()) {
-        auto s = w.prepare(
+        auto s = w.prepare_static(
             "SELECT 1 FROM messages WHERE conversation_id = ? AND client_id = ? AND deleted_at IS NULL");
         s->bind(1, cur->conversation_id);
         s->bind(2, cur->client_id);
         if (s->executeStep())
           return Error::conflict("a live message of this conversation already uses this client_id", "client_id");
       }
-      auto s = w.prepare("UPDATE messages SET deleted_at = NULL WHERE id = ?");
+      auto s = w.prepare_static("UPDATE messages SET deleted_at = NULL WHERE id = ?");
       s->bind(1, id);
       s->exec();
       adjust_counters(w, *cur, +1, audit.at);
@@ -1029,7 +1048,7 @@ class SqliteStore final : public Store {
     return write<Agent>([&](Conn& w) -> Result<Agent> {
       std::int64_t id = a.id;
       if (id == 0) {
-        auto s = w.prepare(
+        auto s = w.prepare_static(
             "INSERT INTO agents (name, system_prompt, model, created_at, updated_at) VALUES (?,?,?,?,?)");
         s->bind(1, a.name);
         s->bind(2, a.system_prompt);
@@ -1039,7 +1058,7 @@ class SqliteStore final : public Store {
         s->exec();
         id = w.db().getLastInsertRowid();
       } else {
-        auto s = w.prepare(
+        auto s = w.prepare_static(
             "INSERT INTO agents (id, name, system_prompt, model, created_at, updated_at) VALUES (?,?,?,?,?,?) "
             "ON CONFLICT(id) DO UPDATE SET name = excluded.name, system_prompt = excluded.system_prompt, "
             "model = excluded.model, updated_at = excluded.updated_at");
@@ -1061,7 +1080,7 @@ class SqliteStore final : public Store {
 
   Result<std::vector<Agent>> list_agents() override {
     return read<std::vector<Agent>>([&](Conn& r) -> Result<std::vector<Agent>> {
-      auto s = r.prepare("SELECT id, name, system_prompt, model, created_at, updated_at FROM agents ORDER BY id");
+      auto s = r.prepare_static("SELECT id, name, system_prompt, model, created_at, updated_at FROM agents ORDER BY id");
       std::vector<Agent> out;
       while (s->executeStep()) out.push_back(read_agent(*s));
       return out;
@@ -1071,7 +1090,7 @@ class SqliteStore final : public Store {
   Result<Subject> put_subject(const Subject& in, Timestamp now) override {
     const std::string id = in.id.empty() ? generate_uuid_v4() : in.id;
     return write<Subject>([&](Conn& w) -> Result<Subject> {
-      auto s = w.prepare(
+      auto s = w.prepare_static(
           "INSERT INTO subjects (id, title, description, created_by, created_at, updated_at) VALUES (?,?,?,?,?,?) "
           "ON CONFLICT(id) DO UPDATE SET title = excluded.title, description = excluded.description, "
           "updated_at = excluded.updated_at");
@@ -1104,7 +1123,7 @@ class SqliteStore final : public Store {
     }
     p.updated_at = now;
     return write<Profile>([&](Conn& w) -> Result<Profile> {
-      auto s = w.prepare(
+      auto s = w.prepare_static(
           "INSERT INTO profiles (user_id, work_history, education, projects, skills, created_at, updated_at) "
           "VALUES (?,?,?,?,?,?,?) ON CONFLICT(user_id) DO UPDATE SET work_history = excluded.work_history, "
           "education = excluded.education, projects = excluded.projects, skills = excluded.skills, "
@@ -1123,7 +1142,7 @@ class SqliteStore final : public Store {
 
   Result<Profile> get_profile(std::string_view user_id) override {
     return read<Profile>([&](Conn& r) -> Result<Profile> {
-      auto s = r.prepare(
+      auto s = r.prepare_static(
           "SELECT user_id, work_history, education, projects, skills, updated_at FROM profiles WHERE user_id = ?");
       s->bind(1, std::string(user_id));
       if (!s->executeStep()) return Error::not_found("profile not found");
@@ -1178,7 +1197,7 @@ class SqliteStore final : public Store {
       w.run("CREATE TEMP TABLE IF NOT EXISTS purge_ids (id INTEGER PRIMARY KEY)");
       w.run("DELETE FROM temp.purge_ids");
       {
-        auto s = w.prepare(
+        auto s = w.prepare_static(
             "INSERT INTO temp.purge_ids (id) SELECT m.id FROM messages m JOIN conversations c "
             "ON c.id = m.conversation_id WHERE m.deleted_at < ?1 OR c.deleted_at < ?1");
         s->bind(1, cutoff);
@@ -1190,11 +1209,11 @@ class SqliteStore final : public Store {
       std::int64_t messages = 0;
       std::int64_t conversations = 0;
       {
-        auto s = w.prepare("DELETE FROM messages WHERE id IN (SELECT id FROM temp.purge_ids)");
+        auto s = w.prepare_static("DELETE FROM messages WHERE id IN (SELECT id FROM temp.purge_ids)");
         messages = s->exec();
       }
       {
-        auto s = w.prepare("DELETE FROM conversations WHERE deleted_at < ?");
+        auto s = w.prepare_static("DELETE FROM conversations WHERE deleted_at < ?");
         s->bind(1, cutoff);
         conversations = s->exec();
       }
@@ -1323,12 +1342,12 @@ class SqliteStore final : public Store {
   }
 
   static std::int64_t sequence(Conn& c) {
-    auto s = c.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'messages'");
+    auto s = c.prepare_static("SELECT seq FROM sqlite_sequence WHERE name = 'messages'");
     return s->executeStep() ? s->getColumn(0).getInt64() : 0;
   }
 
   Result<Conversation> load_conversation(Conn& c, std::int64_t id, bool include_deleted) {
-    auto s = c.prepare(fmt::format("SELECT {} FROM conversations c WHERE c.id = ?", kConvCols));
+    auto s = c.prepare_static("SELECT " CHAT_CONV_COLS " FROM conversations c WHERE c.id = ?");
     s->bind(1, id);
     if (!s->executeStep()) return Error::not_found("conversation not found");
     auto conv = read_conversation(*s);
@@ -1339,9 +1358,9 @@ class SqliteStore final : public Store {
   // A message is visible when it and its conversation are live, or when
   // include_deleted is asked for.
   Result<Message> load_message(Conn& c, std::int64_t id, bool include_deleted) {
-    auto s = c.prepare(fmt::format(
-        "SELECT {}, c.deleted_at FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?",
-        kMsgCols));
+    auto s = c.prepare_static("SELECT " CHAT_MSG_COLS
+                              ", c.deleted_at FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                              "WHERE m.id = ?");
     s->bind(1, id);
     if (!s->executeStep()) return Error::not_found("message not found");
     std::int64_t n = 0;
@@ -1357,7 +1376,7 @@ class SqliteStore final : public Store {
   // delete, +1 on restore), then recomputes last_message_at (the newest live
   // message may just have changed).
   void adjust_counters(Conn& w, const Message& m, int delta, Timestamp at) {
-    auto s = w.prepare(
+    auto s = w.prepare_static(
         "UPDATE conversations SET total_messages = total_messages + ?1, total_tokens = total_tokens + ?2, "
         "unread_count = unread_count + CASE WHEN ?3 AND ?4 > last_read_message_id THEN ?1 ELSE 0 END, "
         "last_message_at = (SELECT created_at FROM messages WHERE conversation_id = ?5 AND deleted_at IS NULL "
@@ -1373,7 +1392,7 @@ class SqliteStore final : public Store {
 
   void write_audit(Conn& w, const AuditContext& audit, const char* action, const char* target_type,
                    std::int64_t target_id, std::int64_t conversation_id, const std::string& detail) {
-    auto s = w.prepare(
+    auto s = w.prepare_static(
         "INSERT INTO audit_log (at, actor, action, target_type, target_id, conversation_id, detail) "
         "VALUES (?,?,?,?,?,?,?)");
     s->bind(1, to_millis(audit.at));
@@ -1398,14 +1417,14 @@ class SqliteStore final : public Store {
   }
 
   Result<Agent> load_agent(Conn& c, std::int64_t id) {
-    auto s = c.prepare("SELECT id, name, system_prompt, model, created_at, updated_at FROM agents WHERE id = ?");
+    auto s = c.prepare_static("SELECT id, name, system_prompt, model, created_at, updated_at FROM agents WHERE id = ?");
     s->bind(1, id);
     if (!s->executeStep()) return Error::not_found("agent not found");
     return read_agent(*s);
   }
 
   Result<Subject> load_subject(Conn& c, const std::string& id) {
-    auto s = c.prepare(
+    auto s = c.prepare_static(
         "SELECT id, title, description, created_by, created_at, updated_at FROM subjects WHERE id = ?");
     s->bind(1, id);
     if (!s->executeStep()) return Error::not_found("subject not found");
@@ -1438,16 +1457,16 @@ class SqliteStore final : public Store {
     auto r = write<std::int64_t>([&](Conn& w) -> Result<std::int64_t> {
       std::int64_t mark = 0;
       {
-        auto s = w.prepare("SELECT last_indexed_id FROM fts_state WHERE id = 1");
+        auto s = w.prepare_static("SELECT last_indexed_id FROM fts_state WHERE id = 1");
         if (s->executeStep()) mark = s->getColumn(0).getInt64();
       }
       std::int64_t done = 0;
       std::int64_t seen = mark;
       {
-        auto sel = w.prepare("SELECT id, content FROM messages WHERE id > ? ORDER BY id LIMIT ?");
+        auto sel = w.prepare_static("SELECT id, content FROM messages WHERE id > ? ORDER BY id LIMIT ?");
         sel->bind(1, mark);
         sel->bind(2, limit);
-        auto ins = w.prepare("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
+        auto ins = w.prepare_static("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
         while (sel->executeStep()) {
           seen = sel->getColumn(0).getInt64();
           ins->bind(1, seen);
@@ -1461,24 +1480,24 @@ class SqliteStore final : public Store {
       // at (purged ids leave gaps), so the mark can move to the sequence.
       if (done < limit) seen = std::max(seen, sequence(w));
       {
-        auto sel = w.prepare("SELECT message_id FROM fts_pending ORDER BY message_id LIMIT ?");
+        auto sel = w.prepare_static("SELECT message_id FROM fts_pending ORDER BY message_id LIMIT ?");
         sel->bind(1, limit);
         std::vector<std::int64_t> ids;
         while (sel->executeStep()) ids.push_back(sel->getColumn(0).getInt64());
         sel->tryReset();
         for (auto id : ids) {
           {
-            auto del = w.prepare("DELETE FROM messages_fts WHERE rowid = ?");
+            auto del = w.prepare_static("DELETE FROM messages_fts WHERE rowid = ?");
             del->bind(1, id);
             del->exec();
           }
           {
-            auto ins = w.prepare("INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id = ?");
+            auto ins = w.prepare_static("INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id = ?");
             ins->bind(1, id);
             ins->exec();
           }
           {
-            auto del = w.prepare("DELETE FROM fts_pending WHERE message_id = ?");
+            auto del = w.prepare_static("DELETE FROM fts_pending WHERE message_id = ?");
             del->bind(1, id);
             del->exec();
           }
@@ -1487,7 +1506,7 @@ class SqliteStore final : public Store {
         more_edits = static_cast<std::int64_t>(ids.size()) == limit;
       }
       if (seen != mark) {
-        auto s = w.prepare("UPDATE fts_state SET last_indexed_id = ? WHERE id = 1");
+        auto s = w.prepare_static("UPDATE fts_state SET last_indexed_id = ? WHERE id = 1");
         s->bind(1, seen);
         s->exec();
       }
@@ -1511,15 +1530,17 @@ class SqliteStore final : public Store {
       if (!index_behind()) continue;
       lk.unlock();
       // One batch per transaction, releasing the writer between batches so
-      // appends interleave with a long catch-up.
+      // appends interleave with a long catch-up. Only full batches go on at
+      // once: chasing every new row would shrink batches to a row or two,
+      // and a small FTS5 transaction costs nearly what a large one does.
       const std::int64_t batch = options_.index_batch > 0 ? options_.index_batch : 512;
-      while (!stop_flag() && index_behind()) {
+      while (!stop_flag()) {
         auto r = index_batch(batch);
         if (!r) {
           log(LogLevel::kError, "sqlite store: background indexing failed: " + r.error().message);
           break;
         }
-        if (*r == 0) break;
+        if (*r < batch) break;
       }
       lk.lock();
     }

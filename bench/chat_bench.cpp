@@ -1,0 +1,471 @@
+// chat_bench: the storage benchmark. Run by hand (make bench), never as a test.
+//
+// Every figure is measured in one run against a baseline measured in the
+// same run on the same machine (raw SQLite through SQLiteCpp), because
+// absolute times drift on shared machines. One function per measured
+// operation, so that new lines (e.g. append through ChatService) slot in.
+//
+// usage: chat_bench [--rows N] [--appends N] [--reads N] [--searches N] [--dir PATH] [--rank]
+//   --rows      messages in the large store for (b) and (c)   (default 1000000)
+//   --appends   single-row transactions timed in (a)           (default 20000)
+//   --reads     latest-50 queries timed in (b)                 (default 2000)
+//   --searches  searches per word timed in (c)                 (default 200)
+//   --dir       where the temporary databases go               (default $TMPDIR or /tmp)
+//   --rank      also time FTS5 ORDER BY rank over all matches (slow; for reference)
+#include <stdlib.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "chat/store.hpp"
+#include "chat/uuid.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Config {
+  std::int64_t rows = 1'000'000;
+  std::int64_t appends = 20'000;
+  std::int64_t reads = 2'000;
+  std::int64_t searches = 200;
+  std::string dir;
+  bool rank = false;
+};
+
+// Latencies of one measured operation, in microseconds.
+struct Stats {
+  std::vector<double> us;
+  double wall_s = 0;  // wall time of the whole run (may include work outside the samples)
+
+  double ops_per_s() const { return wall_s > 0 ? static_cast<double>(us.size()) / wall_s : 0; }
+  double pct(double p) {
+    if (us.empty()) return 0;
+    std::sort(us.begin(), us.end());
+    auto i = static_cast<std::size_t>(p / 100.0 * static_cast<double>(us.size() - 1));
+    return us[i];
+  }
+};
+
+// Times `n` calls of `op`; the wall time covers the calls plus `finish`.
+Stats time_ops(std::int64_t n, const std::function<void(std::int64_t)>& op,
+               const std::function<void()>& finish = {}) {
+  Stats st;
+  st.us.reserve(static_cast<std::size_t>(n));
+  const auto start = Clock::now();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto t = Clock::now();
+    op(i);
+    st.us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t).count());
+  }
+  if (finish) finish();
+  st.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  return st;
+}
+
+void print_row(const char* name, Stats& s, const char* vs = nullptr, double ratio = 0) {
+  std::printf("  %-46s %10.0f ops/s   p50 %8.1f us   p99 %8.1f us", name, s.ops_per_s(), s.pct(50), s.pct(99));
+  if (vs) std::printf("   %5.2fx %s", ratio, vs);
+  std::printf("\n");
+}
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "chat_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+template <typename T>
+T must(chat::Result<T> r, const char* what) {
+  if (!r.ok()) die(std::string(what) + ": " + r.error().message);
+  return std::move(r).value();
+}
+
+chat::Timestamp now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+// Message text: a dozen words from a Zipf-like vocabulary; "hello" in about
+// half of the messages (the common word), "xylophone" in one per 100,000
+// (the rare word).
+class TextGen {
+ public:
+  explicit TextGen(unsigned seed) : rng_(seed) {
+    for (int i = 0; i < 5000; ++i) vocab_.push_back("w" + std::to_string(i));
+  }
+  std::string next(std::int64_t i) {
+    std::string s;
+    for (int w = 0; w < 12; ++w) {
+      // Zipf-ish: the square of a uniform favours low indices.
+      const double u = dist_(rng_);
+      s += vocab_[static_cast<std::size_t>(u * u * static_cast<double>(vocab_.size() - 1))];
+      s += ' ';
+    }
+    if (i % 2 == 0) s += "hello ";
+    if (i % 100'000 == 7) s += "xylophone ";
+    s += "end";
+    return s;
+  }
+
+ private:
+  std::mt19937 rng_;
+  std::uniform_real_distribution<double> dist_{0.0, 1.0};
+  std::vector<std::string> vocab_;
+};
+
+void remove_db(const std::string& path) {
+  for (const char* suffix : {"", "-wal", "-shm", ".lock"}) std::filesystem::remove(path + suffix);
+}
+
+SQLite::Database open_raw(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db.exec("PRAGMA journal_mode=WAL");
+  db.exec("PRAGMA synchronous=NORMAL");
+  db.exec("PRAGMA cache_size=-65536");
+  return db;
+}
+
+// ---- (a) appends ------------------------------------------------------------
+
+// One way of appending a message. The lines of (a) run interleaved, in
+// chunks, in rotating order, so that noise from the shared machine (other
+// builds, page-cache writeback, WAL checkpoints) hits every line alike.
+class Appender {
+ public:
+  virtual ~Appender() = default;
+  virtual void append(std::int64_t i) = 0;
+  // Work owed at the end of a chunk, e.g. indexing what is still pending:
+  // it counts in the wall time, so deferred work is not hidden.
+  virtual void settle() {}
+};
+
+// The baseline: a message-like row (same columns; with_indexes adds the
+// UNIQUE uuid and (conversation_id, id) indexes the store also has) inserted
+// through SQLiteCpp, one transaction per row, WAL, synchronous=NORMAL, no
+// search index.
+class RawAppender final : public Appender {
+ public:
+  RawAppender(const std::string& path, bool with_indexes) : path_(path), db_(open_raw(path)) {
+    db_.exec(
+        "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL, conversation_id INTEGER "
+        "NOT NULL, client_id TEXT, role TEXT NOT NULL, content TEXT NOT NULL, content_type TEXT NOT NULL, "
+        "message_type TEXT NOT NULL, status TEXT NOT NULL, metadata TEXT NOT NULL, tokens_used INTEGER, "
+        "processing_time REAL, cost REAL, attachment_count INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, "
+        "updated_at INTEGER NOT NULL, deleted_at INTEGER)");
+    if (with_indexes) {
+      db_.exec("CREATE UNIQUE INDEX messages_uuid ON messages(uuid)");
+      db_.exec("CREATE INDEX messages_conversation ON messages(conversation_id, id)");
+    }
+    ins_ = std::make_unique<SQLite::Statement>(
+        db_,
+        "INSERT INTO messages (uuid, conversation_id, client_id, role, content, content_type, message_type, status, "
+        "metadata, tokens_used, created_at, updated_at) VALUES (?,?,NULL,?,?,'text','text','sent','{}',?,?,?)");
+  }
+  ~RawAppender() override {
+    ins_.reset();
+    remove_db(path_);
+  }
+  void append(std::int64_t i) override {
+    const std::string text = gen_.next(i);
+    const auto t = chat::to_millis(now());
+    SQLite::Transaction tx(db_);
+    ins_->bind(1, chat::generate_uuid_v4());
+    ins_->bind(2, std::int64_t{1});
+    ins_->bind(3, i % 2 ? "assistant" : "user");
+    ins_->bind(4, text);
+    ins_->bind(5, std::int64_t{12});
+    ins_->bind(6, t);
+    ins_->bind(7, t);
+    ins_->exec();
+    ins_->reset();
+    tx.commit();
+  }
+
+ private:
+  std::string path_;
+  SQLite::Database db_;
+  std::unique_ptr<SQLite::Statement> ins_;
+  TextGen gen_{1};
+};
+
+// Store::append_message with the same durability and search indexing on
+// (the background indexer runs; settle() indexes what is left).
+class StoreAppender final : public Appender {
+ public:
+  explicit StoreAppender(const std::string& path) : path_(path) {
+    chat::SqliteOptions o;
+    o.path = path;
+    o.durability = chat::Durability::kNormal;
+    store_ = must(chat::open_sqlite_store(o), "open store");
+    conv_ = must(store_->create_conversation(chat::NewConversation{}, now()), "create conversation").id;
+  }
+  ~StoreAppender() override {
+    chat::SearchQuery q;
+    q.text = "hello";
+    if (must(store_->search_messages(q), "search").total == 0) die("appended messages are not searchable");
+    store_.reset();
+    remove_db(path_);
+  }
+  void append(std::int64_t i) override {
+    chat::NewMessage m;
+    m.role = i % 2 ? chat::Role::kAssistant : chat::Role::kUser;
+    m.content = gen_.next(i);
+    m.tokens_used = 12;
+    must(store_->append_message(conv_, m, now()), "append");
+  }
+  void settle() override { must(store_->flush_search_index(), "flush index"); }
+
+ private:
+  std::string path_;
+  std::unique_ptr<chat::Store> store_;
+  std::int64_t conv_ = 0;
+  TextGen gen_{1};
+};
+
+// A ServiceAppender (append through ChatService, with the events and
+// accounting it adds) slots in here once the service layer lands.
+
+std::vector<Stats> bench_appends(const Config& cfg, const std::vector<Appender*>& lines) {
+  constexpr std::int64_t kChunk = 1000;
+  std::vector<Stats> stats(lines.size());
+  std::int64_t done = 0;
+  for (std::size_t round = 0; done < cfg.appends; ++round) {
+    const std::int64_t n = std::min(kChunk, cfg.appends - done);
+    for (std::size_t k = 0; k < lines.size(); ++k) {
+      const std::size_t which = (k + round) % lines.size();
+      auto part = time_ops(
+          n, [&](std::int64_t i) { lines[which]->append(done + i); }, [&] { lines[which]->settle(); });
+      stats[which].us.insert(stats[which].us.end(), part.us.begin(), part.us.end());
+      stats[which].wall_s += part.wall_s;
+    }
+    done += n;
+  }
+  return stats;
+}
+
+// ---- the large store for (b) and (c) ----------------------------------------
+
+constexpr std::int64_t kConversations = 1000;
+
+// Builds a store of cfg.rows messages over kConversations conversations,
+// interleaved like real traffic. The rows go in through SQL in big
+// transactions (the Store API has one transaction per append), then the
+// counters and the search index are brought up to date in bulk.
+std::string build_large_store(const Config& cfg) {
+  const std::string path = cfg.dir + "/bench-large.db";
+  remove_db(path);
+  {
+    chat::SqliteOptions o;
+    o.path = path;
+    auto store = must(chat::open_sqlite_store(o), "open store");
+    for (std::int64_t c = 0; c < kConversations; ++c) {
+      chat::NewConversation nc;
+      nc.user_id = "user" + std::to_string(c % 50);
+      must(store->create_conversation(nc, now()), "create conversation");
+    }
+  }
+  const auto start = Clock::now();
+  auto db = open_raw(path);
+  db.exec("PRAGMA synchronous=OFF");
+  SQLite::Statement ins(db,
+                        "INSERT INTO messages (uuid, conversation_id, role, content, tokens_used, created_at, "
+                        "updated_at) VALUES (?,?,?,?,?,?,?)");
+  TextGen gen(2);
+  const auto t0 = chat::to_millis(now()) - cfg.rows;
+  constexpr std::int64_t kBatch = 50'000;
+  for (std::int64_t i = 0; i < cfg.rows;) {
+    SQLite::Transaction tx(db);
+    for (std::int64_t j = 0; j < kBatch && i < cfg.rows; ++j, ++i) {
+      ins.bind(1, chat::generate_uuid_v4());
+      ins.bind(2, 1 + i % kConversations);
+      ins.bind(3, i % 2 ? "assistant" : "user");
+      ins.bind(4, gen.next(i));
+      ins.bind(5, std::int64_t{12});
+      ins.bind(6, t0 + i);
+      ins.bind(7, t0 + i);
+      ins.exec();
+      ins.reset();
+    }
+    tx.commit();
+  }
+  {
+    SQLite::Transaction tx(db);
+    db.exec(
+        "UPDATE conversations SET total_messages = (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = "
+        "conversations.id), unread_count = (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = "
+        "conversations.id AND m.role != 'user'), total_tokens = (SELECT COALESCE(SUM(tokens_used), 0) FROM "
+        "messages m WHERE m.conversation_id = conversations.id), last_message_at = (SELECT MAX(created_at) FROM "
+        "messages m WHERE m.conversation_id = conversations.id)");
+    db.exec("INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages");
+    db.exec("UPDATE fts_state SET last_indexed_id = (SELECT COALESCE(MAX(id), 0) FROM messages)");
+    tx.commit();
+  }
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  std::printf("  built %lld messages in %lld conversations in %.1f s\n", static_cast<long long>(cfg.rows),
+              static_cast<long long>(kConversations),
+              std::chrono::duration<double>(Clock::now() - start).count());
+  return path;
+}
+
+// ---- (b) latest 50 ------------------------------------------------------------
+
+// The baseline: the indexed query through SQLiteCpp, every column read out
+// (as text or numbers) as any caller would, without building Message values.
+Stats bench_raw_latest50(const Config& cfg, const std::string& path, std::int64_t conv) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  db.exec("PRAGMA cache_size=-16384");
+  SQLite::Statement q(db,
+                      "SELECT id, uuid, conversation_id, client_id, role, content, content_type, message_type, "
+                      "status, metadata, tokens_used, processing_time, cost, created_at, updated_at, deleted_at, "
+                      "attachment_count FROM messages WHERE conversation_id = ? AND deleted_at IS NULL "
+                      "ORDER BY id DESC LIMIT 50");
+  std::size_t sink = 0;
+  auto st = time_ops(cfg.reads, [&](std::int64_t) {
+    q.bind(1, conv);
+    while (q.executeStep()) {
+      for (int c : {1, 3, 4, 5, 6, 7, 8, 9}) sink += q.getColumn(c).getString().size();
+      for (int c : {0, 2, 10, 13, 14, 15, 16}) sink += static_cast<std::size_t>(q.getColumn(c).getInt64());
+      for (int c : {11, 12}) sink += static_cast<std::size_t>(q.getColumn(c).getDouble());
+    }
+    q.reset();
+  });
+  if (sink == 0) die("raw latest-50 read nothing");
+  return st;
+}
+
+Stats bench_store_latest50(const Config& cfg, chat::Store& store, std::int64_t conv) {
+  chat::MessageQuery q;
+  q.newest_first = true;
+  q.limit = 50;
+  return time_ops(cfg.reads, [&](std::int64_t) {
+    auto p = must(store.list_messages(conv, q), "list_messages");
+    if (p.items.size() != 50 && p.total >= 50) die("latest-50 returned a short page");
+  });
+}
+
+// ---- (c) search ---------------------------------------------------------------
+
+Stats bench_store_search(const Config& cfg, chat::Store& store, const char* word, std::int64_t* total) {
+  chat::SearchQuery q;
+  q.text = word;
+  q.limit = 20;
+  return time_ops(cfg.searches, [&](std::int64_t) { *total = must(store.search_messages(q), "search").total; });
+}
+
+Stats bench_raw_fts(const Config& cfg, const std::string& path, const char* word, const char* order,
+                    std::int64_t runs) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, std::string("SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY ") + order +
+                              " LIMIT 20");
+  (void)cfg;
+  return time_ops(runs, [&](std::int64_t) {
+    q.bind(1, std::string("\"") + word + "\"");
+    while (q.executeStep()) {
+    }
+    q.reset();
+  });
+}
+
+Config parse_args(int argc, char** argv) {
+  Config cfg;
+  const char* tmp = std::getenv("TMPDIR");
+  cfg.dir = tmp && *tmp ? tmp : "/tmp";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) die("missing value for " + a);
+      return argv[++i];
+    };
+    if (a == "--rows")
+      cfg.rows = std::stoll(value());
+    else if (a == "--appends")
+      cfg.appends = std::stoll(value());
+    else if (a == "--reads")
+      cfg.reads = std::stoll(value());
+    else if (a == "--searches")
+      cfg.searches = std::stoll(value());
+    else if (a == "--dir")
+      cfg.dir = value();
+    else if (a == "--rank")
+      cfg.rank = true;
+    else if (a == "--help" || a == "-h") {
+      std::printf("usage: chat_bench [--rows N] [--appends N] [--reads N] [--searches N] [--dir PATH] [--rank]\n");
+      std::exit(0);
+    } else {
+      die("unknown argument " + a);
+    }
+  }
+  std::string tmpl = cfg.dir + "/chat-bench-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) die("cannot create a directory in " + cfg.dir);
+  cfg.dir = tmpl;
+  return cfg;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg = parse_args(argc, argv);
+  std::printf("chat_bench: SQLite %s, files in %s\n", sqlite3_libversion(), cfg.dir.c_str());
+
+  std::printf("\n(a) append, one transaction per message, WAL + synchronous=NORMAL, %lld rows\n",
+              static_cast<long long>(cfg.appends));
+  {
+    RawAppender bare(cfg.dir + "/bench-raw-bare.db", false);
+    RawAppender raw(cfg.dir + "/bench-raw.db", true);
+    StoreAppender store(cfg.dir + "/bench-store.db");
+    auto st = bench_appends(cfg, {&bare, &raw, &store});
+    print_row("raw insert, no secondary index", st[0]);
+    print_row("raw insert, uuid + conversation indexes [base]", st[1]);
+    print_row("Store::append_message + search indexing", st[2], "of base", st[2].ops_per_s() / st[1].ops_per_s());
+  }
+
+  std::printf("\n(b) latest 50 messages of one conversation, %lld messages in the store\n",
+              static_cast<long long>(cfg.rows));
+  const auto path = build_large_store(cfg);
+  {
+    chat::SqliteOptions o;
+    o.path = path;
+    auto store = must(chat::open_sqlite_store(o), "open large store");
+    const std::int64_t conv = kConversations / 2;
+    // Warm both the same way: one pass each before timing.
+    {
+      Config warm = cfg;
+      warm.reads = 50;
+      bench_raw_latest50(warm, path, conv);
+      bench_store_latest50(warm, *store, conv);
+    }
+    auto raw50 = bench_raw_latest50(cfg, path, conv);
+    auto store50 = bench_store_latest50(cfg, *store, conv);
+    print_row("raw indexed query [base]", raw50);
+    print_row("Store::list_messages(newest_first, 50)", store50, "base time",
+              store50.pct(50) / std::max(raw50.pct(50), 1e-9));
+
+    std::printf("\n(c) search over %lld messages (limit 20)\n", static_cast<long long>(cfg.rows));
+    for (const char* word : {"hello", "xylophone"}) {
+      std::int64_t total = 0;
+      auto raw_recent = bench_raw_fts(cfg, path, word, "rowid DESC", cfg.searches);
+      auto s = bench_store_search(cfg, *store, word, &total);
+      std::string label = std::string("raw FTS5 '") + word + "' ORDER BY rowid DESC";
+      print_row(label.c_str(), raw_recent);
+      label = std::string("Store::search_messages '") + word + "' (total " + std::to_string(total) + ")";
+      print_row(label.c_str(), s);
+      if (cfg.rank) {
+        auto ranked = bench_raw_fts(cfg, path, word, "rank", 3);
+        label = std::string("raw FTS5 '") + word + "' ORDER BY rank (all matches)";
+        print_row(label.c_str(), ranked);
+      }
+    }
+  }
+  remove_db(path);
+  std::filesystem::remove_all(cfg.dir);
+  return 0;
+}
