@@ -178,7 +178,7 @@ TEST_CASE("service: concurrent posters, readers and waiters on one service", "[s
     posters.emplace_back([&, p] {
       for (int i = 0; i < kPerPoster; ++i) {
         NewMessage m;
-        m.content = "p" + std::to_string(p) + "-" + std::to_string(i);
+        m.content = std::to_string(p * 1000 + i);
         m.client_id = m.content;
         if (!f.svc->post_message(kAnon, key(c), m).ok()) ++failed_posts;
       }
