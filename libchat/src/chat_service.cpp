@@ -892,19 +892,21 @@ class ServiceImpl final : public ChatService {
 
     // The context comes first: a message too long for the window must leave
     // nothing behind.
-    MessageQuery hq;
-    hq.before_id = user ? user->id : 0;
-    hq.newest_first = true;
-    hq.include_system = false;
-    hq.limit = std::min(kContextHistoryLimit, options_.max_page);
-    auto history = store_->list_messages(c.id, hq);
-    if (!history) return std::move(history).error();
     ContextParams params;
+    if (r.include_context) {
+      MessageQuery hq;
+      hq.before_id = user ? user->id : 0;
+      hq.newest_first = true;
+      hq.include_system = false;
+      hq.limit = std::min(kContextHistoryLimit, options_.max_page);
+      auto history = store_->list_messages(c.id, hq);
+      if (!history) return std::move(history).error();
+      params.history.assign(std::make_move_iterator(history->items.rbegin()),
+                            std::make_move_iterator(history->items.rend()));
+    }
     params.system_prompt = agent && !agent->system_prompt.empty() ? agent->system_prompt
                                                                    : options_.default_system_prompt;
     params.initial_context = c.initial_context;
-    params.history.assign(std::make_move_iterator(history->items.rbegin()),
-                          std::make_move_iterator(history->items.rend()));
     if (!r.content.empty()) params.new_message = r.content;
     params.include_context = r.include_context;
     params.context_tokens = options_.context_tokens;
