@@ -286,6 +286,10 @@ TEST_CASE("service: soft deletes vanish from every read path and restore brings 
   CHECK_FALSE(restored->deleted_at.has_value());
   CHECK(count_messages(kAlice) == 3);
   CHECK(search(kAlice) == 3);
+  auto twice = f.svc->restore_message(kAlice, MessageKey::of_id(gone.id));  // already live: a no-op
+  REQUIRE(twice.ok());
+  CHECK(twice->id == gone.id);
+  CHECK(f.svc->restore_conversation(kAlice, key(c))->id == c.id);
 
   // Conversation delete.
   REQUIRE(f.svc->delete_conversation(kAlice, key(c)).ok());

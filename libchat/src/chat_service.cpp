@@ -33,6 +33,7 @@
 //   store assistant messages themselves). Otherwise kPermissionDenied.
 // - Anyone who sees a conversation may update, delete, restore or clear it and
 //   delete or restore its messages. include_deleted on any query is admin only.
+// - Restoring a row that is not deleted answers it unchanged (no audit entry).
 // - mark_read is the owner's (or an admin's; anyone's for ownerless
 //   conversations): an agent who sees a support conversation gets
 //   kPermissionDenied, so that reading it does not clear the customer's count.
@@ -214,6 +215,7 @@ class ServiceImpl final : public ChatService {
       CHAT_RETURN_IF_ERROR(check_principal(who));
       auto c = visible_conversation(who, key, /*include_deleted=*/true);
       if (!c) return c;
+      if (!c->deleted_at) return c;  // restoring a live row is a no-op, not an error
       auto restored = store_->restore_conversation(c->id, audit(who));
       if (!restored) return not_found_as(std::move(restored).error(), conversation_not_found());
       hub_.publish(c->id, "conversation.restored");
@@ -301,6 +303,7 @@ class ServiceImpl final : public ChatService {
       auto found = visible_message(who, key, true);
       if (!found) return std::move(found).error();
       const Message& m = found->first;
+      if (!m.deleted_at) return m;  // restoring a live row is a no-op, not an error
       auto restored = store_->restore_message(m.id, audit(who));
       if (!restored) return not_found_as(std::move(restored).error(), message_not_found());
       hub_.publish(m.conversation_id, "message.restored", m.id);
