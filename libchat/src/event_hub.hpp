@@ -40,9 +40,14 @@
 
 namespace chat::detail {
 
-// What changed; passed to subscribers. `kind` is a short stable name such as
-// "message.created" or "conversation.deleted"; `message_id` is 0 when the
-// change is not about one message.
+// What changed; passed to subscribers. `kind` is a short stable name;
+// `message_id` is 0 when the change is not about one message. ChatService
+// publishes, always after the store committed the change:
+//   message.created, message.updated, message.deleted, message.restored
+//     (with message_id);
+//   conversation.created, conversation.updated, conversation.deleted,
+//   conversation.restored, conversation.cleared, conversation.read.
+// `kind` points at a string literal: it stays valid after the callback.
 struct HubEvent {
   std::int64_t conversation_id = 0;
   std::uint64_t version = 0;
