@@ -280,8 +280,16 @@ TEST_CASE("service: an idempotent reply retry does not call the provider twice",
   CHECK(first->usage.completion_tokens == 7);
   auto second = f.svc->reply(kAlice, key(c), r);
   REQUIRE(second.ok());
-  auto third = f.svc->reply_stream(kAlice, key(c), r, [](const StreamEvent&) { return true; });
+  std::vector<std::string> replayed_chunks;
+  std::string replayed_uuid;
+  auto third = f.svc->reply_stream(kAlice, key(c), r, [&](const StreamEvent& e) {
+    replayed_chunks.emplace_back(e.chunk);
+    replayed_uuid = std::string(e.assistant_uuid);
+    return true;
+  });
   REQUIRE(third.ok());
+  CHECK(replayed_chunks == std::vector<std::string>{"Hello there friend"});
+  CHECK(replayed_uuid == first->assistant_message.uuid);
   CHECK(provider->calls() == 1);
   CHECK(second->assistant_message.id == first->assistant_message.id);
   CHECK(third->assistant_message.id == first->assistant_message.id);

@@ -51,6 +51,7 @@
 //   (before the next user message), returns that answer without calling the
 //   provider. Two concurrent first attempts with one client_id may both
 //   generate (the second one's user message is the replay of the first).
+//   reply_stream's retry delivers the stored answer as a single chunk.
 // - The context is built before anything is stored, so a message too large for
 //   the window writes nothing. At most 1,000 recent messages are considered.
 // - The assistant metadata holds model, prompt_tokens, completion_tokens,
@@ -885,6 +886,19 @@ class ServiceImpl final : public ChatService {
           out.user_message = user;
           out.assistant_message = std::move(**answer);
           out.usage = usage_of_stored(out.assistant_message);
+          if (on_chunk != nullptr && !out.assistant_message.content.empty()) {
+            // A retried stream gets the stored answer as one chunk, so that
+            // a client rendering chunks still sees the whole reply.
+            StreamEvent event;
+            event.chunk = out.assistant_message.content;
+            event.user_message = &*out.user_message;
+            event.assistant_uuid = out.assistant_message.uuid;
+            try {
+              (void)(*on_chunk)(event);
+            } catch (...) {
+              // The answer is stored either way; a consumer gone changes nothing.
+            }
+          }
           auto fresh = store_->get_conversation(c.id);
           out.conversation = fresh ? std::move(*fresh) : c;
           return out;
