@@ -342,3 +342,16 @@ TEST_CASE("service: unknown models cost nothing; a throwing stream consumer canc
   CHECK(thrown->assistant_message.status == MessageStatus::kFailed);
   CHECK(thrown->assistant_message.content == "Echo:");
 }
+
+TEST_CASE("service: a provider's broken UTF-8 is stored repaired", "[service]") {
+  auto provider = std::make_shared<ScriptedProvider>();
+  provider->chunks = {"caf\xC3", "\xA9 ok", " \xFF"};
+  Fixture f({}, provider);
+  const Conversation c = f.create(kAlice);
+  ReplyRequest r;
+  r.content = "hi";
+  auto out = f.svc->reply_stream(kAlice, key(c), r, [](const StreamEvent&) { return true; });
+  REQUIRE(out.ok());
+  // A character split across chunks is fine; the stray byte is replaced.
+  CHECK(out->assistant_message.content == "caf\xC3\xA9 ok \xEF\xBF\xBD");
+}

@@ -64,6 +64,7 @@
 // - put_subject upserts; an existing subject created by someone else cannot be
 //   overwritten except by an admin (kConflict, field "id").
 // - get_profile of a user without one answers an empty profile.
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <utility>
@@ -1005,8 +1006,8 @@ class ServiceImpl final : public ChatService {
 
     Usage usage;
     if (completion && completion->usage_reported) {
-      usage.prompt_tokens = completion->prompt_tokens;
-      usage.completion_tokens = completion->completion_tokens;
+      usage.prompt_tokens = std::max<std::int64_t>(completion->prompt_tokens, 0);
+      usage.completion_tokens = std::max<std::int64_t>(completion->completion_tokens, 0);
     } else {
       usage.prompt_tokens = window->prompt_tokens;
       usage.completion_tokens = tokens_->count(text);
@@ -1027,7 +1028,7 @@ class ServiceImpl final : public ChatService {
     NewMessage am;
     am.uuid = assistant_uuid;
     am.role = Role::kAssistant;
-    am.content = std::move(text);
+    am.content = sanitize_utf8(text);
     am.status = failed ? MessageStatus::kFailed : MessageStatus::kComplete;
     am.metadata = meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     am.tokens_used = usage.completion_tokens;

@@ -27,6 +27,10 @@ inline constexpr std::size_t kMaxPathBytes = 4096;
 
 bool is_valid_utf8(std::string_view text) noexcept;
 
+// `text` with every byte sequence that is not UTF-8 replaced by U+FFFD
+// (what a model server sends is not checked by anyone before us).
+std::string sanitize_utf8(std::string_view text);
+
 // Handles: 1..128 characters of [A-Za-z0-9._:-].
 bool is_valid_handle(std::string_view handle) noexcept;
 
