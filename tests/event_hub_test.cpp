@@ -60,7 +60,7 @@ TEST_CASE("event hub: wait times out without a publish and wakes promptly with o
 
 TEST_CASE("event hub: many waiters on different conversations wake only for their own", "[events]") {
   EventHub hub;
-  constexpr int kConversations = 200;
+  constexpr int kConversations = 500;
   std::vector<EventHub::Watch> watches;
   std::vector<std::uint64_t> seen;
   for (int i = 0; i < kConversations; ++i) {

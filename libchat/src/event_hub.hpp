@@ -22,7 +22,8 @@
 // Deadlines are steady_clock time points: waiting is about real time, not the
 // injected domain Clock (a ManualClock never moves by itself).
 //
-// Thread safety: every member may be called from any thread.
+// Thread safety: every member may be called from any thread. Watches and
+// Subscriptions must not outlive their hub.
 #pragma once
 
 #include <array>
