@@ -749,6 +749,12 @@ TEST_CASE("store: full-text search is fresh, literal, unicode-aware and scoped",
     auto past = store->search_messages(q).value();
     CHECK(past.items.empty());
     CHECK(past.total == 2);
+    q.offset = 0;
+    q.limit = 0;
+    auto none = store->search_messages(q).value();
+    CHECK(none.items.empty());
+    CHECK(none.total == 2);
+    CHECK(none.has_more);
   }
   SECTION("deleted messages and conversations are not found") {
     REQUIRE(store->soft_delete_message(a1, who()).ok());

@@ -52,6 +52,14 @@ std::set<std::int64_t> run_and_kill(const std::string& db_path, std::size_t want
       buf.erase(0, pos + 1);
     }
   }
+  // While the writer lives, another process's store cannot open the file.
+  {
+    SqliteOptions o;
+    o.path = db_path;
+    auto second = open_sqlite_store(o);
+    CHECK_FALSE(second.ok());
+    if (!second.ok()) CHECK(second.error().code == ErrorCode::kUnavailable);
+  }
   ::kill(pid, SIGKILL);
   // Ids that were complete lines before the kill are acknowledged too.
   for (;;) {

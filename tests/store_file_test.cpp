@@ -109,6 +109,16 @@ TEST_CASE("store: a database newer than the code, or not a database, is refused"
     REQUIRE_FALSE(s.ok());
     CHECK(s.error().code == ErrorCode::kInternal);
   }
+  SECTION("a SQLite file of another application") {
+    {
+      SQLite::Database db(opts.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+      db.exec("CREATE TABLE something_else (x INTEGER)");
+    }
+    auto s = open_sqlite_store(opts);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().code == ErrorCode::kInternal);
+    CHECK(s.error().message.find("not a libchat") != std::string::npos);
+  }
   SECTION("a directory that does not exist") {
     SqliteOptions o;
     o.path = dir.file("no/such/dir/chat.db");
