@@ -1,0 +1,59 @@
+// The context window of an AI reply: which turns are sent to the model.
+// Private to libchat; a pure function, so budgets are unit-tested exactly.
+//
+// The window is, in order:
+//   1. the system prompt (omitted when empty),
+//   2. the conversation's initial_context as a second system turn (when
+//      non-empty and include_context is true),
+//   3. the most recent history messages that fit the budget,
+//   4. the new user message, if any.
+// Budget: context_tokens - reply_tokens - tokens(system parts). History is
+// taken newest first and stops at the first message that does not fit, so
+// the window is always a contiguous recent stretch of the conversation
+// (oldest dropped first; a message is never split, and an older short message
+// never jumps over a newer long one). Only live user, assistant and agent
+// messages count as history: system rows, failed messages (e.g. cancelled
+// streams), deleted rows and empty contents are skipped. Token cost is
+// counter.count(content) per turn, with no per-turn overhead.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/llm.hpp"
+#include "chat/result.hpp"
+#include "chat/token_counter.hpp"
+#include "chat/types.hpp"
+
+namespace chat::detail {
+
+struct ContextParams {
+  std::string system_prompt;
+  std::string initial_context;
+  // Earlier messages of the conversation, chronological (oldest first), not
+  // including the new message.
+  std::vector<Message> history;
+  std::optional<std::string> new_message;  // the user's message; absent: answer the conversation as it stands
+  bool include_context = true;             // false: system prompt + new message only
+  std::int64_t context_tokens = 8192;
+  std::int64_t reply_tokens = 1024;
+};
+
+struct ContextWindow {
+  std::vector<ChatTurn> turns;
+  std::int64_t prompt_tokens = 0;   // sum of the counted turns
+  std::size_t history_used = 0;     // history messages in the window
+  std::size_t history_dropped = 0;  // eligible history messages left out for the budget
+};
+
+// Fails with kInvalidArgument field "content" when the new message does not
+// fit beside the system parts, and field "initial_context" when there is no
+// new message and the system parts alone exceed the budget.
+Result<ContextWindow> build_context_window(const ContextParams& params, const TokenCounter& counter);
+
+// Whether a stored message may be part of a model's context.
+bool eligible_for_context(const Message& m) noexcept;
+
+}  // namespace chat::detail
