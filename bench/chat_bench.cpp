@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "chat/service.hpp"
 #include "chat/store.hpp"
 #include "chat/uuid.hpp"
 
@@ -234,8 +235,42 @@ class StoreAppender final : public Appender {
   TextGen gen_{1};
 };
 
-// A ServiceAppender (append through ChatService, with the events and
-// accounting it adds) slots in here once the service layer lands.
+// ChatService::post_message over the same store: adds validation, access
+// checks, the expiry check and the event publish to every append.
+class ServiceAppender final : public Appender {
+ public:
+  explicit ServiceAppender(const std::string& path) : path_(path) {
+    chat::SqliteOptions o;
+    o.path = path;
+    o.durability = chat::Durability::kNormal;
+    chat::ServiceDeps deps;
+    deps.store = must(chat::open_sqlite_store(o), "open store");
+    store_ = deps.store;
+    service_ = must(chat::make_chat_service(std::move(deps)), "make service");
+    conv_ = must(service_->create_conversation(who_, chat::NewConversation{}), "create conversation").id;
+  }
+  ~ServiceAppender() override {
+    service_.reset();
+    store_.reset();
+    remove_db(path_);
+  }
+  void append(std::int64_t i) override {
+    chat::NewMessage m;
+    m.role = i % 2 ? chat::Role::kAssistant : chat::Role::kUser;
+    m.content = gen_.next(i);
+    m.tokens_used = 12;
+    must(service_->post_message(who_, chat::ConversationKey::of_id(conv_), std::move(m)), "post");
+  }
+  void settle() override { must(store_->flush_search_index(), "flush index"); }
+
+ private:
+  std::string path_;
+  chat::Principal who_ = chat::Principal::user("bench");
+  std::shared_ptr<chat::Store> store_;
+  std::unique_ptr<chat::ChatService> service_;
+  std::int64_t conv_ = 0;
+  TextGen gen_{1};
+};
 
 std::vector<Stats> bench_appends(const Config& cfg, const std::vector<Appender*>& lines) {
   constexpr std::int64_t kChunk = 1000;
@@ -428,12 +463,16 @@ int main(int argc, char** argv) {
     // that setting shows what the store's own work costs.
     RawAppender raw4k(cfg.dir + "/bench-raw-4k.db", true, 4000);
     StoreAppender store(cfg.dir + "/bench-store.db");
-    auto st = bench_appends(cfg, {&bare, &raw, &raw4k, &store});
+    ServiceAppender service(cfg.dir + "/bench-service.db");
+    auto st = bench_appends(cfg, {&bare, &raw, &raw4k, &store, &service});
     print_row("raw insert, no secondary index", st[0]);
     print_row("raw insert, uuid + conversation indexes [base]", st[1]);
     print_row("same, wal_autocheckpoint=4000 [base-4k]", st[2]);
     print_row("Store::append_message + search indexing", st[3], "of base", st[3].ops_per_s() / st[1].ops_per_s());
     std::printf("  %-46s %52s %5.2fx of base-4k\n", "", "", st[3].ops_per_s() / st[2].ops_per_s());
+    print_row("ChatService::post_message + search indexing", st[4], "of base",
+              st[4].ops_per_s() / st[1].ops_per_s());
+    std::printf("  %-46s %52s %5.2fx of base-4k\n", "", "", st[4].ops_per_s() / st[2].ops_per_s());
   }
 
   std::printf("\n(b) latest 50 messages of one conversation, %lld messages in the store\n",

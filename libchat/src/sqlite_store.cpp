@@ -504,7 +504,8 @@ class SqliteStore final : public Store {
   }
 
   Result<Conversation> get_conversation(std::int64_t id, bool include_deleted) override {
-    return read<Conversation>([&](Conn& r) { return load_conversation(r, id, include_deleted); });
+    return read<Conversation>([&](Conn& r) { return load_conversation(r, id, include_deleted); },
+                              Snapshot::kStatement);
   }
 
   Result<Conversation> find_conversation_by_uuid(std::string_view uuid, bool include_deleted) override {
@@ -515,7 +516,7 @@ class SqliteStore final : public Store {
       auto c = read_conversation(*s);
       if (c.deleted_at && !include_deleted) return Error::not_found("conversation not found");
       return c;
-    });
+    }, Snapshot::kStatement);
   }
 
   Result<Conversation> find_conversation_by_handle(std::string_view handle, bool include_deleted) override {
@@ -527,7 +528,7 @@ class SqliteStore final : public Store {
       auto c = read_conversation(*s);
       if (c.deleted_at && !include_deleted) return Error::not_found("conversation not found");
       return c;
-    });
+    }, Snapshot::kStatement);
   }
 
   Result<Page<Conversation>> list_conversations(const ConversationQuery& q) override {
@@ -1346,12 +1347,19 @@ class SqliteStore final : public Store {
     });
   }
 
-  // Runs `f` in one read transaction (one snapshot) on a pooled reader.
+  // How much of a read must see one snapshot: several statements need a
+  // read transaction; a single statement is its own snapshot, and skipping
+  // BEGIN/COMMIT matters on the lookups every post makes.
+  enum class Snapshot { kTransaction, kStatement };
+
+  // Runs `f` on a pooled reader, in one read transaction unless `snapshot`
+  // says `f` runs a single statement.
   template <typename T, typename F>
-  Result<T> read(F&& f) {
+  Result<T> read(F&& f, Snapshot snapshot = Snapshot::kTransaction) {
     return guarded<T>([&]() -> Result<T> {
       if (memory_) {
         std::lock_guard lk(writer_mu_);
+        if (snapshot == Snapshot::kStatement) return f(*writer_);
         Tx tx(*writer_);
         Result<T> r = f(*writer_);
         tx.commit();
@@ -1375,6 +1383,7 @@ class SqliteStore final : public Store {
           self->readers_cv_.notify_one();
         }
       } release{this, c};
+      if (snapshot == Snapshot::kStatement) return f(*c);
       Tx tx(*c);
       Result<T> r = f(*c);
       tx.commit();
