@@ -1,6 +1,195 @@
-// Placeholder until the daemon lands.
+// chatd: the libchat HTTP daemon. See config.hpp for the command line and
+// server.hpp for what the server does.
+//
+// Exit status: 0 after a clean stop (SIGINT/SIGTERM) or --help/--version;
+// 2 for a usage error (bad flag or value, or a provider not available in this
+// build); 1 when the daemon cannot start (database, secret, address in use)
+// or its listening socket fails. A second SIGINT/SIGTERM during a graceful
+// stop exits at once with status 1.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
-int main() {
-  std::puts("chatd: not built yet");
-  return 1;
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "auth.hpp"
+#include "chat/llm.hpp"
+#include "chat/logger.hpp"
+#include "chat/service.hpp"
+#include "chat/store.hpp"
+#include "chat/time.hpp"
+#include "config.hpp"
+#include "routes/routes.hpp"
+#include "secret.hpp"
+#include "server.hpp"
+#include "version.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+void print_error(const std::string& message) { std::fprintf(stderr, "chatd: %s\n", message.c_str()); }
+
+int run_token(const chatd::Invocation& inv) {
+  const auto& cfg = inv.config;
+  if (cfg.jwt_secret.empty() && cfg.db == ":memory:") {
+    print_error("token: with --db :memory: the server's secret lives only in its process; pass --jwt-secret");
+    return kExitUsage;
+  }
+  auto secret = chatd::resolve_jwt_secret(cfg.jwt_secret, cfg.db);
+  if (!secret) {
+    print_error(secret.error().message);
+    return kExitFailure;
+  }
+  if (secret->created) std::fprintf(stderr, "chatd: created the JWT secret file %s\n", secret->path.c_str());
+  std::shared_ptr<chat::Clock> clock = chat::make_system_clock();
+  chatd::JwtTokens tokens(secret->secret, clock);
+  auto token = tokens.issue(chat::Principal{inv.token.sub, inv.token.role}, inv.token.ttl);
+  if (!token) {
+    print_error(token.error().message);
+    return kExitFailure;
+  }
+  std::printf("%s\n", token->c_str());
+  return kExitOk;
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+int serve(const chatd::Config& cfg, const sigset_t& signals) {
+  std::shared_ptr<chat::Logger> logger = chat::make_stderr_logger(chat::LogLevel::kInfo);
+  std::shared_ptr<chat::Clock> clock = chat::make_system_clock();
+
+  if (cfg.llm == chatd::LlmKind::kOpenAi) {
+    print_error("--llm openai is not available in this build yet (the OpenAI-compatible provider lands with a "
+                "later release); use --llm echo");
+    return kExitUsage;
+  }
+
+  auto secret = chatd::resolve_jwt_secret(cfg.jwt_secret, cfg.db);
+  if (!secret) {
+    print_error(secret.error().message);
+    return kExitFailure;
+  }
+  if (secret->created) logger->log(chat::LogLevel::kInfo, "created the JWT secret file " + secret->path);
+  if (secret->ephemeral) {
+    logger->log(chat::LogLevel::kWarn,
+                "--db :memory: without --jwt-secret: using an ephemeral JWT secret; tokens die with this process");
+  }
+
+  chat::Result<std::unique_ptr<chat::Store>> store = chat::Error::internal("unreachable");
+  if (cfg.db == ":memory:") {
+    store = chat::open_memory_store();
+  } else {
+    chat::SqliteOptions options;
+    options.path = cfg.db;
+    options.logger = logger;
+    store = chat::open_sqlite_store(options);
+  }
+  if (!store) {
+    print_error("cannot open the database " + cfg.db + ": " + store.error().message);
+    return kExitFailure;
+  }
+
+  chat::ServiceDeps deps;
+  deps.store = std::shared_ptr<chat::Store>(std::move(*store));
+  deps.llm = chat::make_echo_provider();
+  deps.clock = clock;
+  deps.logger = logger;
+  auto service = chat::make_chat_service(std::move(deps));
+  if (!service) {
+    print_error("cannot start the chat service: " + service.error().message);
+    return kExitFailure;
+  }
+
+  chatd::ServerDeps server_deps;
+  server_deps.service = std::shared_ptr<chat::ChatService>(std::move(*service));
+  server_deps.jwt_secret = secret->secret;
+  server_deps.clock = clock;
+  server_deps.logger = logger;
+  chatd::Server server(cfg, std::move(server_deps));
+  chatd::register_all_routes(server.router(), server.context());
+  if (auto st = server.start(); !st) {
+    print_error(st.error().message);
+    return kExitFailure;
+  }
+  std::printf("chatd listening on http://%s:%d (db %s, llm %s)\n", url_host(cfg.host).c_str(), server.port(),
+              cfg.db.c_str(), std::string(chatd::to_string(cfg.llm)).c_str());
+  std::fflush(stdout);
+
+  // Signals are blocked in every thread (see main) and taken here, outside
+  // any signal handler, so stop() runs in ordinary thread context.
+  const timespec tick{0, 200 * 1000 * 1000};
+  int sig = 0;
+  while (sig <= 0) {
+    sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig < 0 && errno != EAGAIN && errno != EINTR) sig = SIGTERM;
+    if (sig <= 0 && !server.running()) {
+      print_error("the server stopped unexpectedly");
+      return kExitFailure;
+    }
+  }
+  logger->log(chat::LogLevel::kInfo, std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                                         ": stopping after the requests in flight");
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    server.stop();
+    stopped.store(true);
+  });
+  while (!stopped.load()) {
+    int again = sigtimedwait(&signals, nullptr, &tick);
+    if (again > 0) {
+      logger->log(chat::LogLevel::kWarn, "second signal: exiting without waiting");
+      std::_Exit(kExitFailure);
+    }
+  }
+  stopper.join();
+  logger->log(chat::LogLevel::kInfo, "stopped");
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  auto inv = chatd::parse_command_line(args, chatd::process_environment());
+  if (!inv) {
+    print_error(inv.error().message);
+    std::fprintf(stderr, "\n%s", chatd::usage_text().c_str());
+    return kExitUsage;
+  }
+  switch (inv->command) {
+    case chatd::Command::kHelp:
+      std::printf("%s", chatd::usage_text().c_str());
+      return kExitOk;
+    case chatd::Command::kVersion:
+      std::printf("%s\n", chatd::version_line().c_str());
+      return kExitOk;
+    case chatd::Command::kToken:
+      return run_token(*inv);
+    case chatd::Command::kServe:
+      break;
+  }
+
+  // Block SIGINT and SIGTERM before any thread starts, so that every thread
+  // inherits the mask and only serve()'s sigtimedwait receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);  // a client gone mid-response is an error return, not a kill
+  return serve(inv->config, signals);
 }
