@@ -124,7 +124,7 @@ chat::Result<chat::Principal> JwtTokens::verify(std::string_view token) const {
   const auto dot1 = token.find('.');
   const auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos || dot1 == 0 ||
-      dot2 == dot1 + 1 || dot2 + 1 == token.size()) {
+      dot2 == dot1 + 1) {
     return unauthenticated("malformed token: expected header.payload.signature");
   }
   auto header = decode_json_object(token.substr(0, dot1));
@@ -135,7 +135,7 @@ chat::Result<chat::Principal> JwtTokens::verify(std::string_view token) const {
   }
   auto claims = decode_json_object(token.substr(dot1 + 1, dot2 - dot1 - 1));
   if (!claims) return unauthenticated("malformed token: bad payload");
-  if (secret_.empty()) return unauthenticated("invalid token signature");
+  if (secret_.empty() || dot2 + 1 == token.size()) return unauthenticated("invalid token signature");
 
   // Signature, by libjwt, now that we know the alg is HS256.
   const std::string text(token);

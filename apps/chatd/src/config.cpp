@@ -198,15 +198,9 @@ chat::Result<Invocation> parse_command_line(const std::vector<std::string>& args
     }
   }
 
-  // The environment first, so that the command line overrides it.
-  for (const auto& f : flags()) {
-    if (!f.from_env || !(token ? f.token : f.serve)) continue;
-    std::string name = env_name(f.name);
-    auto it = env.find(name);
-    if (it == env.end() || it->second.empty()) continue;
-    if (auto st = f.apply(inv, name, it->second); !st) return std::move(st).error();
-  }
-
+  // The command line first, checked for syntax; values are applied after the
+  // environment so that they override it.
+  std::vector<std::pair<const Flag*, std::string>> given;
   bool have_sub = false;
   for (; i < args.size(); ++i) {
     std::string_view arg = args[i];
@@ -230,8 +224,24 @@ chat::Result<Invocation> parse_command_line(const std::vector<std::string>& args
       if (i + 1 >= args.size()) return bad(where, "missing value");
       value = args[++i];
     }
-    if (auto st = f->apply(inv, where, *value); !st) return std::move(st).error();
+    given.emplace_back(f, std::string(*value));
     if (name == "sub") have_sub = true;
+  }
+
+  // The environment, for the flags the command line did not give.
+  for (const auto& f : flags()) {
+    if (!f.from_env || !(token ? f.token : f.serve)) continue;
+    bool on_line = false;
+    for (const auto& g : given) on_line = on_line || g.first == &f;
+    if (on_line) continue;
+    std::string name = env_name(f.name);
+    auto it = env.find(name);
+    if (it == env.end() || it->second.empty()) continue;
+    if (auto st = f.apply(inv, name, it->second); !st) return std::move(st).error();
+  }
+
+  for (const auto& [f, value] : given) {
+    if (auto st = f->apply(inv, "--" + std::string(f->name), value); !st) return std::move(st).error();
   }
 
   if (token && !have_sub) return bad("--sub", "required: chatd token --sub USER_ID");
