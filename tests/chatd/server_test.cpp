@@ -408,6 +408,22 @@ TEST_CASE("server: malformed requests get a JSON 400 and never crash it", "[chat
   CHECK(cli->Get("/healthz")->status == 200);
 }
 
+TEST_CASE("server: POST, PUT and PATCH without Content-Length have an empty body", "[chatd][http]") {
+  TestServer ts;
+  for (const char* method : {"POST", "PUT", "PATCH"}) {
+    INFO(method);
+    auto start = std::chrono::steady_clock::now();
+    auto reply = raw_exchange(ts.server->port(), std::string(method) + " /test/echo HTTP/1.1\r\nHost: x\r\n\r\n");
+    CHECK(std::chrono::steady_clock::now() - start < 2s);  // not the 10 s read timeout
+    if (std::string_view(method) == "POST") {
+      CHECK_THAT(reply, Catch::StartsWith("HTTP/1.1 400"));
+      CHECK_THAT(reply, Catch::Contains("request body is empty"));
+    } else {
+      CHECK_THAT(reply, Catch::StartsWith("HTTP/1.1 405"));
+    }
+  }
+}
+
 TEST_CASE("server: DELETE without a body does not wait for one", "[chatd][http]") {
   TestServer ts;
   auto cli = ts.client();
