@@ -2,6 +2,8 @@
 #include <arpa/inet.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include "http_json.hpp"
 #include "routes/routes.hpp"
 #include "server.hpp"
+#include "signals.hpp"
 
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -497,4 +500,31 @@ TEST_CASE("server: stop() right after start() does not hang", "[chatd][http]") {
     ts.server->stop();
     CHECK_FALSE(ts.server->running());
   }
+}
+
+TEST_CASE("server: SIGTERM stops it gracefully through run_until_signal", "[chatd][http]") {
+  // The signal is blocked in this thread (and so in the server's threads,
+  // created after) and sent to this thread only, as main() does for the process.
+  sigset_t old;
+  pthread_sigmask(SIG_SETMASK, nullptr, &old);
+  const sigset_t signals = chatd::block_stop_signals();
+  {
+    TestServer ts;
+    auto port = ts.server->port();
+    auto pending = std::async(std::launch::async, [port] {
+      httplib::Client cli("127.0.0.1", port);
+      cli.set_read_timeout(10, 0);
+      auto r = cli.Get("/test/slow");
+      return r ? r->status : -1;
+    });
+    for (int i = 0; i < 500 && !ts.slow_entered; ++i) std::this_thread::sleep_for(2ms);
+    REQUIRE(ts.slow_entered);
+    REQUIRE(pthread_kill(pthread_self(), SIGTERM) == 0);
+    CHECK(chatd::run_until_signal(*ts.server, signals, *ts.logger) == 0);
+    CHECK(ts.slow_finished);
+    CHECK(pending.get() == 200);
+    CHECK_FALSE(ts.server->running());
+    CHECK(ts.logger->saw("received SIGTERM"));
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }

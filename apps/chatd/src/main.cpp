@@ -6,18 +6,10 @@
 // build); 1 when the daemon cannot start (database, secret, address in use)
 // or its listening socket fails. A second SIGINT/SIGTERM during a graceful
 // stop exits at once with status 1.
-#include <pthread.h>
-#include <signal.h>
-
-#include <atomic>
-#include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
-#include <ctime>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "auth.hpp"
@@ -30,6 +22,7 @@
 #include "routes/routes.hpp"
 #include "secret.hpp"
 #include "server.hpp"
+#include "signals.hpp"
 #include "version.hpp"
 
 namespace {
@@ -75,6 +68,9 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
     print_error("--llm openai is not available in this build yet (the OpenAI-compatible provider lands with a "
                 "later release); use --llm echo");
     return kExitUsage;
+  }
+  if (!cfg.llm_base_url.empty() || !cfg.llm_model.empty()) {
+    logger->log(chat::LogLevel::kWarn, "--llm-base-url and --llm-model are ignored with --llm echo");
   }
 
   auto secret = chatd::resolve_jwt_secret(cfg.jwt_secret, cfg.db);
@@ -128,35 +124,7 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
               cfg.db.c_str(), std::string(chatd::to_string(cfg.llm)).c_str());
   std::fflush(stdout);
 
-  // Signals are blocked in every thread (see main) and taken here, outside
-  // any signal handler, so stop() runs in ordinary thread context.
-  const timespec tick{0, 200 * 1000 * 1000};
-  int sig = 0;
-  while (sig <= 0) {
-    sig = sigtimedwait(&signals, nullptr, &tick);
-    if (sig < 0 && errno != EAGAIN && errno != EINTR) sig = SIGTERM;
-    if (sig <= 0 && !server.running()) {
-      print_error("the server stopped unexpectedly");
-      return kExitFailure;
-    }
-  }
-  logger->log(chat::LogLevel::kInfo, std::string("received ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
-                                         ": stopping after the requests in flight");
-  std::atomic<bool> stopped{false};
-  std::thread stopper([&] {
-    server.stop();
-    stopped.store(true);
-  });
-  while (!stopped.load()) {
-    int again = sigtimedwait(&signals, nullptr, &tick);
-    if (again > 0) {
-      logger->log(chat::LogLevel::kWarn, "second signal: exiting without waiting");
-      std::_Exit(kExitFailure);
-    }
-  }
-  stopper.join();
-  logger->log(chat::LogLevel::kInfo, "stopped");
-  return kExitOk;
+  return chatd::run_until_signal(server, signals, *logger);
 }
 
 }  // namespace
@@ -185,11 +153,7 @@ int main(int argc, char** argv) {
 
   // Block SIGINT and SIGTERM before any thread starts, so that every thread
   // inherits the mask and only serve()'s sigtimedwait receives them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = chatd::block_stop_signals();
   std::signal(SIGPIPE, SIG_IGN);  // a client gone mid-response is an error return, not a kill
   return serve(inv->config, signals);
 }
