@@ -127,6 +127,16 @@ TEST_CASE("json helpers: query parameters", "[chatd][http]") {
   CHECK(chatd::query_string(req, "q")->value() == "hello");
 }
 
+TEST_CASE("json helpers: parse_int64 for path ids", "[chatd][http]") {
+  CHECK(chatd::parse_int64("12") == std::optional<std::int64_t>(12));
+  CHECK(chatd::parse_int64("-3") == std::optional<std::int64_t>(-3));
+  CHECK(chatd::parse_int64("9223372036854775807") == std::optional<std::int64_t>(INT64_MAX));
+  for (const char* bad : {"", "+1", " 1", "1 ", "12abc", "1e3", "0x10", "9223372036854775808", "abc"}) {
+    INFO(bad);
+    CHECK_FALSE(chatd::parse_int64(bad));
+  }
+}
+
 TEST_CASE("json helpers: render_json and json_from_text", "[chatd][http]") {
   httplib::Response res;
   chatd::render_json(res, 201, json{{"id", 1}, {"name", "bad \xff"}});

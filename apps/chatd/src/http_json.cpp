@@ -182,6 +182,14 @@ chat::Result<std::optional<bool>> query_bool(const httplib::Request& req, std::s
   return invalid(name, "must be true, false, 1 or 0");
 }
 
+std::optional<std::int64_t> parse_int64(std::string_view text) noexcept {
+  if (text.empty() || text.front() == '+') return std::nullopt;
+  std::int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || ptr != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
 void render_json(httplib::Response& res, int status, const json& body) { render_json_text(res, status, dump(body)); }
 
 void render_json_text(httplib::Response& res, int status, std::string body) {

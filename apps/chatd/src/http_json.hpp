@@ -72,6 +72,12 @@ chat::Result<std::int64_t> query_int64(const httplib::Request& req, std::string_
                                        std::int64_t min, std::int64_t max);
 chat::Result<std::optional<bool>> query_bool(const httplib::Request& req, std::string_view name);
 
+// ---- path segments
+// A strict decimal integer ("12", "-3"; not "12abc", " 12", "1e3", ""), for
+// ids in paths: a route answers 404 (not 400) when this fails, since a
+// non-numeric id names nothing.
+std::optional<std::int64_t> parse_int64(std::string_view text) noexcept;
+
 // ---- responses
 // Sets status, Content-Type application/json and the compact body. Invalid
 // UTF-8 in strings is replaced (U+FFFD), never thrown.
