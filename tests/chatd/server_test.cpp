@@ -407,6 +407,10 @@ TEST_CASE("server: malformed requests get a JSON 400 and never crash it", "[chat
   auto chunked = raw_exchange(ts.server->port(),
                               "POST /test/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
   CHECK_THAT(chunked, Catch::StartsWith("HTTP/1.1 400"));
+  auto gzip = raw_exchange(ts.server->port(),
+                           "POST /test/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc");
+  CHECK_THAT(gzip, Catch::StartsWith("HTTP/1.1 501"));
+  CHECK_THAT(gzip, Catch::Contains("Transfer-Encoding"));
   auto cli = ts.client();
   CHECK(cli->Get("/healthz")->status == 200);
 }

@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -233,6 +234,16 @@ void Server::configure() {
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request = RequestState{Clock::now(), nullptr, true};
     const auto& m = req.method;
+    if (req.has_header("Transfer-Encoding")) {
+      // httplib 0.11.4 decodes only "chunked" and would read any other coding
+      // as a body that ends when the peer closes (RFC 9112 §6.1: 501).
+      std::string te = req.get_header_value("Transfer-Encoding");
+      for (auto& c : te) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (te != "chunked") {
+        render_error(res, 501, "not_implemented", "unsupported Transfer-Encoding: use chunked or Content-Length");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     if (is_body_method(m)) {
       // RFC 9112 §6.3: a request with neither Content-Length nor
       // Transfer-Encoding has no body. httplib 0.11.4 instead reads POST, PUT
