@@ -22,7 +22,11 @@
 // and throws std::logic_error at startup.
 //
 // Handlers run on the server's worker threads, concurrently; they must not
-// throw (an exception is a bug: it is logged and answered 500).
+// throw (an exception is a bug: it is logged and answered 500). A streaming
+// response's content provider (res.set_chunked_content_provider, for SSE)
+// runs after the handler has returned, outside that net: httplib 0.11.4 does
+// not catch there and an exception would terminate the process, so a provider
+// must catch everything itself and end the stream (return false).
 #pragma once
 
 #include <functional>
