@@ -88,7 +88,7 @@ TEST_CASE_METHOD(Fixture, "auth: issued tokens verify, with claims sub, role, ia
   CHECK_FALSE(tokens.issue(chat::Principal{"", PrincipalRole::kUser}, std::chrono::seconds(60)).ok());
 }
 
-TEST_CASE_METHOD(Fixture, "auth: a hand-built HS256 token verifies; role defaults to user", "[chatd][auth]") {
+TEST_CASE_METHOD(Fixture, "auth: a hand-built HS256 token verifies and role defaults to user", "[chatd][auth]") {
   auto who = tokens.verify(forge(hs256(), claims("1")));
   REQUIRE(who.ok());
   CHECK(who->user_id == "1");

@@ -461,7 +461,7 @@ TEST_CASE("server: /metrics counts requests by route pattern and status", "[chat
   CHECK_THAT(m->body, Catch::Contains("chatd_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 1"));
 }
 
-TEST_CASE("server: port 0 binds a free port; the same port cannot be shared", "[chatd][http]") {
+TEST_CASE("server: port 0 binds a free port and the same port cannot be shared", "[chatd][http]") {
   TestServer a;
   TestServer b;
   CHECK(a.server->port() != b.server->port());
