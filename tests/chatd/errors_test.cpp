@@ -10,7 +10,9 @@
 
 #include "http_errors.hpp"
 #include "http_json.hpp"
+#include "auth.hpp"
 #include "secret.hpp"
+#include "token_command.hpp"
 
 using chat::ErrorCode;
 using nlohmann::json;
@@ -198,5 +200,50 @@ TEST_CASE("secret: created with mode 0600 beside the database and reused", "[cha
     REQUIRE_FALSE(e.ok());
     CHECK(e.error().code == ErrorCode::kUnavailable);
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("token command: signs with the secret the server will use", "[chatd][auth]") {
+  namespace fs = std::filesystem;
+  auto dir = fs::temp_directory_path() / ("chatd-token-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  chatd::Config config;
+  config.db = (dir / "chat.db").string();
+  chatd::TokenRequest request;
+  request.sub = "12";
+  request.role = chat::PrincipalRole::kAgent;
+  request.ttl = std::chrono::seconds(120);
+  auto clock = std::make_shared<chat::ManualClock>(chat::from_millis(1'800'000'000'000));
+
+  auto issued = chatd::issue_token(config, request, clock);
+  REQUIRE(issued.ok());
+  CHECK(issued->created_secret_file == config.db + ".jwt-secret");
+  // The server resolves the same secret and accepts the token.
+  auto secret = chatd::resolve_jwt_secret("", config.db);
+  REQUIRE(secret.ok());
+  CHECK_FALSE(secret->created);
+  chatd::JwtTokens server_side(secret->secret, clock);
+  auto who = server_side.verify(issued->token);
+  REQUIRE(who.ok());
+  CHECK(who->user_id == "12");
+  CHECK(who->role == chat::PrincipalRole::kAgent);
+  clock->advance(std::chrono::seconds(120));
+  CHECK_FALSE(server_side.verify(issued->token).ok());
+
+  // A second token reuses the file; an explicit secret wins.
+  auto again = chatd::issue_token(config, request, clock);
+  REQUIRE(again.ok());
+  CHECK(again->created_secret_file.empty());
+  config.jwt_secret = "explicit";
+  auto explicit_token = chatd::issue_token(config, request, clock);
+  REQUIRE(explicit_token.ok());
+  CHECK(chatd::JwtTokens("explicit", clock).verify(explicit_token->token).ok());
+
+  chatd::Config memory;
+  memory.db = ":memory:";
+  auto refused = chatd::issue_token(memory, request, clock);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == chat::ErrorCode::kInvalidArgument);
   fs::remove_all(dir);
 }

@@ -23,6 +23,7 @@
 #include "secret.hpp"
 #include "server.hpp"
 #include "signals.hpp"
+#include "token_command.hpp"
 #include "version.hpp"
 
 namespace {
@@ -34,25 +35,15 @@ constexpr int kExitUsage = 2;
 void print_error(const std::string& message) { std::fprintf(stderr, "chatd: %s\n", message.c_str()); }
 
 int run_token(const chatd::Invocation& inv) {
-  const auto& cfg = inv.config;
-  if (cfg.jwt_secret.empty() && cfg.db == ":memory:") {
-    print_error("token: with --db :memory: the server's secret lives only in its process; pass --jwt-secret");
-    return kExitUsage;
+  auto issued = chatd::issue_token(inv.config, inv.token, chat::make_system_clock());
+  if (!issued) {
+    print_error(issued.error().message);
+    return issued.error().code == chat::ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
-  auto secret = chatd::resolve_jwt_secret(cfg.jwt_secret, cfg.db);
-  if (!secret) {
-    print_error(secret.error().message);
-    return kExitFailure;
+  if (!issued->created_secret_file.empty()) {
+    std::fprintf(stderr, "chatd: created the JWT secret file %s\n", issued->created_secret_file.c_str());
   }
-  if (secret->created) std::fprintf(stderr, "chatd: created the JWT secret file %s\n", secret->path.c_str());
-  std::shared_ptr<chat::Clock> clock = chat::make_system_clock();
-  chatd::JwtTokens tokens(secret->secret, clock);
-  auto token = tokens.issue(chat::Principal{inv.token.sub, inv.token.role}, inv.token.ttl);
-  if (!token) {
-    print_error(token.error().message);
-    return kExitFailure;
-  }
-  std::printf("%s\n", token->c_str());
+  std::printf("%s\n", issued->token.c_str());
   return kExitOk;
 }
 
