@@ -8,8 +8,9 @@
 //
 // Every server flag can also come from the environment as CHATD_<FLAG> (upper
 // case, '-' -> '_': CHATD_PORT, CHATD_JWT_SECRET, CHATD_MAX_BODY_BYTES, ...).
-// A flag on the command line wins over the environment; an empty variable
-// counts as unset. `--flag value` and `--flag=value` are both accepted; a flag
+// A flag on the command line wins over the environment (a variable whose
+// flag is on the command line is not even parsed); an empty variable counts
+// as unset. `--flag value` and `--flag=value` are both accepted; a flag
 // given twice keeps its last value. The token subcommand reads --db and
 // --jwt-secret (and their CHATD_ variables) to find the same secret as the
 // server; its own flags (--sub, --role, --ttl) come from the command line only.
