@@ -1,6 +1,7 @@
 #include "signals.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <ctime>
 #include <string>
@@ -11,6 +12,12 @@
 namespace chatd {
 
 sigset_t block_stop_signals() {
+  // A shell starts background jobs (`chatd &` in a script) with SIGINT
+  // ignored, and an ignored signal is discarded even while blocked, so
+  // sigtimedwait would never see `kill -INT`: take both back to the default
+  // (harmless while they are blocked) before blocking them.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

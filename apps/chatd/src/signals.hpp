@@ -16,7 +16,8 @@ namespace chatd {
 
 class Server;
 
-// Blocks SIGINT and SIGTERM in the calling thread and returns that set.
+// Resets SIGINT and SIGTERM to their default action (a shell may have started
+// chatd with SIGINT ignored), blocks them in the calling thread, returns that set.
 sigset_t block_stop_signals();
 
 // Waits until one of `signals` arrives or the server stops by itself. On a
