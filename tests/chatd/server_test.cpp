@@ -10,6 +10,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -531,4 +532,61 @@ TEST_CASE("server: SIGTERM stops it gracefully through run_until_signal", "[chat
     CHECK(ts.logger->saw("received SIGTERM"));
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+TEST_CASE("server: the worker pool is sized by --threads, not httplib's 8", "[chatd][http]") {
+  chatd::Config config;
+  config.port = 0;
+  config.threads = 24;
+  auto service = std::make_shared<Service>();
+  constexpr int kClients = 16;  // more than httplib's default pool of 8
+  std::mutex mu;                // declared before the server, which outlives its handlers' use of them
+  std::condition_variable cv;
+  int inside = 0;
+  int most = 0;
+  chatd::Server server(config, chatd::ServerDeps{service, kSecret, nullptr, nullptr});
+  server.router().get("/barrier", [&](const httplib::Request&, httplib::Response& res, const chatd::PathParams&) {
+    std::unique_lock lock(mu);
+    most = std::max(most, ++inside);
+    cv.notify_all();
+    // Wait until every client is inside at once (or give up after 3 s).
+    cv.wait_for(lock, 3s, [&] { return most >= kClients; });
+    --inside;
+    chatd::render_json(res, 200, json::object());
+  });
+  REQUIRE(server.start().ok());
+  std::vector<std::future<int>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(std::async(std::launch::async, [port = server.port()] {
+      httplib::Client cli("127.0.0.1", port);
+      cli.set_read_timeout(10, 0);
+      auto r = cli.Get("/barrier");
+      return r ? r->status : -1;
+    }));
+  }
+  for (auto& c : clients) CHECK(c.get() == 200);
+  CHECK(most == kClients);
+}
+
+TEST_CASE("server: keep-alive allows 1000 requests per connection", "[chatd][http]") {
+  TestServer ts;
+  auto cli = ts.client();
+  cli->set_keep_alive(true);
+  for (int i = 0; i < 20; ++i) {
+    auto r = cli->Get("/healthz");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK_THAT(r->get_header_value("Keep-Alive"), Catch::Contains("max=1000"));
+  }
+}
+
+TEST_CASE("server: /metrics renders registered gauges", "[chatd][http]") {
+  chatd::Metrics m;
+  m.add_gauge("chatd_open_streams", "Open SSE streams.", [] { return 3.0; });
+  m.observe("GET", "/x", 200, 0.002);
+  auto text = m.render();
+  CHECK_THAT(text, Catch::Contains("# TYPE chatd_open_streams gauge\nchatd_open_streams 3\n"));
+  CHECK_THAT(text, Catch::Contains("chatd_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.001\"} 0"));
+  CHECK_THAT(text, Catch::Contains("chatd_http_request_duration_seconds_bucket{route=\"/x\",le=\"0.0025\"} 1"));
+  CHECK_THAT(text, Catch::Contains("chatd_http_request_duration_seconds_count{route=\"/x\"} 1"));
 }
