@@ -11,7 +11,8 @@
 //   router.get("/chat/conversations/{id}/", [&ctx](const auto& req, auto& res, const PathParams& p) {
 //     auto who = ctx.authenticate_required(req, res);   // 401 rendered when nullopt
 //     if (!who) return;
-//     auto id = parse_id(p.get("id"));                  // 404 for a non-numeric id
+//     auto id = parse_int64(p.get("id"));               // http_json.hpp
+//     if (!id) return render_error(res, chat::Error::not_found("conversation not found"));
 //     auto c = ctx.service.get_conversation(*who, chat::ConversationKey::of_id(*id));
 //     if (!c) return render_error(res, c.error());      // the one status table
 //     render_json(res, 200, to_json(*c));
