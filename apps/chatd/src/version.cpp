@@ -1,4 +1,20 @@
-// Placeholder translation unit so chatd_core has a source until the daemon lands.
+#include "version.hpp"
+
+#include <httplib.h>
+
+#include "chat/version.hpp"
+
 namespace chatd {
-const char* daemon_name() { return "chatd"; }
+
+std::string version_line() {
+  std::string line = "chatd ";
+  line += chat::kVersionString;
+  line += " (libchat ";
+  line += chat::kVersionString;
+  line += ", cpp-httplib ";
+  line += CPPHTTPLIB_VERSION;
+  line += ")";
+  return line;
+}
+
 }  // namespace chatd

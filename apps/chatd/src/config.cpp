@@ -1,0 +1,292 @@
+#include "config.hpp"
+
+#include <charconv>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string_view>
+
+extern char** environ;  // NOLINT: POSIX
+
+namespace chatd {
+
+namespace {
+
+using chat::Error;
+using chat::Result;
+using chat::Status;
+
+constexpr std::int64_t kMaxThreads = 16384;
+constexpr std::int64_t kMaxBodyLimit = std::int64_t{1} << 32;    // 4 GiB: anything larger is a typo
+constexpr std::int64_t kMaxTtlSeconds = 10LL * 366 * 24 * 3600;  // ten years
+
+// A strict decimal: digits only, no sign, no spaces, no trailing text.
+std::optional<std::int64_t> parse_int(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  std::int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || ptr != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+// "'<value>' <rest>", built by appending (GCC 12 warns falsely on "'" + std::string).
+std::string quoted(std::string_view value, std::string_view rest) {
+  std::string m;
+  m.reserve(value.size() + rest.size() + 3);
+  m += '\'';
+  m += value;
+  m += "' ";
+  m += rest;
+  return m;
+}
+
+Error bad(std::string_view where, std::string message) {
+  std::string m(where);
+  m += ": ";
+  m += message;
+  return Error::invalid(std::string(where), std::move(m));
+}
+
+Result<std::int64_t> parse_ranged(std::string_view where, std::string_view value, std::int64_t lo,
+                                  std::int64_t hi, std::string_view what) {
+  auto v = parse_int(value);
+  if (!v || *v < lo || *v > hi) {
+    std::string rest = "is not ";
+    rest += what;
+    rest += " (";
+    rest += std::to_string(lo);
+    rest += '-';
+    rest += std::to_string(hi);
+    rest += ')';
+    return bad(where, quoted(value, rest));
+  }
+  return *v;
+}
+
+// Every flag: its name, whether the server and the token subcommand take it,
+// whether the environment may set it, and how it lands in the Invocation.
+struct Flag {
+  std::string_view name;  // without the leading "--"
+  bool serve;
+  bool token;
+  bool from_env;
+  std::function<Status(Invocation&, std::string_view where, std::string_view value)> apply;
+};
+
+Status non_empty(std::string_view where, std::string_view value, std::string& out) {
+  if (value.empty()) return bad(where, "must not be empty");
+  out = std::string(value);
+  return {};
+}
+
+const std::vector<Flag>& flags() {
+  static const std::vector<Flag> table = {
+      {"host", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) { return non_empty(w, v, inv.config.host); }},
+      {"port", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto p = parse_ranged(w, v, 0, 65535, "a port");
+         if (!p) return p.error();
+         inv.config.port = static_cast<int>(*p);
+         return {};
+       }},
+      {"db", true, true, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) { return non_empty(w, v, inv.config.db); }},
+      {"jwt-secret", true, true, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) {
+         return non_empty(w, v, inv.config.jwt_secret);
+       }},
+      {"llm", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         if (v == "echo") {
+           inv.config.llm = LlmKind::kEcho;
+         } else if (v == "openai") {
+           inv.config.llm = LlmKind::kOpenAi;
+         } else {
+           return bad(w, quoted(v, "is not a provider (echo or openai)"));
+         }
+         return {};
+       }},
+      {"llm-base-url", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         if (v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) {
+           return bad(w, quoted(v, "is not an http:// or https:// URL"));
+         }
+         inv.config.llm_base_url = std::string(v);
+         return {};
+       }},
+      {"llm-model", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) {
+         return non_empty(w, v, inv.config.llm_model);
+       }},
+      {"threads", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, kMaxThreads, "a thread count");
+         if (!n) return n.error();
+         inv.config.threads = static_cast<int>(*n);
+         return {};
+       }},
+      {"max-body-bytes", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, kMaxBodyLimit, "a byte count");
+         if (!n) return n.error();
+         inv.config.max_body_bytes = static_cast<std::size_t>(*n);
+         return {};
+       }},
+      {"sub", false, true, false,
+       [](Invocation& inv, std::string_view w, std::string_view v) { return non_empty(w, v, inv.token.sub); }},
+      {"role", false, true, false,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto r = chat::parse_principal_role(v);
+         if (!r || *r == chat::PrincipalRole::kAnonymous) {
+           return bad(w, quoted(v, "is not a role (user, agent or admin)"));
+         }
+         inv.token.role = *r;
+         return {};
+       }},
+      {"ttl", false, true, false,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, kMaxTtlSeconds, "a number of seconds");
+         if (!n) return n.error();
+         inv.token.ttl = std::chrono::seconds(*n);
+         return {};
+       }},
+  };
+  return table;
+}
+
+std::string env_name(std::string_view flag) {
+  std::string name = "CHATD_";
+  for (char c : flag) name += c == '-' ? '_' : static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  return name;
+}
+
+const Flag* find_flag(std::string_view name) {
+  for (const auto& f : flags()) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string_view to_string(LlmKind kind) noexcept { return kind == LlmKind::kOpenAi ? "openai" : "echo"; }
+
+chat::Result<Invocation> parse_command_line(const std::vector<std::string>& args, const Environment& env) {
+  Invocation inv;
+  std::size_t i = 0;
+  if (!args.empty() && args[0] == "token") {
+    inv.command = Command::kToken;
+    i = 1;
+  }
+  const bool token = inv.command == Command::kToken;
+
+  // --help and --version win over everything else on the line, even errors.
+  for (std::size_t j = i; j < args.size(); ++j) {
+    if (args[j] == "--help" || args[j] == "-h") {
+      inv.command = Command::kHelp;
+      return inv;
+    }
+  }
+  for (std::size_t j = i; j < args.size(); ++j) {
+    if (args[j] == "--version") {
+      inv.command = Command::kVersion;
+      return inv;
+    }
+  }
+
+  // The command line first, checked for syntax; values are applied after the
+  // environment so that they override it.
+  std::vector<std::pair<const Flag*, std::string>> given;
+  bool have_sub = false;
+  for (; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg.size() < 3 || arg.substr(0, 2) != "--") {
+      if (arg == "token") return bad("token", "the token subcommand must come first: chatd token --sub USER_ID");
+      return bad(arg, "unexpected argument (flags start with --; see --help)");
+    }
+    std::string_view name = arg.substr(2);
+    std::optional<std::string_view> value;
+    if (auto eq = name.find('='); eq != std::string_view::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    std::string where = "--" + std::string(name);
+    const Flag* f = find_flag(name);
+    if (f == nullptr || !(token ? f->token : f->serve)) {
+      if (f != nullptr && !token) return bad(where, "only for the token subcommand (chatd token ...)");
+      return bad(where, token ? "unknown flag for chatd token (see --help)" : "unknown flag (see --help)");
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) return bad(where, "missing value");
+      value = args[++i];
+    }
+    given.emplace_back(f, std::string(*value));
+    if (name == "sub") have_sub = true;
+  }
+
+  // The environment, for the flags the command line did not give.
+  for (const auto& f : flags()) {
+    if (!f.from_env || !(token ? f.token : f.serve)) continue;
+    bool on_line = false;
+    for (const auto& g : given) on_line = on_line || g.first == &f;
+    if (on_line) continue;
+    std::string name = env_name(f.name);
+    auto it = env.find(name);
+    if (it == env.end() || it->second.empty()) continue;
+    if (auto st = f.apply(inv, name, it->second); !st) return std::move(st).error();
+  }
+
+  for (const auto& [f, value] : given) {
+    if (auto st = f->apply(inv, "--" + std::string(f->name), value); !st) return std::move(st).error();
+  }
+
+  if (token && !have_sub) return bad("--sub", "required: chatd token --sub USER_ID");
+  return inv;
+}
+
+Environment process_environment() {
+  Environment env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    if (kv.rfind("CHATD_", 0) != 0) continue;
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+std::string usage_text() {
+  return R"(usage: chatd [flags]
+       chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
+       chatd --help | --version
+
+Serves the libchat HTTP API.
+
+flags (each also read from the environment as CHATD_<FLAG>, e.g. CHATD_PORT;
+the command line wins):
+  --host HOST              address to listen on (default 127.0.0.1)
+  --port PORT              port to listen on, 0 for any free port (default 8080)
+  --db PATH                SQLite database, or :memory: (default chat.db)
+  --jwt-secret SECRET      HS256 secret for bearer tokens (default: a random secret
+                           kept in <db>.jwt-secret, mode 0600, created on first start)
+  --llm echo|openai        reply provider (default echo)
+  --llm-base-url URL       base URL of an OpenAI-compatible server
+  --llm-model NAME         model name for the provider
+  --threads N              HTTP worker threads (default 256; every open stream or
+                           long-poll holds one)
+  --max-body-bytes N       largest request body accepted, else 413 (default 1048576)
+
+token subcommand: prints a signed bearer token (HS256, claims sub, role, iat, exp)
+signed with the same secret the server uses for --db / --jwt-secret.
+  --sub USER_ID            the user id (required)
+  --role user|agent|admin  default user
+  --ttl SECONDS            lifetime (default 3600)
+)";
+}
+
+}  // namespace chatd

@@ -1,0 +1,88 @@
+// config.hpp: chatd's command line and environment, parsed into a Config.
+//
+//   chatd [--host 127.0.0.1] [--port 8080] [--db chat.db | :memory:]
+//         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
+//         [--threads 256] [--max-body-bytes 1048576]
+//   chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
+//   chatd --help | --version
+//
+// Every server flag can also come from the environment as CHATD_<FLAG> (upper
+// case, '-' -> '_': CHATD_PORT, CHATD_JWT_SECRET, CHATD_MAX_BODY_BYTES, ...).
+// A flag on the command line wins over the environment (a variable whose
+// flag is on the command line is not even parsed); an empty variable counts
+// as unset. `--flag value` and `--flag=value` are both accepted; a flag
+// given twice keeps its last value. The token subcommand reads --db and
+// --jwt-secret (and their CHATD_ variables) to find the same secret as the
+// server; its own flags (--sub, --role, --ttl) come from the command line only.
+//
+// --threads is the size of the HTTP worker pool. cpp-httplib serves a
+// connection on one pool thread for the connection's whole life (keep-alive
+// included), and a streaming response (SSE, long-poll) holds its thread until
+// it ends, so the pool must be much larger than the number of cores: the
+// default 256 leaves room for streams and long-polls (which later routes bound
+// below the pool size) without starving the plain API. An idle pool thread
+// costs a stack mapping and about 16 KB of resident memory.
+//
+// parse_command_line is a pure function of its arguments: no I/O, no getenv.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "chat/result.hpp"
+#include "chat/types.hpp"
+
+namespace chatd {
+
+enum class LlmKind { kEcho, kOpenAi };
+std::string_view to_string(LlmKind kind) noexcept;
+
+inline constexpr int kDefaultThreads = 256;
+inline constexpr std::size_t kDefaultMaxBodyBytes = 1048576;
+
+struct Config {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (the server reports the bound one)
+  std::string db = "chat.db";  // ":memory:" for a private in-memory store
+  std::string jwt_secret;      // empty: read or create "<db>.jwt-secret" (see secret.hpp)
+  LlmKind llm = LlmKind::kEcho;
+  std::string llm_base_url;
+  std::string llm_model;
+  int threads = kDefaultThreads;
+  std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+};
+
+// `chatd token ...`
+struct TokenRequest {
+  std::string sub;
+  chat::PrincipalRole role = chat::PrincipalRole::kUser;
+  std::chrono::seconds ttl{3600};
+};
+
+enum class Command { kServe, kToken, kHelp, kVersion };
+
+struct Invocation {
+  Command command = Command::kServe;
+  Config config;       // kServe, and db/jwt_secret for kToken
+  TokenRequest token;  // kToken
+};
+
+using Environment = std::map<std::string, std::string>;
+
+// args: the command line without argv[0]. env: the process environment (only
+// CHATD_* variables are looked at). Errors are kInvalidArgument with a message
+// fit for the terminal ("--port: '99999' is not a port (0-65535)") and the
+// flag in `field`.
+chat::Result<Invocation> parse_command_line(const std::vector<std::string>& args, const Environment& env);
+
+// The environment of the process as a map (from `environ`).
+Environment process_environment();
+
+// The help text printed by --help and after a usage error.
+std::string usage_text();
+
+}  // namespace chatd

@@ -1,0 +1,180 @@
+#include <catch2/catch.hpp>
+
+#include "config.hpp"
+
+using chatd::Command;
+using chatd::Environment;
+using chatd::parse_command_line;
+
+namespace {
+
+chatd::Invocation ok(const std::vector<std::string>& args, const Environment& env = {}) {
+  auto r = parse_command_line(args, env);
+  INFO((r ? std::string("ok") : r.error().message));
+  REQUIRE(r.ok());
+  return *r;
+}
+
+chat::Error fails(const std::vector<std::string>& args, const Environment& env = {}) {
+  auto r = parse_command_line(args, env);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == chat::ErrorCode::kInvalidArgument);
+  return r.error();
+}
+
+}  // namespace
+
+TEST_CASE("config: defaults without flags or environment", "[chatd][config]") {
+  auto inv = ok({});
+  CHECK(inv.command == Command::kServe);
+  const auto& c = inv.config;
+  CHECK(c.host == "127.0.0.1");
+  CHECK(c.port == 8080);
+  CHECK(c.db == "chat.db");
+  CHECK(c.jwt_secret.empty());
+  CHECK(c.llm == chatd::LlmKind::kEcho);
+  CHECK(c.llm_base_url.empty());
+  CHECK(c.llm_model.empty());
+  CHECK(c.threads == 256);
+  CHECK(c.max_body_bytes == 1048576);
+}
+
+TEST_CASE("config: every server flag", "[chatd][config]") {
+  auto inv = ok({"--host", "0.0.0.0", "--port", "9090", "--db", "/tmp/x.db", "--jwt-secret", "s3cret", "--llm",
+                 "openai", "--llm-base-url", "http://localhost:11434", "--llm-model", "llama3", "--threads", "64",
+                 "--max-body-bytes", "2048"});
+  const auto& c = inv.config;
+  CHECK(c.host == "0.0.0.0");
+  CHECK(c.port == 9090);
+  CHECK(c.db == "/tmp/x.db");
+  CHECK(c.jwt_secret == "s3cret");
+  CHECK(c.llm == chatd::LlmKind::kOpenAi);
+  CHECK(c.llm_base_url == "http://localhost:11434");
+  CHECK(c.llm_model == "llama3");
+  CHECK(c.threads == 64);
+  CHECK(c.max_body_bytes == 2048);
+}
+
+TEST_CASE("config: --flag=value form, :memory:, port 0, last flag wins", "[chatd][config]") {
+  auto inv = ok({"--port=0", "--db=:memory:", "--threads", "8", "--threads=16"});
+  CHECK(inv.config.port == 0);
+  CHECK(inv.config.db == ":memory:");
+  CHECK(inv.config.threads == 16);
+}
+
+TEST_CASE("config: environment fallback and precedence", "[chatd][config]") {
+  Environment env = {{"CHATD_HOST", "::1"},
+                     {"CHATD_PORT", "7000"},
+                     {"CHATD_DB", "env.db"},
+                     {"CHATD_JWT_SECRET", "from-env"},
+                     {"CHATD_LLM", "openai"},
+                     {"CHATD_LLM_BASE_URL", "https://api.example.com"},
+                     {"CHATD_LLM_MODEL", "gpt"},
+                     {"CHATD_THREADS", "32"},
+                     {"CHATD_MAX_BODY_BYTES", "4096"},
+                     {"UNRELATED", "x"}};
+  SECTION("environment alone") {
+    auto c = ok({}, env).config;
+    CHECK(c.host == "::1");
+    CHECK(c.port == 7000);
+    CHECK(c.db == "env.db");
+    CHECK(c.jwt_secret == "from-env");
+    CHECK(c.llm == chatd::LlmKind::kOpenAi);
+    CHECK(c.llm_base_url == "https://api.example.com");
+    CHECK(c.llm_model == "gpt");
+    CHECK(c.threads == 32);
+    CHECK(c.max_body_bytes == 4096);
+  }
+  SECTION("flags win over the environment") {
+    auto c = ok({"--port", "7001", "--jwt-secret", "from-flag", "--max-body-bytes", "10"}, env).config;
+    CHECK(c.port == 7001);
+    CHECK(c.jwt_secret == "from-flag");
+    CHECK(c.max_body_bytes == 10);
+    CHECK(c.db == "env.db");  // not overridden
+  }
+  SECTION("an empty variable counts as unset") {
+    auto c = ok({}, {{"CHATD_PORT", ""}}).config;
+    CHECK(c.port == 8080);
+  }
+  SECTION("a bad value in the environment names the variable") {
+    auto e = fails({}, {{"CHATD_PORT", "http"}});
+    CHECK(e.field == "CHATD_PORT");
+    CHECK_THAT(e.message, Catch::Contains("CHATD_PORT") && Catch::Contains("http"));
+  }
+  SECTION("a flag overrides a bad environment value entirely") {
+    CHECK(ok({"--port", "1"}, {{"CHATD_PORT", "x"}}).config.port == 1);
+  }
+}
+
+TEST_CASE("config: bad values", "[chatd][config]") {
+  CHECK(fails({"--port", "65536"}).field == "--port");
+  CHECK_THAT(fails({"--port", "65536"}).message, Catch::Contains("not a port"));
+  fails({"--port", "-1"});
+  fails({"--port", "80x"});
+  fails({"--port", ""});
+  fails({"--port", " 80"});
+  fails({"--threads", "0"});
+  fails({"--threads", "100000"});
+  fails({"--threads", "many"});
+  fails({"--max-body-bytes", "0"});
+  fails({"--max-body-bytes", "1e6"});
+  fails({"--max-body-bytes", "99999999999999999999999"});
+  CHECK(fails({"--llm", "gpt"}).field == "--llm");
+  fails({"--llm-base-url", "localhost:8000"});
+  fails({"--host", ""});
+  fails({"--db", ""});
+  fails({"--jwt-secret", ""});
+}
+
+TEST_CASE("config: unknown flags, missing values, stray arguments", "[chatd][config]") {
+  auto e = fails({"--prot", "80"});
+  CHECK(e.field == "--prot");
+  CHECK_THAT(e.message, Catch::Contains("unknown flag"));
+  CHECK_THAT(fails({"--port"}).message, Catch::Contains("missing value"));
+  CHECK_THAT(fails({"serve"}).message, Catch::Contains("unexpected argument"));
+  CHECK_THAT(fails({"-p", "80"}).message, Catch::Contains("unexpected argument"));
+  CHECK_THAT(fails({"--sub", "1"}).message, Catch::Contains("token subcommand"));
+  CHECK_THAT(fails({"--port", "1", "token"}).message, Catch::Contains("must come first"));
+}
+
+TEST_CASE("config: --help and --version", "[chatd][config]") {
+  CHECK(ok({"--help"}).command == Command::kHelp);
+  CHECK(ok({"-h"}).command == Command::kHelp);
+  CHECK(ok({"--port", "nope", "--help"}).command == Command::kHelp);  // help wins over errors
+  CHECK(ok({"token", "--help"}).command == Command::kHelp);
+  CHECK(ok({"--version"}).command == Command::kVersion);
+  auto text = chatd::usage_text();
+  for (const char* flag : {"--host", "--port", "--db", "--jwt-secret", "--llm", "--llm-base-url", "--llm-model",
+                           "--threads", "--max-body-bytes", "--sub", "--role", "--ttl", "CHATD_"}) {
+    CHECK_THAT(text, Catch::Contains(flag));
+  }
+}
+
+TEST_CASE("config: token subcommand", "[chatd][config]") {
+  SECTION("defaults") {
+    auto inv = ok({"token", "--sub", "42"});
+    CHECK(inv.command == Command::kToken);
+    CHECK(inv.token.sub == "42");
+    CHECK(inv.token.role == chat::PrincipalRole::kUser);
+    CHECK(inv.token.ttl == std::chrono::seconds(3600));
+    CHECK(inv.config.db == "chat.db");
+  }
+  SECTION("every flag, and the environment for the shared ones") {
+    auto inv = ok({"token", "--sub", "u1", "--role", "admin", "--ttl", "60", "--db", "other.db"},
+                  {{"CHATD_JWT_SECRET", "k"}, {"CHATD_PORT", "not-read-by-token"}});
+    CHECK(inv.token.role == chat::PrincipalRole::kAdmin);
+    CHECK(inv.token.ttl == std::chrono::seconds(60));
+    CHECK(inv.config.db == "other.db");
+    CHECK(inv.config.jwt_secret == "k");
+    CHECK(ok({"token", "--sub", "a", "--role", "agent"}).token.role == chat::PrincipalRole::kAgent);
+  }
+  SECTION("errors") {
+    CHECK(fails({"token"}).field == "--sub");
+    fails({"token", "--sub", ""});
+    CHECK(fails({"token", "--sub", "1", "--role", "root"}).field == "--role");
+    fails({"token", "--sub", "1", "--role", "anonymous"});
+    fails({"token", "--sub", "1", "--ttl", "0"});
+    fails({"token", "--sub", "1", "--ttl", "1h"});
+    CHECK_THAT(fails({"token", "--sub", "1", "--port", "80"}).message, Catch::Contains("unknown flag for chatd token"));
+  }
+}

@@ -1,0 +1,94 @@
+// stub_service.hpp: a ChatService for daemon tests that need no store.
+//
+// Every operation answers Error::not_found("stub"). A test that needs an
+// operation to do something derives from StubChatService and overrides it:
+//
+//   struct Svc : chatd_test::StubChatService {
+//     chat::Result<chat::Conversation> get_conversation(const chat::Principal&, const chat::ConversationKey&) override {
+//       return chat::Conversation{};
+//     }
+//   };
+#pragma once
+
+#include "chat/service.hpp"
+
+namespace chatd_test {
+
+class StubChatService : public chat::ChatService {
+ public:
+  static chat::Error stub() { return chat::Error::not_found("stub"); }
+
+  chat::Result<chat::Conversation> create_conversation(const chat::Principal&, chat::NewConversation) override {
+    return stub();
+  }
+  chat::Result<chat::Conversation> get_conversation(const chat::Principal&, const chat::ConversationKey&) override {
+    return stub();
+  }
+  chat::Result<chat::Page<chat::Conversation>> list_conversations(const chat::Principal&,
+                                                                  chat::ConversationQuery) override {
+    return stub();
+  }
+  chat::Result<chat::Conversation> update_conversation(const chat::Principal&, const chat::ConversationKey&,
+                                                       const chat::ConversationPatch&) override {
+    return stub();
+  }
+  chat::Status delete_conversation(const chat::Principal&, const chat::ConversationKey&) override { return stub(); }
+  chat::Result<chat::Conversation> restore_conversation(const chat::Principal&, const chat::ConversationKey&) override {
+    return stub();
+  }
+  chat::Result<std::int64_t> clear_conversation(const chat::Principal&, const chat::ConversationKey&) override {
+    return stub();
+  }
+  chat::Result<chat::Conversation> mark_read(const chat::Principal&, const chat::ConversationKey&,
+                                             std::int64_t) override {
+    return stub();
+  }
+  chat::Result<std::int64_t> purge(const chat::Principal&) override { return stub(); }
+
+  chat::Result<chat::PostResult> post_message(const chat::Principal&, const chat::ConversationKey&,
+                                              chat::NewMessage) override {
+    return stub();
+  }
+  chat::Result<chat::Message> get_message(const chat::Principal&, const chat::MessageKey&) override { return stub(); }
+  chat::Result<chat::Page<chat::Message>> list_messages(const chat::Principal&, const chat::ConversationKey&,
+                                                        chat::MessageQuery) override {
+    return stub();
+  }
+  chat::Result<chat::Message> edit_message(const chat::Principal&, const chat::MessageKey&,
+                                           const chat::MessagePatch&) override {
+    return stub();
+  }
+  chat::Status delete_message(const chat::Principal&, const chat::MessageKey&) override { return stub(); }
+  chat::Result<chat::Message> restore_message(const chat::Principal&, const chat::MessageKey&) override {
+    return stub();
+  }
+  chat::Result<chat::Page<chat::SearchHit>> search_messages(const chat::Principal&, chat::SearchQuery) override {
+    return stub();
+  }
+  chat::Result<std::vector<chat::Message>> wait_for_messages(const chat::Principal&, const chat::ConversationKey&,
+                                                             std::int64_t, std::chrono::milliseconds) override {
+    return stub();
+  }
+
+  chat::Result<chat::ReplyResult> reply(const chat::Principal&, const chat::ConversationKey&,
+                                        chat::ReplyRequest) override {
+    return stub();
+  }
+  chat::Result<chat::ReplyResult> reply_stream(const chat::Principal&, const chat::ConversationKey&,
+                                               chat::ReplyRequest, const chat::StreamCallback&) override {
+    return stub();
+  }
+
+  chat::Result<chat::Agent> put_agent(const chat::Principal&, chat::Agent) override { return stub(); }
+  chat::Result<chat::Agent> get_agent(const chat::Principal&, std::int64_t) override { return stub(); }
+  chat::Result<std::vector<chat::Agent>> list_agents(const chat::Principal&) override { return stub(); }
+  chat::Result<chat::Subject> put_subject(const chat::Principal&, chat::Subject) override { return stub(); }
+  chat::Result<chat::Subject> get_subject(const chat::Principal&, std::string_view) override { return stub(); }
+  chat::Result<chat::Profile> put_profile(const chat::Principal&, chat::Profile) override { return stub(); }
+  chat::Result<chat::Profile> get_profile(const chat::Principal&) override { return stub(); }
+  chat::Result<std::vector<chat::AuditEntry>> list_audit(const chat::Principal&, const chat::AuditQuery&) override {
+    return stub();
+  }
+};
+
+}  // namespace chatd_test
