@@ -35,14 +35,16 @@ TEST_CASE("config: defaults without flags or environment", "[chatd][config]") {
   CHECK(c.llm == chatd::LlmKind::kEcho);
   CHECK(c.llm_base_url.empty());
   CHECK(c.llm_model.empty());
-  CHECK(c.threads == 256);
+  CHECK(c.threads == 1536);
+  CHECK(c.max_streams == 0);
+  CHECK(chatd::effective_max_streams(c) == 1280);
   CHECK(c.max_body_bytes == 1048576);
 }
 
 TEST_CASE("config: every server flag", "[chatd][config]") {
   auto inv = ok({"--host", "0.0.0.0", "--port", "9090", "--db", "/tmp/x.db", "--jwt-secret", "s3cret", "--llm",
                  "openai", "--llm-base-url", "http://localhost:11434", "--llm-model", "llama3", "--threads", "64",
-                 "--max-body-bytes", "2048"});
+                 "--max-streams", "40", "--max-body-bytes", "2048"});
   const auto& c = inv.config;
   CHECK(c.host == "0.0.0.0");
   CHECK(c.port == 9090);
@@ -52,6 +54,8 @@ TEST_CASE("config: every server flag", "[chatd][config]") {
   CHECK(c.llm_base_url == "http://localhost:11434");
   CHECK(c.llm_model == "llama3");
   CHECK(c.threads == 64);
+  CHECK(c.max_streams == 40);
+  CHECK(chatd::effective_max_streams(c) == 40);
   CHECK(c.max_body_bytes == 2048);
 }
 
@@ -116,6 +120,7 @@ TEST_CASE("config: bad values", "[chatd][config]") {
   fails({"--threads", "0"});
   fails({"--threads", "100000"});
   fails({"--threads", "many"});
+  fails({"--max-streams", "0"});
   fails({"--max-body-bytes", "0"});
   fails({"--max-body-bytes", "1e6"});
   fails({"--max-body-bytes", "99999999999999999999999"});
@@ -145,7 +150,7 @@ TEST_CASE("config: --help and --version", "[chatd][config]") {
   CHECK(ok({"--version"}).command == Command::kVersion);
   auto text = chatd::usage_text();
   for (const char* flag : {"--host", "--port", "--db", "--jwt-secret", "--llm", "--llm-base-url", "--llm-model",
-                           "--threads", "--max-body-bytes", "--sub", "--role", "--ttl", "CHATD_"}) {
+                           "--threads", "--max-streams", "--max-body-bytes", "--sub", "--role", "--ttl", "CHATD_"}) {
     CHECK_THAT(text, Catch::Contains(flag));
   }
 }
@@ -177,4 +182,16 @@ TEST_CASE("config: token subcommand", "[chatd][config]") {
     fails({"token", "--sub", "1", "--ttl", "1h"});
     CHECK_THAT(fails({"token", "--sub", "1", "--port", "80"}).message, Catch::Contains("unknown flag for chatd token"));
   }
+}
+
+TEST_CASE("config: streams stay below the worker pool", "[chatd][config]") {
+  chatd::Config c;
+  c.threads = 100;
+  CHECK(chatd::effective_max_streams(c) == 1);  // the reserve leaves none: still one
+  c.threads = 1000;
+  CHECK(chatd::effective_max_streams(c) == 744);
+  c.max_streams = 5000;  // asked for more than the pool: one thread stays free
+  CHECK(chatd::effective_max_streams(c) == 999);
+  c.max_streams = 10;
+  CHECK(chatd::effective_max_streams(c) == 10);
 }

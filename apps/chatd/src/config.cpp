@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "config.hpp"
 
 #include <charconv>
@@ -129,6 +130,13 @@ const std::vector<Flag>& flags() {
          inv.config.threads = static_cast<int>(*n);
          return {};
        }},
+      {"max-streams", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, kMaxThreads, "a stream count");
+         if (!n) return n.error();
+         inv.config.max_streams = static_cast<int>(*n);
+         return {};
+       }},
       {"max-body-bytes", true, false, true,
        [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
          auto n = parse_ranged(w, v, 1, kMaxBodyLimit, "a byte count");
@@ -174,6 +182,11 @@ const Flag* find_flag(std::string_view name) {
 }  // namespace
 
 std::string_view to_string(LlmKind kind) noexcept { return kind == LlmKind::kOpenAi ? "openai" : "echo"; }
+
+int effective_max_streams(const Config& c) noexcept {
+  if (c.max_streams > 0) return std::min(c.max_streams, std::max(1, c.threads - 1));
+  return std::max(1, c.threads - kReservedThreads);
+}
 
 chat::Result<Invocation> parse_command_line(const std::vector<std::string>& args, const Environment& env) {
   Invocation inv;
@@ -277,8 +290,10 @@ the command line wins):
   --llm echo|openai        reply provider (default echo)
   --llm-base-url URL       base URL of an OpenAI-compatible server
   --llm-model NAME         model name for the provider
-  --threads N              HTTP worker threads (default 256; every open stream or
-                           long-poll holds one)
+  --threads N              HTTP worker threads (default 1536; every open stream,
+                           long-poll and keep-alive connection holds one)
+  --max-streams N          concurrent SSE streams + long-polls; more answer 429
+                           (default: threads - 256, at least 1)
   --max-body-bytes N       largest request body accepted, else 413 (default 1048576)
 
 token subcommand: prints a signed bearer token (HS256, claims sub, role, iat, exp)

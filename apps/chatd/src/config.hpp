@@ -2,7 +2,7 @@
 //
 //   chatd [--host 127.0.0.1] [--port 8080] [--db chat.db | :memory:]
 //         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
-//         [--threads 256] [--max-body-bytes 1048576]
+//         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576]
 //   chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
 //   chatd --help | --version
 //
@@ -18,10 +18,12 @@
 // --threads is the size of the HTTP worker pool. cpp-httplib serves a
 // connection on one pool thread for the connection's whole life (keep-alive
 // included), and a streaming response (SSE, long-poll) holds its thread until
-// it ends, so the pool must be much larger than the number of cores: the
-// default 256 leaves room for streams and long-polls (which later routes bound
-// below the pool size) without starving the plain API. An idle pool thread
-// costs a stack mapping and about 16 KB of resident memory.
+// it ends, so the pool must be much larger than the number of cores. The
+// default 1536 holds over a thousand open streams: --max-streams (default:
+// the pool less 256 threads kept for plain requests and keep-alive
+// connections) bounds them below the pool, so streams never starve the API
+// (stream_slots.hpp). An idle pool thread costs a stack mapping and about
+// 16 KB of resident memory (about 25 MB for the default pool).
 //
 // parse_command_line is a pure function of its arguments: no I/O, no getenv.
 #pragma once
@@ -41,7 +43,10 @@ namespace chatd {
 enum class LlmKind { kEcho, kOpenAi };
 std::string_view to_string(LlmKind kind) noexcept;
 
-inline constexpr int kDefaultThreads = 256;
+inline constexpr int kDefaultThreads = 1536;
+// Pool threads never given to streams: plain requests and idle keep-alive
+// connections need them.
+inline constexpr int kReservedThreads = 256;
 inline constexpr std::size_t kDefaultMaxBodyBytes = 1048576;
 
 struct Config {
@@ -53,8 +58,12 @@ struct Config {
   std::string llm_base_url;
   std::string llm_model;
   int threads = kDefaultThreads;
+  int max_streams = 0;  // 0: threads - kReservedThreads (at least 1); see effective_max_streams()
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
 };
+
+// The bound on concurrent streams and long-polls for `c`.
+int effective_max_streams(const Config& c) noexcept;
 
 // `chatd token ...`
 struct TokenRequest {

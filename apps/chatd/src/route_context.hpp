@@ -37,6 +37,7 @@
 #include "chat/time.hpp"
 #include "chat/types.hpp"
 #include "config.hpp"
+#include "stream_slots.hpp"
 
 namespace httplib {
 struct Request;
@@ -54,6 +55,8 @@ struct RouteContext {
   // Set when the server begins a graceful stop: streams and long-polls end
   // themselves when they see it, or stop() waits for them.
   const std::atomic<bool>& stopping;
+  // Every SSE stream and long-poll takes a slot first (stream_slots.hpp).
+  StreamSlots& streams;
 
   // The caller, or nullopt after rendering 401 into `res`.
   std::optional<chat::Principal> authenticate_optional(const httplib::Request& req, httplib::Response& res) const;

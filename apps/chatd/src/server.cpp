@@ -101,7 +101,8 @@ Server::Server(Config config, ServerDeps deps)
     : config_(std::move(config)),
       deps_(checked(std::move(deps))),
       tokens_(deps_.jwt_secret, deps_.clock),
-      context_{*deps_.service, tokens_, config_, *deps_.clock, *deps_.logger, stopping_},
+      streams_(static_cast<std::size_t>(effective_max_streams(config_))),
+      context_{*deps_.service, tokens_, config_, *deps_.clock, *deps_.logger, stopping_, streams_},
       http_(std::make_unique<Http>()) {
   configure();
 }
@@ -113,6 +114,10 @@ void Server::configure() {
   const auto threads = static_cast<std::size_t>(config_.threads > 0 ? config_.threads : kDefaultThreads);
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_tcp_nodelay(true);
+  metrics_.add_gauge("chatd_open_streams", "SSE streams and long-polls open now",
+                     [this] { return static_cast<double>(streams_.open()); });
+  metrics_.add_gauge("chatd_max_streams", "bound on concurrent SSE streams and long-polls",
+                     [this] { return static_cast<double>(streams_.capacity()); });
   http.set_keep_alive_max_count(kKeepAliveMaxCount);
   http.set_keep_alive_timeout(kKeepAliveTimeoutSeconds);
   http.set_read_timeout(kReadTimeoutSeconds, 0);

@@ -91,6 +91,7 @@ class Server {
   ServerDeps deps_;
   JwtTokens tokens_;
   std::atomic<bool> stopping_{false};
+  StreamSlots streams_;
   RouteContext context_;
   Router router_;
   Metrics metrics_;
