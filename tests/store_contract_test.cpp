@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 
 #include "chat/store.hpp"
 #include "chat/uuid.hpp"
@@ -487,6 +488,118 @@ TEST_CASE("store: messages append, idempotency and lookups", "[store]") {
     CHECK(r.error().field == "client_id");
     CHECK(store->get_message(msg.id).error().code == ErrorCode::kNotFound);
     check_counters(*store, conv);
+  }
+}
+
+TEST_CASE("store: append_message runs its precondition in the write and writes nothing when refused",
+          "[store]") {
+  auto factory = GENERATE(from_range(store_factories()));
+  INFO(factory);
+  TempDir dir;
+  auto store = open_test_store(factory, dir);
+  auto conv = store->create_conversation(new_conv(ConversationKind::kSession, "owner-1"), at(0))->id;
+  auto first = store->append_message(conv, new_msg(Role::kUser, "first", "c-1", 3), at(1));
+  REQUIRE(first.ok());
+
+  int calls = 0;
+  std::optional<Conversation> seen;
+  auto record = [&](const Conversation& c) -> Status {
+    ++calls;
+    seen = c;
+    return {};
+  };
+  auto refuse = [&](const Conversation&) -> Status {
+    ++calls;
+    return Error::gone("closed for the test");
+  };
+  // What a refusal must leave untouched.
+  auto check_nothing_written = [&] {
+    auto c = store->get_conversation(conv);
+    REQUIRE(c.ok());
+    CHECK(c->total_messages == 1);
+    CHECK(c->total_tokens == 3);
+    CHECK(c->last_message_at == at(1));
+    CHECK(c->updated_at == at(1));
+    CHECK(store->last_message_id().value() == first->message.id);
+    CHECK(store->find_message_by_client_id(conv, "c-2").error().code == ErrorCode::kNotFound);
+    check_counters(*store, conv);
+  };
+
+  SECTION("an accepting precondition sees the live row before the append") {
+    ConversationPatch p;
+    p.title = "renamed";
+    REQUIRE(store->update_conversation(conv, p, at(2)).ok());
+    auto r = store->append_message(conv, new_msg(Role::kAssistant, "second", "c-2", 4), at(3), record);
+    REQUIRE(r.ok());
+    CHECK(r->created);
+    CHECK(calls == 1);
+    REQUIRE(seen);
+    CHECK(seen->id == conv);
+    CHECK(seen->user_id == "owner-1");
+    CHECK(seen->kind == ConversationKind::kSession);
+    CHECK(seen->title == "renamed");
+    CHECK(seen->total_messages == 1);  // this message not counted yet
+    CHECK(seen->total_tokens == 3);
+    CHECK(store->get_conversation(conv)->total_messages == 2);
+    check_counters(*store, conv);
+    // An accepted replay: nothing new, the stored message back.
+    auto again = store->append_message(conv, new_msg(Role::kAssistant, "second", "c-2", 4), at(4), record);
+    REQUIRE(again.ok());
+    CHECK_FALSE(again->created);
+    CHECK(again->message.id == r->message.id);
+    CHECK(calls == 2);
+  }
+  SECTION("a refusal is returned as is and nothing is written") {
+    auto m = new_msg(Role::kAssistant, "refused", "c-2", 7);
+    m.attachments.push_back(NewAttachment{"a.png", "image/png", 10, "/files/a.png"});
+    auto r = store->append_message(conv, m, at(5), refuse);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kGone);
+    CHECK(r.error().message == "closed for the test");
+    CHECK(calls == 1);
+    check_nothing_written();
+    // The store stays usable: the next append (without a precondition) lands.
+    auto next = store->append_message(conv, new_msg(Role::kUser, "next"), at(6));
+    REQUIRE(next.ok());
+    CHECK(next->message.id > first->message.id);
+    check_counters(*store, conv);
+  }
+  SECTION("a refusal wins over a client_id replay") {
+    auto r = store->append_message(conv, new_msg(Role::kUser, "first", "c-1", 3), at(5), refuse);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kGone);
+    check_nothing_written();
+  }
+  SECTION("a precondition sees changes committed before the append") {
+    ConversationPatch p;
+    p.is_active = false;
+    REQUIRE(store->update_conversation(conv, p, at(2)).ok());
+    auto closed = [&](const Conversation& c) -> Status {
+      ++calls;
+      if (!c.is_active) return Error::gone("inactive");
+      return {};
+    };
+    auto r = store->append_message(conv, new_msg(Role::kUser, "x", "c-2"), at(3), closed);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kGone);
+    CHECK(calls == 1);
+  }
+  SECTION("a throwing precondition refuses the append with kInternal") {
+    auto boom = [&](const Conversation&) -> Status { throw std::runtime_error("boom"); };
+    auto r = store->append_message(conv, new_msg(Role::kUser, "x", "c-2"), at(5), boom);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kInternal);
+    CHECK(r.error().message.find("boom") == std::string::npos);
+    check_nothing_written();
+  }
+  SECTION("a missing or deleted conversation answers kNotFound without calling it") {
+    CHECK(store->append_message(conv + 100, new_msg(Role::kUser, "x"), at(5), record).error().code ==
+          ErrorCode::kNotFound);
+    REQUIRE(store->soft_delete_conversation(conv, who()).ok());
+    CHECK(store->append_message(conv, new_msg(Role::kUser, "x"), at(5), record).error().code ==
+          ErrorCode::kNotFound);
+    CHECK(calls == 0);
+    CHECK(store->last_message_id().value() == first->message.id);
   }
 }
 

@@ -23,7 +23,10 @@
 // Writes
 // - Posting, replying and editing need a writable conversation (kGone when
 //   is_active is false or expires_at has passed). An idempotent replay of a
-//   post that already succeeded is still answered after expiry. Deleting,
+//   post that already succeeded is still answered after expiry. A post checks
+//   visibility, role and writability inside the store's write transaction
+//   (AppendPrecondition), so a conversation deleted, deactivated or expired
+//   after the caller named it never takes the message. Deleting,
 //   restoring, clearing, marking read and updating work on expired ones (so
 //   that an owner can clean up or extend a session).
 // - Role kAgent messages (posted or edited) need a principal with role agent or
@@ -665,30 +668,53 @@ class ServiceImpl final : public ChatService {
     return std::optional<Message>(std::move(*existing));
   }
 
+  // The access, role and expiry checks run inside the store's write
+  // transaction (an AppendPrecondition), on the conversation row as the
+  // writer sees it: a conversation deleted, deactivated or expired since the
+  // caller named it cannot take the message. A key by id needs no lookup
+  // before that; other keys are resolved to an id first (and checked again
+  // inside the transaction).
   Result<PostResult> do_post_message(const Principal& who, const ConversationKey& key, NewMessage m) {
     CHAT_RETURN_IF_ERROR(check_principal(who));
     CHAT_RETURN_IF_ERROR(validate_new_message(m));
-    auto c = visible_conversation(who, key);
-    if (!c) return std::move(c).error();
-    CHAT_RETURN_IF_ERROR(check_role_allowed(who, *c, m.role));
-    if (auto writable = check_writable(*c, clock_->now()); !writable) {
+    std::int64_t id = key.id;
+    if (key.by != ConversationKey::By::kId) {
+      auto c = visible_conversation(who, key);
+      if (!c) return std::move(c).error();
+      id = c->id;
+    } else if (id <= 0) {
+      return conversation_not_found();
+    }
+    const Timestamp now = clock_->now();
+    bool closed = false;  // refused only because the conversation is not writable
+    auto admit = [&](const Conversation& c) -> Status {
+      if (key.kind && c.kind != *key.kind) return conversation_not_found();
+      if (!can_see(who, c)) return conversation_not_found();
+      CHAT_RETURN_IF_ERROR(check_role_allowed(who, c, m.role));
+      // Judged when the writer holds the row (not before waiting for it);
+      // the message keeps the earlier `now`, so it is never stamped at or
+      // after the expiry that admitted it.
+      auto writable = check_writable(c, clock_->now());
+      closed = !writable.ok();
+      return writable;
+    };
+    auto out = store_->append_message(id, m, now, admit);
+    if (!out) {
       // A retry of a post that succeeded before the conversation closed is
       // still answered with the stored message.
-      if (!m.client_id.empty()) {
-        auto replay = find_replay(c->id, m.client_id, m.role, m.content);
+      if (closed && !m.client_id.empty()) {
+        auto replay = find_replay(id, m.client_id, m.role, m.content);
         if (!replay) return std::move(replay).error();
         if (*replay) return PostResult{std::move(**replay), true};
       }
-      return std::move(writable).error();
+      return not_found_as(std::move(out).error(), conversation_not_found());
     }
-    auto out = store_->append_message(c->id, m, clock_->now());
-    if (!out) return not_found_as(std::move(out).error(), conversation_not_found());
     if (!out->created) {
       if (out->message.role != m.role || out->message.content != m.content)
         return Error::conflict("client_id is already used by a different message", "client_id");
       return PostResult{std::move(out->message), true};
     }
-    hub_.publish(c->id, "message.created", out->message.id);
+    hub_.publish(id, "message.created", out->message.id);
     return PostResult{std::move(out->message), false};
   }
 

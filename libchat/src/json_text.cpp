@@ -14,6 +14,9 @@ Result<std::string> normalize(std::string_view text, std::string_view field, std
   if (text.size() > max_bytes)
     return Error::invalid(std::string(field),
                           std::string(field) + " is larger than " + std::to_string(max_bytes) + " bytes");
+  // The empty value, the default of every metadata field, is already in
+  // normal form: it skips the parser (it is on the path of every post).
+  if (text == empty) return std::string(empty);
   auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return Error::invalid(std::string(field), std::string(field) + " is not valid JSON");
   if (want_object ? !parsed.is_object() : !parsed.is_array())

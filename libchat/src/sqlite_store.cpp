@@ -733,7 +733,8 @@ class SqliteStore final : public Store {
 
   // ---- messages --------------------------------------------------------------
 
-  Result<AppendOutcome> append_message(std::int64_t conversation_id, const NewMessage& m, Timestamp now) override {
+  Result<AppendOutcome> append_message(std::int64_t conversation_id, const NewMessage& m, Timestamp now,
+                                       const AppendPrecondition& precondition = {}) override {
     // Validation and SQL building can throw too (allocation): nothing escapes.
     return guarded<AppendOutcome>([&]() -> Result<AppendOutcome> {
       auto meta = normalize_metadata(m.metadata);
@@ -759,10 +760,25 @@ class SqliteStore final : public Store {
       msg.created_at = now;
       msg.updated_at = now;
 
-      // Statements per append: BEGIN, [client_id lookup], UPDATE of the
-      // counters (which doubles as the "conversation is live" check), INSERT,
-      // COMMIT. Fewer statements is most of what keeps append near a raw insert.
+      // Statements per append: BEGIN, [conversation row for the
+      // precondition], [client_id lookup], UPDATE of the counters (which
+      // doubles as the "conversation is live" check), INSERT, COMMIT. Fewer
+      // statements is most of what keeps append near a raw insert.
       return write<AppendOutcome>([&](Conn& w) -> Result<AppendOutcome> {
+        if (precondition) {
+          // Read by the writer in its own transaction: on a warm cache, and
+          // nothing can change the row before the insert.
+          auto c = load_conversation(w, conversation_id, false);
+          if (!c) return std::move(c).error();
+          Status admitted;
+          try {
+            admitted = precondition(*c);
+          } catch (...) {  // NOLINT: a throwing precondition refuses the append
+            log(LogLevel::kError, "sqlite store: an append precondition threw");
+            return Error::internal("internal error");
+          }
+          if (!admitted) return std::move(admitted).error();
+        }
         if (!m.client_id.empty()) {
           // Checked in the same write transaction as the insert: two posts
           // with one client_id cannot both create a message.

@@ -7,7 +7,8 @@
 // that moves them, soft deletes hidden from every read path unless
 // `include_deleted` is asked for, and an audit entry written in the same
 // transaction as every delete, clear, restore and purge. Access rules,
-// expiry and business rules belong to ChatService, not here.
+// expiry and business rules belong to ChatService, not here (append_message
+// can run the caller's check in its transaction: see AppendPrecondition).
 //
 // Thread safety: every Store returned by a factory here is safe to use from
 // many threads at once (one writer at a time, readers concurrent).
@@ -20,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,6 +44,10 @@ struct AppendOutcome {
   Message message;
   bool created = true;  // false: a live message with this client_id already existed and is returned
 };
+
+// A caller's condition on the conversation an append goes to (see
+// Store::append_message). An error refuses the append.
+using AppendPrecondition = std::function<Status(const Conversation& conversation)>;
 
 struct AuditQuery {
   std::optional<std::int64_t> conversation_id;
@@ -73,8 +79,17 @@ class Store {
   // Appends to a live conversation, updating its counters in the same
   // transaction. When `m.client_id` names a live message of the conversation,
   // nothing is written and that message is returned with created = false.
+  //
+  // `precondition`, when set, is called once inside the append's write
+  // transaction with the conversation row as that transaction sees it, after
+  // the live check (a missing or soft-deleted conversation answers kNotFound
+  // without calling it) and before the client_id lookup. An error it returns
+  // is returned as is and nothing is written (a refusal wins over a client_id
+  // replay); so is an exception it throws, as kInternal. Nothing can change
+  // the row between the check and the write. It runs while the store holds
+  // its writer: it must be quick and must not call the store.
   virtual Result<AppendOutcome> append_message(std::int64_t conversation_id, const NewMessage& m,
-                                               Timestamp now) = 0;
+                                               Timestamp now, const AppendPrecondition& precondition = {}) = 0;
   virtual Result<Message> get_message(std::int64_t id, bool include_deleted = false) = 0;
   virtual Result<Message> find_message_by_uuid(std::string_view uuid, bool include_deleted = false) = 0;
   virtual Result<Message> find_message_by_client_id(std::int64_t conversation_id, std::string_view client_id) = 0;
