@@ -64,6 +64,19 @@
 // - put_subject upserts; an existing subject created by someone else cannot be
 //   overwritten except by an admin (kConflict, field "id").
 // - get_profile of a user without one answers an empty profile.
+// Seeds 002 / 003 (support desk)
+// - post_support_message: a conversation string that is not a uuid, or names
+//   no support conversation the caller sees (unknown, deleted, another
+//   user's), creates a new one: owned by an authenticated user, ownerless
+//   for anonymous callers. Agents and admins post role agent and never create
+//   (kNotFound, field "conversation"). name/email are taken at creation only.
+// - reuse_latest_user_message: compares with the newest live non-system message.
+// - Analytics count live rows of live support conversations only. The dashboard
+//   is the caller's own conversations; most_active_agent counts assistant
+//   messages (not human agent ones) by the conversation's agent_id. Response
+//   pairs skip system messages. Sessions are derived from live messages at
+//   read time (ServiceOptions::session_gap), never stored.
+// - shutdown(): wakes and ends every wait_for_messages (EventHub::shutdown).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
