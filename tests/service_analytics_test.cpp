@@ -318,3 +318,23 @@ TEST_CASE("shutdown ends waits at once and later waits return immediately", "[se
   // Everything else keeps working.
   f.post(kAlice, c, "still works");
 }
+
+TEST_CASE("hide_ownerless keys hide ownerless conversations from users, not from staff", "[service][seed003]") {
+  Fixture f;
+  SupportPost p;
+  p.content = "anonymous";
+  auto posted = f.svc->post_support_message(kAnon, p);
+  REQUIRE(posted.ok());
+  auto k = ConversationKey::of_id(posted->conversation.id, ConversationKind::kSupport);
+  CHECK(f.svc->get_conversation(kAlice, k).ok());  // the library's default: whoever names it
+  k.hide_ownerless = true;
+  CHECK(f.svc->get_conversation(kAlice, k).error().code == ErrorCode::kNotFound);
+  CHECK(f.svc->get_conversation(kAnon, k).error().code == ErrorCode::kNotFound);
+  CHECK(f.svc->delete_conversation(kAlice, k).error().code == ErrorCode::kNotFound);
+  CHECK(f.svc->get_conversation(kAgent, k).ok());
+  CHECK(f.svc->get_conversation(kAdmin, k).ok());
+  auto own = f.create(kAlice);
+  auto ok = ConversationKey::of_id(own.id);
+  ok.hide_ownerless = true;
+  CHECK(f.svc->get_conversation(kAlice, ok).ok());
+}

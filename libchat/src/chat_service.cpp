@@ -510,6 +510,8 @@ class ServiceImpl final : public ChatService {
     auto c = lookup_conversation(key, include_deleted);
     if (!c) return c;
     if (!can_see(who, *c)) return conversation_not_found();
+    if (key.hide_ownerless && c->user_id.empty() && !who.is_admin() && who.role != PrincipalRole::kAgent)
+      return conversation_not_found();
     return c;
   }
 

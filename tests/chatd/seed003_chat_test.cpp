@@ -333,3 +333,20 @@ TEST_CASE("seed 003: search is scoped to the caller", "[http][seed003]") {
   s.del(conv_path(a), alice);
   CHECK(s.get("/chat/search?query=order", alice).json["data"]["total"] == 0);
 }
+
+TEST_CASE("seed 003: ownerless seed 002 chats are not reachable by integer id for plain users", "[http][seed003]") {
+  LiveServer s;
+  auto post = s.post("/api/messages/", {{"content", "anonymous customer"}});
+  REQUIRE(post.status == 200);
+  const std::string uuid = post.json["items"][0]["conversation"];
+  auto c = s.service->get_conversation(chat::Principal::anonymous(), chat::ConversationKey::of_uuid(uuid));
+  REQUIRE(c.ok());
+  const auto user = s.token("1");
+  CHECK(s.get(conv_path(c->id), user).status == 404);
+  CHECK(s.get(conv_path(c->id, "/messages"), user).status == 404);
+  CHECK(s.post(conv_path(c->id, "/messages"), {{"content", "x"}}, user).status == 404);
+  CHECK(s.del(conv_path(c->id), user).status == 404);
+  CHECK(s.get(conv_path(c->id), s.token("5", PrincipalRole::kAgent)).status == 200);
+  CHECK(s.get(conv_path(c->id), s.token("6", PrincipalRole::kAdmin)).status == 200);
+  CHECK(s.get("/api/messages/" + uuid + "/").json["count"] == 1);  // the widget still reads it by uuid
+}

@@ -58,6 +58,11 @@ struct ConversationKey {
   std::int64_t id = 0;
   std::string text;
   std::optional<ConversationKind> kind;
+  // Seeds 002/003: when true, an ownerless conversation is not found unless
+  // the caller is an agent or an admin. For APIs that name conversations by
+  // guessable integer ids (seed 003), where "visible to whoever names it"
+  // would expose every ownerless customer chat (seed 002) to enumeration.
+  bool hide_ownerless = false;
 
   static ConversationKey of_id(std::int64_t id, std::optional<ConversationKind> k = {}) {
     return {By::kId, id, {}, k};

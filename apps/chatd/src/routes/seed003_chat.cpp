@@ -88,7 +88,10 @@ std::optional<chat::ConversationKey> conversation_key(const PathParams& p, httpl
     render_error(res, chat::Error::not_found("conversation not found"));
     return std::nullopt;
   }
-  return chat::ConversationKey::of_id(*id, chat::ConversationKind::kSupport);
+  // Integer ids are guessable: ownerless customer chats (seed 002) stay hidden from plain users.
+  auto key = chat::ConversationKey::of_id(*id, chat::ConversationKind::kSupport);
+  key.hide_ownerless = true;
+  return key;
 }
 
 std::string plural(std::int64_t n, const char* word) {
