@@ -67,8 +67,23 @@
 // - put_subject upserts; an existing subject created by someone else cannot be
 //   overwritten except by an admin (kConflict, field "id").
 // - get_profile of a user without one answers an empty profile.
+// Seeds 002 / 003 (support desk)
+// - post_support_message: a conversation string that is not a uuid, or names
+//   no support conversation the caller sees (unknown, deleted, another
+//   user's), creates a new one: owned by an authenticated user, ownerless
+//   for anonymous callers. Agents and admins post role agent and never create
+//   (kNotFound, field "conversation"). name/email are taken at creation only.
+// - reuse_latest_user_message: compares with the newest live non-system message.
+// - Analytics count live rows of live support conversations only. The dashboard
+//   is the caller's own conversations; most_active_agent counts assistant
+//   messages (not human agent ones) by the conversation's agent_id. Response
+//   pairs skip system messages. Sessions are derived from live messages at
+//   read time (ServiceOptions::session_gap), never stored.
+// - shutdown(): wakes and ends every wait_for_messages (EventHub::shutdown).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <map>
 #include <exception>
 #include <utility>
 
@@ -412,6 +427,31 @@ class ServiceImpl final : public ChatService {
     });
   }
 
+  // ---- seeds 002 / 003: support desk (see the rules at the end of this file's header)
+
+  Result<SupportPostResult> post_support_message(const Principal& who, SupportPost p) override {
+    return guard("post_support_message", [&] { return do_post_support_message(who, std::move(p)); });
+  }
+  Result<Dashboard> analytics_dashboard(const Principal& who, const DashboardQuery& q) override {
+    return guard("analytics_dashboard", [&] { return do_analytics_dashboard(who, q); });
+  }
+  Result<GlobalAnalytics> analytics_global(const Principal& who) override {
+    return guard("analytics_global", [&] { return do_analytics_global(who); });
+  }
+  Result<std::vector<ChatSession>> list_sessions(const Principal& who, const ConversationKey& key) override {
+    return guard("list_sessions", [&]() -> Result<std::vector<ChatSession>> {
+      CHAT_RETURN_IF_ERROR(check_principal(who));
+      auto c = visible_conversation(who, key);
+      if (!c) return std::move(c).error();
+      ActivityQuery aq;
+      aq.conversation_id = c->id;
+      auto log = store_->activity(aq);
+      if (!log) return std::move(log).error();
+      return sessions_of(log->messages, options_.session_gap);
+    });
+  }
+  void shutdown() noexcept override { hub_.shutdown(); }
+
  private:
   void log(LogLevel level, const std::string& message) const {
     if (logger_ && logger_->enabled(level)) logger_->log(level, message);
@@ -473,6 +513,8 @@ class ServiceImpl final : public ChatService {
     auto c = lookup_conversation(key, include_deleted);
     if (!c) return c;
     if (!can_see(who, *c)) return conversation_not_found();
+    if (key.hide_ownerless && c->user_id.empty() && !who.is_admin() && who.role != PrincipalRole::kAgent)
+      return conversation_not_found();
     return c;
   }
 
@@ -901,6 +943,18 @@ class ServiceImpl final : public ChatService {
 
     // An idempotent retry: the user message is stored already.
     std::optional<Message> user;
+    // Seeds 002/003: the client posted this message already (see ReplyRequest).
+    if (r.reuse_latest_user_message && r.client_id.empty() && !r.content.empty()) {
+      MessageQuery lq;
+      lq.newest_first = true;
+      lq.include_system = false;
+      lq.limit = 1;
+      auto latest = store_->list_messages(c.id, lq);
+      if (!latest) return std::move(latest).error();
+      if (!latest->items.empty() && latest->items.front().role == Role::kUser &&
+          latest->items.front().content == r.content)
+        user = std::move(latest->items.front());
+    }
     if (!r.client_id.empty()) {
       auto replay = find_replay(c.id, r.client_id, Role::kUser, r.content);
       if (!replay) return std::move(replay).error();
@@ -1078,6 +1132,193 @@ class ServiceImpl final : public ChatService {
     return out;
   }
 
+  // ---- seeds 002 / 003
+
+  Result<SupportPostResult> do_post_support_message(const Principal& who, SupportPost p) {
+    CHAT_RETURN_IF_ERROR(check_principal(who));
+    const bool staff = who.is_admin() || who.role == PrincipalRole::kAgent;
+    NewMessage m;
+    m.role = staff ? Role::kAgent : Role::kUser;
+    m.content = std::move(p.content);
+    CHAT_RETURN_IF_ERROR(validate_new_message(m));
+    if (p.since) CHAT_RETURN_IF_ERROR(check_non_negative("since", *p.since));
+    CHAT_RETURN_IF_ERROR(check_text("name", p.name, kMaxNameBytes));
+    CHAT_RETURN_IF_ERROR(check_text("email", p.email, kMaxNameBytes));
+
+    SupportPostResult out;
+    std::optional<Conversation> conv;
+    if (is_uuid(p.conversation)) {
+      auto c = visible_conversation(who, ConversationKey::of_uuid(p.conversation, ConversationKind::kSupport));
+      if (c) {
+        conv = std::move(*c);
+      } else if (c.error().code != ErrorCode::kNotFound) {
+        return std::move(c).error();
+      }
+    }
+    if (!conv) {
+      if (staff) return Error{ErrorCode::kNotFound, "conversation not found", "conversation"};
+      NewConversation nc;
+      nc.kind = ConversationKind::kSupport;
+      nc.name = std::move(p.name);
+      nc.email = std::move(p.email);
+      auto created = do_create_conversation(who, std::move(nc));
+      if (!created) return std::move(created).error();
+      conv = std::move(*created);
+      out.created_conversation = true;
+    }
+    CHAT_RETURN_IF_ERROR(check_writable(*conv, clock_->now()));
+    auto stored = store_->append_message(conv->id, m, clock_->now());
+    if (!stored) return not_found_as(std::move(stored).error(), conversation_not_found());
+    hub_.publish(conv->id, "message.created", stored->message.id);
+    out.message = std::move(stored->message);
+
+    MessageQuery q;
+    q.after_id = p.since.value_or(0);
+    q.limit = options_.max_page;
+    auto page = store_->list_messages(conv->id, q);
+    if (!page) return std::move(page).error();
+    out.messages = std::move(page->items);
+    auto fresh = store_->get_conversation(conv->id);
+    out.conversation = fresh ? std::move(*fresh) : std::move(*conv);
+    return out;
+  }
+
+  static constexpr std::int64_t kDayMs = 86'400'000;
+
+  // Sessions from messages ordered by (conversation_id, id): a new session
+  // starts at a conversation's first message and after every gap > `gap`.
+  static std::vector<ChatSession> sessions_of(const std::vector<MessageActivity>& messages,
+                                              std::chrono::milliseconds gap) {
+    std::vector<ChatSession> out;
+    const MessageActivity* prev = nullptr;
+    for (const auto& m : messages) {
+      if (prev == nullptr || prev->conversation_id != m.conversation_id || m.created_at - prev->created_at > gap) {
+        ChatSession s;
+        s.conversation_id = m.conversation_id;
+        s.session_start = m.created_at;
+        out.push_back(s);
+      }
+      ChatSession& cur = out.back();
+      cur.session_end = std::max(cur.session_end, m.created_at);
+      ++cur.messages_count;
+      cur.duration_minutes = (to_millis(cur.session_end) - to_millis(cur.session_start)) / 60'000;
+      prev = &m;
+    }
+    return out;
+  }
+
+  Result<Dashboard> do_analytics_dashboard(const Principal& who, const DashboardQuery& q) {
+    CHAT_RETURN_IF_ERROR(check_principal(who));
+    CHAT_RETURN_IF_ERROR(require_authenticated(who));
+    if (q.days < 1 || q.days > 366) return Error::invalid("days", "days must be an integer between 1 and 366");
+    ActivityQuery aq;
+    aq.user_id = who.user_id;
+    aq.kind = ConversationKind::kSupport;
+    auto log = store_->activity(aq);
+    if (!log) return std::move(log).error();
+
+    Dashboard d;
+    d.total_conversations = static_cast<std::int64_t>(log->conversations.size());
+    d.total_messages = static_cast<std::int64_t>(log->messages.size());
+
+    // Response time: a reply right after a user message (system rows skipped).
+    double sum = 0;
+    std::int64_t pairs = 0;
+    const MessageActivity* prev = nullptr;
+    for (const auto& m : log->messages) {
+      if (m.role == Role::kSystem) continue;
+      if (prev != nullptr && prev->conversation_id != m.conversation_id) prev = nullptr;
+      if (prev != nullptr && prev->role == Role::kUser && (m.role == Role::kAssistant || m.role == Role::kAgent)) {
+        sum += static_cast<double>(to_millis(m.created_at) - to_millis(prev->created_at)) / 1000.0;
+        ++pairs;
+      }
+      prev = &m;
+    }
+    if (pairs > 0) d.average_response_time = std::round(sum / static_cast<double>(pairs) * 1000.0) / 1000.0;
+
+    // Most active agent: assistant messages in conversations with an agent_id.
+    std::map<std::int64_t, std::int64_t> agent_of;  // conversation -> agent
+    for (const auto& c : log->conversations)
+      if (c.agent_id) agent_of[c.id] = *c.agent_id;
+    std::map<std::int64_t, std::int64_t> per_agent;
+    for (const auto& m : log->messages) {
+      if (m.role != Role::kAssistant) continue;
+      auto it = agent_of.find(m.conversation_id);
+      if (it != agent_of.end()) ++per_agent[it->second];
+    }
+    for (const auto& [agent, n] : per_agent) {
+      if (!d.most_active_agent || n > d.most_active_agent->message_count)
+        d.most_active_agent = AgentActivity{agent, {}, n};
+    }
+    if (d.most_active_agent) {
+      auto a = store_->get_agent(d.most_active_agent->agent_id);
+      if (a) d.most_active_agent->name = a->name;
+    }
+
+    // Daily stats: UTC days of the window ending today.
+    const std::int64_t today = to_millis(clock_->now()) / kDayMs - (to_millis(clock_->now()) < 0 ? 1 : 0);
+    const std::int64_t first = today - (q.days - 1);
+    d.daily_stats.resize(static_cast<std::size_t>(q.days));
+    for (std::int64_t i = 0; i < q.days; ++i)
+      d.daily_stats[static_cast<std::size_t>(i)].date = format_timestamp(from_millis((first + i) * kDayMs)).substr(0, 10);
+    auto bucket = [&](Timestamp t) -> DailyStat* {
+      const std::int64_t day = to_millis(t) >= 0 ? to_millis(t) / kDayMs : (to_millis(t) - kDayMs + 1) / kDayMs;
+      if (day < first || day > today) return nullptr;
+      return &d.daily_stats[static_cast<std::size_t>(day - first)];
+    };
+    for (const auto& c : log->conversations)
+      if (auto* b = bucket(c.created_at)) ++b->conversations;
+    for (const auto& m : log->messages)
+      if (auto* b = bucket(m.created_at)) ++b->messages;
+
+    // Sessions.
+    auto sessions = sessions_of(log->messages, options_.session_gap);
+    d.total_sessions = static_cast<std::int64_t>(sessions.size());
+    if (!sessions.empty()) {
+      double minutes = 0;
+      for (const auto& s : sessions)
+        minutes += static_cast<double>(to_millis(s.session_end) - to_millis(s.session_start)) / 60'000.0;
+      d.average_session_duration = std::round(minutes / static_cast<double>(sessions.size()) * 100.0) / 100.0;
+    }
+    return d;
+  }
+
+  Result<GlobalAnalytics> do_analytics_global(const Principal& who) {
+    CHAT_RETURN_IF_ERROR(check_principal(who));
+    CHAT_RETURN_IF_ERROR(require_authenticated(who));
+    CHAT_RETURN_IF_ERROR(require_admin(who));
+    auto t = store_->activity_totals(ConversationKind::kSupport);
+    if (!t) return std::move(t).error();
+    GlobalAnalytics g;
+    g.total_conversations = t->conversations;
+    g.total_messages = t->messages;
+    g.users = t->owners;
+    if (t->owners > 0)
+      g.average_conversations_per_user =
+          std::round(static_cast<double>(t->owned_conversations) / static_cast<double>(t->owners) * 100.0) / 100.0;
+    for (const auto& a : t->agents) {
+      AgentPerformance p;
+      p.agent_id = a.agent_id;
+      p.name = a.name;
+      p.total_conversations = a.conversations;
+      p.replies = a.replies;
+      p.failed_replies = a.failed_replies;
+      if (a.replies > 0)
+        p.success_rate = std::round(1000.0 * static_cast<double>(a.replies - a.failed_replies) /
+                                    static_cast<double>(a.replies)) / 10.0;
+      g.top_performing_agents.push_back(std::move(p));
+    }
+    std::stable_sort(g.top_performing_agents.begin(), g.top_performing_agents.end(),
+                     [](const AgentPerformance& x, const AgentPerformance& y) {
+                       if (x.total_conversations != y.total_conversations)
+                         return x.total_conversations > y.total_conversations;
+                       if (x.replies != y.replies) return x.replies > y.replies;
+                       return x.agent_id < y.agent_id;
+                     });
+    if (g.top_performing_agents.size() > 10) g.top_performing_agents.resize(10);
+    return g;
+  }
+
   // ---- registries
 
   Result<Subject> do_put_subject(const Principal& who, Subject s) {
@@ -1115,6 +1356,17 @@ class ServiceImpl final : public ChatService {
 
 }  // namespace
 }  // namespace detail
+
+// ---- seeds 002 / 003: defaults for ChatService implementations that lack them.
+namespace {
+Error not_supported() { return Error{ErrorCode::kUnavailable, "not supported by this service", {}}; }
+}  // namespace
+Result<SupportPostResult> ChatService::post_support_message(const Principal&, SupportPost) { return not_supported(); }
+Result<Dashboard> ChatService::analytics_dashboard(const Principal&, const DashboardQuery&) { return not_supported(); }
+Result<GlobalAnalytics> ChatService::analytics_global(const Principal&) { return not_supported(); }
+Result<std::vector<ChatSession>> ChatService::list_sessions(const Principal&, const ConversationKey&) {
+  return not_supported();
+}
 
 Result<std::unique_ptr<ChatService>> make_chat_service(ServiceDeps deps, ServiceOptions options) {
   if (!deps.store) return Error::invalid("store", "a store is required");

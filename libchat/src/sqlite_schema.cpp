@@ -135,11 +135,19 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_conversation ON audit_log(conversation_id, id);
 )sql";
 
+// Version 2 (seeds 002/003): analytics group and filter conversations by
+// agent (global analytics, top agents). IF NOT EXISTS: re-running the step on a
+// database whose user_version was set back (tests do) is harmless.
+constexpr const char* kV2 = R"sql(
+CREATE INDEX IF NOT EXISTS conversations_agent ON conversations(agent_id) WHERE agent_id IS NOT NULL;
+)sql";
+
 }  // namespace
 
 const std::vector<SqliteMigration>& sqlite_migrations() {
   static const std::vector<SqliteMigration> steps{
       {1, kV1},
+      {2, kV2},
   };
   return steps;
 }

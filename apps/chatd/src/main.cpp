@@ -94,7 +94,14 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
   deps.llm = chat::make_echo_provider();
   deps.clock = clock;
   deps.logger = logger;
-  auto service = chat::make_chat_service(std::move(deps));
+  // Seeds 002/003: the default price table behind the `cost` of AI replies
+  // (USD per 1,000 tokens, prompt / completion); echo is free, unknown models cost 0.
+  chat::ServiceOptions service_options;
+  service_options.prices = {{"echo", 0.0, 0.0},
+                            {"gpt-4o-mini", 0.00015, 0.0006},
+                            {"gpt-4o", 0.0025, 0.01},
+                            {"gpt-3.5-turbo", 0.0005, 0.0015}};
+  auto service = chat::make_chat_service(std::move(deps), std::move(service_options));
   if (!service) {
     print_error("cannot start the chat service: " + service.error().message);
     return kExitFailure;

@@ -349,6 +349,8 @@ chat::Status Server::start() {
 void Server::stop() {
   std::lock_guard lock(stop_mu_);
   stopping_.store(true);
+  // Seeds 002/003: long-polls blocked in wait_for_messages return at once.
+  deps_.service->shutdown();
   if (!thread_.joinable()) return;
   // listen_after_bind() marks the server running only once its loop starts;
   // httplib's stop() before that would do nothing.

@@ -58,6 +58,11 @@ struct ConversationKey {
   std::int64_t id = 0;
   std::string text;
   std::optional<ConversationKind> kind;
+  // Seeds 002/003: when true, an ownerless conversation is not found unless
+  // the caller is an agent or an admin. For APIs that name conversations by
+  // guessable integer ids (seed 003), where "visible to whoever names it"
+  // would expose every ownerless customer chat (seed 002) to enumeration.
+  bool hide_ownerless = false;
 
   static ConversationKey of_id(std::int64_t id, std::optional<ConversationKind> k = {}) {
     return {By::kId, id, {}, k};
@@ -104,6 +109,12 @@ struct ReplyRequest {
   std::string model;                     // empty: agent's model, else the service default
   std::optional<std::int64_t> max_tokens;
   std::optional<double> temperature;
+  // Seeds 002/003: when true and `content` equals the content of the newest
+  // live non-system message of the conversation, and that message has role
+  // user, that message is the user message of this reply and nothing new is
+  // stored (the seed 003 client posts the message first, then asks for the
+  // AI response with the same text). Ignored when client_id is set.
+  bool reuse_latest_user_message = false;
 };
 
 struct Usage {
@@ -149,6 +160,92 @@ struct ServiceOptions {
   std::int64_t context_tokens = 8192;  // the model's window used for context
   std::int64_t reply_tokens = 1024;    // reserved for the reply within the window
   std::vector<ModelPrice> prices;
+  // Seeds 002/003: the idle gap that starts a new activity session (ChatSession).
+  std::chrono::milliseconds session_gap = std::chrono::minutes(30);
+};
+
+// ---- seeds 002 / 003: support desk (customer widget, agent console, analytics)
+
+// A customer-widget post (seed 002 POST /api/messages/).
+struct SupportPost {
+  // The conversation uuid as the client sent it. Empty, not a uuid, or naming
+  // no support conversation the caller sees: a new conversation is created
+  // (callers of role user or anonymous only; agents and admins get kNotFound,
+  // field "conversation": they answer existing conversations, they do not
+  // open customer chats).
+  std::string conversation;
+  std::string name;   // contact details, taken when the conversation is created
+  std::string email;
+  std::string content;
+  // Which messages the result lists: those with id > since; nullopt: every
+  // live message of the conversation (at most ServiceOptions::max_page, oldest first).
+  std::optional<std::int64_t> since;
+};
+
+struct SupportPostResult {
+  Conversation conversation;
+  Message message;                 // the stored message (role user, or agent for agents and admins)
+  bool created_conversation = false;
+  std::vector<Message> messages;   // chronological, per SupportPost::since
+};
+
+// Seed 003 dashboard: figures over the caller's live `support` conversations.
+struct DashboardQuery {
+  std::int64_t days = 7;  // daily_stats window: today (UTC, by the service clock) and the days - 1 before (1..366)
+};
+
+struct DailyStat {
+  std::string date;  // YYYY-MM-DD (UTC)
+  std::int64_t conversations = 0;  // live conversations created that day
+  std::int64_t messages = 0;       // live messages created that day
+};
+
+struct AgentActivity {
+  std::int64_t agent_id = 0;
+  std::string name;              // empty when the agent no longer exists
+  std::int64_t message_count = 0;  // live assistant messages in conversations with this agent_id
+};
+
+// An activity session of a conversation: a run of live messages in which no
+// two consecutive messages are more than ServiceOptions::session_gap apart.
+struct ChatSession {
+  std::int64_t conversation_id = 0;
+  Timestamp session_start{};   // first message
+  Timestamp session_end{};     // last message
+  std::int64_t messages_count = 0;
+  std::int64_t duration_minutes = 0;  // (end - start) rounded down to whole minutes
+};
+
+struct Dashboard {
+  std::int64_t total_conversations = 0;
+  std::int64_t total_messages = 0;
+  // Mean seconds from a user message to the reply (assistant or agent) that
+  // immediately follows it among the live non-system messages of the same
+  // conversation; nullopt when there is no such pair.
+  std::optional<double> average_response_time;
+  std::optional<AgentActivity> most_active_agent;  // most assistant messages; ties: lowest agent id
+  std::vector<DailyStat> daily_stats;              // oldest day first, one entry per day of the window
+  std::int64_t total_sessions = 0;
+  std::optional<double> average_session_duration;  // minutes (mean of exact durations); nullopt without sessions
+};
+
+struct AgentPerformance {
+  std::int64_t agent_id = 0;
+  std::string name;
+  std::int64_t total_conversations = 0;  // live support conversations with this agent_id
+  std::int64_t replies = 0;              // live assistant messages in them
+  std::int64_t failed_replies = 0;       // of which status failed
+  // 100 * (replies - failed_replies) / replies, rounded to 0.1; nullopt without replies.
+  std::optional<double> success_rate;
+};
+
+struct GlobalAnalytics {
+  std::int64_t total_conversations = 0;  // live support conversations, every owner (ownerless included)
+  std::int64_t total_messages = 0;       // live messages in them
+  std::int64_t users = 0;                // distinct owners (ownerless conversations excluded)
+  // Owned conversations / users, rounded to 0.01; 0 without users.
+  double average_conversations_per_user = 0;
+  std::vector<AgentPerformance> top_performing_agents;  // by total_conversations desc, then replies desc, id; at most 10
 };
 
 struct ServiceDeps {
@@ -208,6 +305,29 @@ class ChatService {
   virtual Result<Profile> put_profile(const Principal& who, Profile p) = 0;  // the caller's own
   virtual Result<Profile> get_profile(const Principal& who) = 0;
   virtual Result<std::vector<AuditEntry>> list_audit(const Principal& who, const AuditQuery& q) = 0;  // admin
+
+  // ---- seeds 002 / 003: support desk
+  // These have default implementations answering kUnavailable ("not
+  // supported") so that other ChatService implementations (test stubs) need
+  // not provide them; make_chat_service's service implements them all.
+
+  // Seed 002 customer post: appends to the named support conversation, or
+  // creates one (see SupportPost) owned by the caller when authenticated,
+  // ownerless otherwise. Role user for anonymous and user callers; role agent
+  // for agents and admins. Returns the message and the messages per `since`.
+  virtual Result<SupportPostResult> post_support_message(const Principal& who, SupportPost p);
+  // Seed 003 dashboard over the caller's own live support conversations
+  // (admins too: their own). kInvalidArgument (field "days") outside 1..366.
+  virtual Result<Dashboard> analytics_dashboard(const Principal& who, const DashboardQuery& q);
+  // Admin only (kPermissionDenied otherwise): figures over every live support conversation.
+  virtual Result<GlobalAnalytics> analytics_global(const Principal& who);
+  // The activity sessions of a visible conversation, oldest first, derived
+  // from its live messages at read time (exact under soft deletes).
+  virtual Result<std::vector<ChatSession>> list_sessions(const Principal& who, const ConversationKey& key);
+  // Ends every wait_for_messages now (they return an empty list) and makes
+  // later ones return at once; everything else keeps working. For a server
+  // stopping gracefully. Idempotent, thread-safe.
+  virtual void shutdown() noexcept {}
 };
 
 // Fails with kInvalidArgument when deps.store is null.

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,51 @@ struct AuditQuery {
   std::optional<std::int64_t> conversation_id;
   std::int64_t limit = 100;
   std::int64_t offset = 0;
+};
+
+// ---- seeds 002 / 003: analytics inputs
+// Live rows only: soft-deleted conversations and messages (and the messages
+// of deleted conversations) never appear.
+struct ActivityQuery {
+  std::optional<std::string> user_id;  // owner ("" = ownerless); nullopt: every owner
+  std::optional<ConversationKind> kind;
+  std::optional<std::int64_t> conversation_id;
+};
+
+struct ConversationActivity {
+  std::int64_t id = 0;
+  std::string user_id;
+  std::optional<std::int64_t> agent_id;
+  Timestamp created_at{};
+};
+
+struct MessageActivity {
+  std::int64_t id = 0;
+  std::int64_t conversation_id = 0;
+  Role role = Role::kUser;
+  MessageStatus status = MessageStatus::kSent;
+  Timestamp created_at{};
+};
+
+struct ActivityLog {
+  std::vector<ConversationActivity> conversations;  // by id
+  std::vector<MessageActivity> messages;            // by conversation_id, then id
+};
+
+struct AgentTotals {
+  std::int64_t agent_id = 0;
+  std::string name;  // empty when the agent row no longer exists
+  std::int64_t conversations = 0;
+  std::int64_t replies = 0;         // live assistant messages
+  std::int64_t failed_replies = 0;  // of which status failed
+};
+
+struct ActivityTotals {
+  std::int64_t conversations = 0;
+  std::int64_t owned_conversations = 0;  // with a non-empty user_id
+  std::int64_t messages = 0;
+  std::int64_t owners = 0;               // distinct non-empty user_id
+  std::vector<AgentTotals> agents;       // every agent_id of a live conversation, by agent_id
 };
 
 class Store {
@@ -120,6 +166,12 @@ class Store {
   virtual Result<std::int64_t> purge(Timestamp deleted_before, const AuditContext& audit) = 0;
   // Indexes every message not yet in the search index; returns how many.
   virtual Result<std::int64_t> flush_search_index() = 0;
+
+  // ---- seeds 002 / 003: analytics (read-only, on the reader pool)
+  // The conversations matching `q` and their messages, in a compact form.
+  virtual Result<ActivityLog> activity(const ActivityQuery& q) = 0;
+  // Aggregates over the live conversations of `kind` (nullopt: every kind).
+  virtual Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) = 0;
 };
 
 enum class Durability {

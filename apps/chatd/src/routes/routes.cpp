@@ -4,6 +4,10 @@ namespace chatd {
 
 void register_all_routes(Router& router, const RouteContext& ctx) {
   register_health_routes(router, ctx);
+  // Seeds 002 / 003 and the agents registry.
+  register_seed002_routes(router, ctx);
+  register_seed003_routes(router, ctx);
+  register_agent_routes(router, ctx);
   // Seed APIs land here, one line each: register_seedNNN_routes(router, ctx);
 }
 

@@ -15,6 +15,14 @@ namespace chatd {
 // GET /healthz: liveness, {"status": "ok"}.
 void register_health_routes(Router& router, const RouteContext& ctx);
 
+// ---- seeds 002 / 003 (support desk) and the agents registry
+// Seed 002: POST /api/messages/, GET /api/messages/{uuid}/, GET /api/conversation/ (docs/seed-002.md).
+void register_seed002_routes(Router& router, const RouteContext& ctx);
+// Seed 003: the 11 /chat/ endpoints plus /read and /sessions (docs/seed-003.md).
+void register_seed003_routes(Router& router, const RouteContext& ctx);
+// POST /api/agents/ (admin), GET /api/agents/, GET /api/agents/{id}/.
+void register_agent_routes(Router& router, const RouteContext& ctx);
+
 // Everything chatd serves (GET /metrics is registered by the Server itself).
 void register_all_routes(Router& router, const RouteContext& ctx);
 
