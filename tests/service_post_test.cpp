@@ -88,6 +88,10 @@ class RacingStore final : public Store {
     return s_->purge(before, audit);
   }
   Result<std::int64_t> flush_search_index() override { return s_->flush_search_index(); }
+  Result<ActivityLog> activity(const ActivityQuery& q) override { return s_->activity(q); }
+  Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) override {
+    return s_->activity_totals(kind);
+  }
 
  private:
   std::shared_ptr<Store> s_;

@@ -508,13 +508,22 @@ class ServiceImpl final : public ChatService {
     return r;
   }
 
+  // Whether `who` may reach `c` through `key`: its kind, the ownership rules,
+  // and hide_ownerless. One predicate for the lookup path and for the checks
+  // a post runs inside the store's write transaction.
+  bool key_admits(const Principal& who, const ConversationKey& key, const Conversation& c) const {
+    if (key.kind && c.kind != *key.kind) return false;
+    if (!can_see(who, c)) return false;
+    if (key.hide_ownerless && c.user_id.empty() && !who.is_admin() && who.role != PrincipalRole::kAgent)
+      return false;
+    return true;
+  }
+
   Result<Conversation> visible_conversation(const Principal& who, const ConversationKey& key,
                                             bool include_deleted = false) {
     auto c = lookup_conversation(key, include_deleted);
     if (!c) return c;
-    if (!can_see(who, *c)) return conversation_not_found();
-    if (key.hide_ownerless && c->user_id.empty() && !who.is_admin() && who.role != PrincipalRole::kAgent)
-      return conversation_not_found();
+    if (!key_admits(who, key, *c)) return conversation_not_found();
     return c;
   }
 
@@ -730,8 +739,7 @@ class ServiceImpl final : public ChatService {
     const Timestamp now = clock_->now();
     bool closed = false;  // refused only because the conversation is not writable
     auto admit = [&](const Conversation& c) -> Status {
-      if (key.kind && c.kind != *key.kind) return conversation_not_found();
-      if (!can_see(who, c)) return conversation_not_found();
+      if (!key_admits(who, key, c)) return conversation_not_found();
       CHAT_RETURN_IF_ERROR(check_role_allowed(who, c, m.role));
       // Judged when the writer holds the row (not before waiting for it);
       // the message keeps the earlier `now`, so it is never stamped at or
