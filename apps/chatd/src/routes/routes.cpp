@@ -4,6 +4,9 @@ namespace chatd {
 
 void register_all_routes(Router& router, const RouteContext& ctx) {
   register_health_routes(router, ctx);
+  register_seed001_routes(router, ctx);
+  register_seed000_routes(router, ctx);
+  register_jobs_routes(router, ctx);
   // Seed APIs land here, one line each: register_seedNNN_routes(router, ctx);
 }
 

@@ -15,6 +15,13 @@ namespace chatd {
 // GET /healthz: liveness, {"status": "ok"}.
 void register_health_routes(Router& router, const RouteContext& ctx);
 
+// Seed 001: /api/chats/ sessions, messages, chat and SSE chat (public).
+void register_seed001_routes(Router& router, const RouteContext& ctx);
+// Seed 000: /api/jobs/{job_id}/quote-chat/ (bearer token).
+void register_seed000_routes(Router& router, const RouteContext& ctx);
+// Jobs registry: POST /api/jobs/, GET /api/jobs/{id}/ (bearer token).
+void register_jobs_routes(Router& router, const RouteContext& ctx);
+
 // Everything chatd serves (GET /metrics is registered by the Server itself).
 void register_all_routes(Router& router, const RouteContext& ctx);
 
