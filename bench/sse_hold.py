@@ -66,20 +66,32 @@ def main():
     ap.add_argument("--pid", type=int, required=True, help="chatd's pid, for RSS")
     ap.add_argument("--samples", type=int, default=20, help="ordinary requests of each kind timed meanwhile")
     ap.add_argument("--drain", action="store_true", help="read every stream to its end")
+    ap.add_argument("--shared-session", action="store_true", help="every stream in one session")
     a = ap.parse_args()
 
     status, data, _ = request(a.host, a.port, "POST", "/api/chats/sessions/", {"session_id": "bench-hold"})
     assert status in (201, 409), (status, data)
-    rss_before = rss_kib(a.pid)
+    rss_start = rss_kib(a.pid)
     threads_before = threads_of(a.pid)
 
+    # One session per stream, as 1,000 landing-page visitors would have (with
+    # --shared-session all streams go to one session, whose growing history
+    # every reply then loads as context).
+    names = []
+    for i in range(a.streams):
+        name = "bench-hold" if a.shared_session else f"bench-{i}"
+        if not a.shared_session:
+            st, data, _ = request(a.host, a.port, "POST", "/api/chats/sessions/", {"session_id": name})
+            assert st in (201, 409), (st, data)
+        names.append(name)
+    rss_before = rss_kib(a.pid)
     msg = " ".join(f"w{i}" for i in range(a.words))
-    body = json.dumps({"session_id": "bench-hold", "message": msg}).encode()
-    req = (f"POST /api/chats/messages/chat/stream/ HTTP/1.1\r\nHost: {a.host}\r\n"
-           f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
     socks, refused = [], 0
     t0 = time.perf_counter()
-    for _ in range(a.streams):
+    for name in names:
+        body = json.dumps({"session_id": name, "message": msg}).encode()
+        req = (f"POST /api/chats/messages/chat/stream/ HTTP/1.1\r\nHost: {a.host}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
         s = socket.create_connection((a.host, a.port), timeout=30)
         s.sendall(req)
         head = b""
@@ -114,7 +126,8 @@ def main():
 
     print(f"streams requested {a.streams}, opened {len(socks)} in {open_time:.2f} s, refused {refused}")
     print(f"chatd_open_streams while held: {held}")
-    print(f"chatd RSS: {rss_before / 1024:.1f} MiB before, {rss_held / 1024:.1f} MiB with the streams open "
+    print(f"chatd RSS: {rss_start / 1024:.1f} MiB at start, {rss_before / 1024:.1f} MiB with the sessions made, "
+          f"{rss_held / 1024:.1f} MiB with the streams open "
           f"({(rss_held - rss_before) / max(len(socks), 1):.1f} KiB per stream); threads {threads_before} -> {threads_held}")
     for k, v in lat.items():
         v = sorted(v)

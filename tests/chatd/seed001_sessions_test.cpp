@@ -87,6 +87,7 @@ TEST_CASE("seed001: read a session by uuid or session_id, with or without the tr
     CHECK(r.json == a);
   }
   check_error(s.get("/api/chats/sessions/nope/"), 404);
+  CHECK(s.get("/api/chats/sessions/nope/").json["message"] == "session not found");
   check_error(s.get("/api/chats/sessions/00000000-0000-4000-8000-000000000000/"), 404);
   // Wrong method: 405 with Allow.
   auto r = s.send("PATCH", "/api/chats/sessions/abc/", "{}");

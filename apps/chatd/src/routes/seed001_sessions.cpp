@@ -54,9 +54,11 @@ json message_json(const chat::Message& m, const json& session) {
           {"timestamp", chat::format_timestamp(m.created_at)}};
 }
 
-// The library names its own fields (handle, content); the seed's client knows
-// session_id and message. Only the field name is translated, never the code.
+// The library names its own fields (handle, content) and threads
+// ("conversation"); the seed's client knows session_id, message and sessions.
+// Only names are translated, never the code.
 chat::Error seed_field(chat::Error e) {
+  if (e.code == chat::ErrorCode::kNotFound && e.message == "conversation not found") e.message = "session not found";
   static const std::pair<const char*, const char*> kNames[] = {{"handle", "session_id"}, {"content", "message"}};
   for (const auto& [lib, seed] : kNames) {
     if (e.field != lib) continue;
@@ -113,20 +115,20 @@ void register_session_routes(Router& router, const RouteContext& ctx) {
     auto who = ctx.authenticate_optional(req, res);
     if (!who) return;
     auto body = parse_json_object(req, EmptyBody::kAsEmptyObject);
-    if (!body) return render_error(res, body.error());
+    if (!body) return render_seed_error(res, body.error());
     chat::NewConversation c;
     c.kind = kSession;
     auto session_id = optional_string(*body, "session_id");
-    if (!session_id) return render_error(res, session_id.error());
+    if (!session_id) return render_seed_error(res, session_id.error());
     if (*session_id) c.handle = **session_id;  // "" counts as absent: generated
     auto external = optional_string(*body, "external_user_id");
-    if (!external) return render_error(res, external.error());
+    if (!external) return render_seed_error(res, external.error());
     if (*external) c.external_user_id = **external;
     auto metadata = optional_object(*body, "metadata");
-    if (!metadata) return render_error(res, metadata.error());
+    if (!metadata) return render_seed_error(res, metadata.error());
     if (*metadata) c.metadata = **metadata;
     auto expires = optional_string(*body, "expires_at");
-    if (!expires) return render_error(res, expires.error());
+    if (!expires) return render_seed_error(res, expires.error());
     if (*expires) {
       auto t = chat::parse_timestamp(**expires);
       if (!t) return render_error(res, chat::Error::invalid("expires_at", "expires_at: not an ISO 8601 time"));
@@ -143,22 +145,22 @@ void register_session_routes(Router& router, const RouteContext& ctx) {
     chat::ConversationQuery q;
     q.kind = kSession;
     auto is_active = query_bool(req, "is_active");
-    if (!is_active) return render_error(res, is_active.error());
+    if (!is_active) return render_seed_error(res, is_active.error());
     q.is_active = *is_active;
     auto external = query_string(req, "external_user_id");
-    if (!external) return render_error(res, external.error());
+    if (!external) return render_seed_error(res, external.error());
     q.external_user_id = *external;
     auto search = query_string(req, "search");
-    if (!search) return render_error(res, search.error());
+    if (!search) return render_seed_error(res, search.error());
     if (*search) q.search = **search;
     auto limit = query_int64(req, "limit", kDefaultSessionPage, 1, kMaxPage);
-    if (!limit) return render_error(res, limit.error());
+    if (!limit) return render_seed_error(res, limit.error());
     auto offset = query_int64(req, "offset", 0, 0, INT64_MAX);
-    if (!offset) return render_error(res, offset.error());
+    if (!offset) return render_seed_error(res, offset.error());
     q.limit = *limit;
     q.offset = *offset;
     auto page = ctx.service.list_conversations(*who, std::move(q));
-    if (!page) return render_error(res, page.error());
+    if (!page) return render_seed_error(res, page.error());
     const auto now = ctx.clock.now();
     json out = json::array();
     for (const auto& c : page->items) out.push_back(session_json(c, now));
@@ -170,7 +172,7 @@ void register_session_routes(Router& router, const RouteContext& ctx) {
                auto who = ctx.authenticate_optional(req, res);
                if (!who) return;
                auto c = ctx.service.get_conversation(*who, chat::ConversationKey::of_any(std::string(p.get("id")), kSession));
-               if (!c) return render_error(res, c.error());
+               if (!c) return render_seed_error(res, c.error());
                render_json(res, 200, session_json(*c, ctx.clock.now()));
              });
 
@@ -182,7 +184,7 @@ void register_session_routes(Router& router, const RouteContext& ctx) {
                if (!who) return;
                auto st = ctx.service.delete_conversation(*who,
                                                          chat::ConversationKey::of_any(std::string(p.get("id")), kSession));
-               if (!st) return render_error(res, st.error());
+               if (!st) return render_seed_error(res, st.error());
                res.status = 204;
              });
 }
@@ -192,33 +194,33 @@ void register_message_routes(Router& router, const RouteContext& ctx) {
     auto who = ctx.authenticate_optional(req, res);
     if (!who) return;
     auto session_id = query_string(req, "session_id");
-    if (!session_id) return render_error(res, session_id.error());
+    if (!session_id) return render_seed_error(res, session_id.error());
     if (!*session_id) {
       return render_error(res, chat::Error::invalid("session_id", "session_id: required query parameter"));
     }
     chat::MessageQuery q;
     auto role = query_string(req, "role");
-    if (!role) return render_error(res, role.error());
+    if (!role) return render_seed_error(res, role.error());
     if (*role) {
       auto r = parse_seed_role(**role);
-      if (!r) return render_error(res, r.error());
+      if (!r) return render_seed_error(res, r.error());
       q.role = *r;
     }
     auto search = query_string(req, "search");
-    if (!search) return render_error(res, search.error());
+    if (!search) return render_seed_error(res, search.error());
     if (*search) q.search = **search;
     auto limit = query_int64(req, "limit", kDefaultMessagePage, 1, kMaxPage);
-    if (!limit) return render_error(res, limit.error());
+    if (!limit) return render_seed_error(res, limit.error());
     auto offset = query_int64(req, "offset", 0, 0, INT64_MAX);
-    if (!offset) return render_error(res, offset.error());
+    if (!offset) return render_seed_error(res, offset.error());
     q.limit = *limit;
     q.offset = *offset;
     // Two reads (the session is embedded in every message); no rule is
     // composed here, and a delete in between only makes the second read 404.
     auto c = ctx.service.get_conversation(*who, chat::ConversationKey::of_any(**session_id, kSession));
-    if (!c) return render_error(res, c.error());
+    if (!c) return render_seed_error(res, c.error());
     auto page = ctx.service.list_messages(*who, chat::ConversationKey::of_id(c->id, kSession), std::move(q));
-    if (!page) return render_error(res, page.error());
+    if (!page) return render_seed_error(res, page.error());
     const json session = session_json(*c, ctx.clock.now());
     json out = json::array();
     for (const auto& m : page->items) out.push_back(message_json(m, session));
@@ -229,22 +231,22 @@ void register_message_routes(Router& router, const RouteContext& ctx) {
     auto who = ctx.authenticate_optional(req, res);
     if (!who) return;
     auto body = parse_json_object(req);
-    if (!body) return render_error(res, body.error());
+    if (!body) return render_seed_error(res, body.error());
     auto session_id = required_nonempty_string(*body, "session_id");
-    if (!session_id) return render_error(res, session_id.error());
+    if (!session_id) return render_seed_error(res, session_id.error());
     auto message = required_nonempty_string(*body, "message");
-    if (!message) return render_error(res, message.error());
+    if (!message) return render_seed_error(res, message.error());
     chat::NewMessage m;
     m.content = std::move(*message);
     auto role = optional_string(*body, "role");
-    if (!role) return render_error(res, role.error());
+    if (!role) return render_seed_error(res, role.error());
     if (*role) {
       auto r = parse_seed_role(**role);
-      if (!r) return render_error(res, r.error());
+      if (!r) return render_seed_error(res, r.error());
       m.role = *r;
     }
     auto metadata = optional_object(*body, "metadata");
-    if (!metadata) return render_error(res, metadata.error());
+    if (!metadata) return render_seed_error(res, metadata.error());
     if (*metadata) m.metadata = **metadata;
     auto posted = ctx.service.post_message(*who, chat::ConversationKey::of_any(*session_id, kSession), std::move(m));
     if (!posted) return render_seed_error(res, posted.error());
@@ -256,7 +258,7 @@ void register_message_routes(Router& router, const RouteContext& ctx) {
                auto who = ctx.authenticate_optional(req, res);
                if (!who) return;
                auto m = ctx.service.get_message(*who, chat::MessageKey::of_uuid(std::string(p.get("id")), kSession));
-               if (!m) return render_error(res, m.error());
+               if (!m) return render_seed_error(res, m.error());
                // The embedded session: a second read, as for the listing.
                auto c = ctx.service.get_conversation(*who, chat::ConversationKey::of_id(m->conversation_id, kSession));
                if (!c) return render_error(res, chat::Error::not_found("message not found"));
@@ -269,7 +271,7 @@ void register_message_routes(Router& router, const RouteContext& ctx) {
                auto who = ctx.authenticate_optional(req, res);
                if (!who) return;
                auto st = ctx.service.delete_message(*who, chat::MessageKey::of_uuid(std::string(p.get("id")), kSession));
-               if (!st) return render_error(res, st.error());
+               if (!st) return render_seed_error(res, st.error());
                res.status = 204;
              });
 }
@@ -289,7 +291,7 @@ void register_chat_routes(Router& router, const RouteContext& ctx) {
                 auto who = ctx.authenticate_optional(req, res);
                 if (!who) return;
                 auto in = parse_chat_input(req);
-                if (!in) return render_error(res, in.error());
+                if (!in) return render_seed_error(res, in.error());
                 chat::ReplyRequest r;
                 r.content = std::move(in->message);
                 auto out = ctx.service.reply(*who, chat::ConversationKey::of_any(in->session_id, kSession), std::move(r));
@@ -315,7 +317,7 @@ void register_chat_routes(Router& router, const RouteContext& ctx) {
         auto who = ctx.authenticate_optional(req, res);
         if (!who) return;
         auto in = parse_chat_input(req);
-        if (!in) return render_error(res, in.error());
+        if (!in) return render_seed_error(res, in.error());
         chat::ReplyRequest r;
         r.content = std::move(in->message);
         auto slot = ctx.streams.try_acquire();
