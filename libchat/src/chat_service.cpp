@@ -317,6 +317,26 @@ class ServiceImpl final : public ChatService {
       return restored;
     });
   }
+  Result<ThreadMessages> list_thread_messages(const Principal& who, const ConversationKey& key,
+                                              MessageQuery q) override {
+    return guard("list_thread_messages", [&]() -> Result<ThreadMessages> {
+      CHAT_RETURN_IF_ERROR(check_principal(who));
+      CHAT_RETURN_IF_ERROR(validate_message_query(who, q));
+      auto c = visible_conversation(who, key, q.include_deleted);
+      if (!c) return std::move(c).error();
+      auto page = store_->list_messages(c->id, q);
+      if (!page) return std::move(page).error();
+      return ThreadMessages{std::move(*c), std::move(*page)};
+    });
+  }
+  Result<ThreadMessage> get_thread_message(const Principal& who, const MessageKey& key) override {
+    return guard("get_thread_message", [&]() -> Result<ThreadMessage> {
+      CHAT_RETURN_IF_ERROR(check_principal(who));
+      auto found = visible_message(who, key, false);
+      if (!found) return std::move(found).error();
+      return ThreadMessage{std::move(found->second), std::move(found->first)};
+    });
+  }
   Result<Page<SearchHit>> search_messages(const Principal& who, SearchQuery q) override {
     return guard("search_messages", [&] { return do_search_messages(who, std::move(q)); });
   }

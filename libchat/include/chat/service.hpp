@@ -140,6 +140,17 @@ struct ReplyResult {
   Conversation conversation;  // after the reply (counters updated)
 };
 
+// Messages read together with their conversation, for APIs that render the
+// thread inside each message (seed 001 embeds the session).
+struct ThreadMessages {
+  Conversation conversation;
+  Page<Message> messages;
+};
+struct ThreadMessage {
+  Conversation conversation;
+  Message message;
+};
+
 // What reply_stream reports with each chunk.
 struct StreamEvent {
   std::string_view chunk;
@@ -207,6 +218,11 @@ class ChatService {
   virtual Status delete_message(const Principal& who, const MessageKey& key) = 0;
   virtual Result<Message> restore_message(const Principal& who, const MessageKey& key) = 0;
   virtual Result<Page<SearchHit>> search_messages(const Principal& who, SearchQuery q) = 0;
+  // list_messages and get_message that also answer the conversation, read in
+  // the same call (same rules, same errors).
+  virtual Result<ThreadMessages> list_thread_messages(const Principal& who, const ConversationKey& key,
+                                                      MessageQuery q) = 0;
+  virtual Result<ThreadMessage> get_thread_message(const Principal& who, const MessageKey& key) = 0;
   // Messages with id > after_id, returned as soon as there are any, or an
   // empty list after `timeout` (capped at ServiceOptions::max_wait).
   virtual Result<std::vector<Message>> wait_for_messages(const Principal& who, const ConversationKey& key,
