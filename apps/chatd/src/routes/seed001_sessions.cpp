@@ -215,15 +215,13 @@ void register_message_routes(Router& router, const RouteContext& ctx) {
     if (!offset) return render_seed_error(res, offset.error());
     q.limit = *limit;
     q.offset = *offset;
-    // Two reads (the session is embedded in every message); no rule is
-    // composed here, and a delete in between only makes the second read 404.
-    auto c = ctx.service.get_conversation(*who, chat::ConversationKey::of_any(**session_id, kSession));
-    if (!c) return render_seed_error(res, c.error());
-    auto page = ctx.service.list_messages(*who, chat::ConversationKey::of_id(c->id, kSession), std::move(q));
-    if (!page) return render_seed_error(res, page.error());
-    const json session = session_json(*c, ctx.clock.now());
+    // The session is embedded in every message: one call reads both.
+    auto thread = ctx.service.list_thread_messages(*who, chat::ConversationKey::of_any(**session_id, kSession),
+                                                   std::move(q));
+    if (!thread) return render_seed_error(res, thread.error());
+    const json session = session_json(thread->conversation, ctx.clock.now());
     json out = json::array();
-    for (const auto& m : page->items) out.push_back(message_json(m, session));
+    for (const auto& m : thread->messages.items) out.push_back(message_json(m, session));
     render_json(res, 200, out);
   });
 
@@ -257,12 +255,10 @@ void register_message_routes(Router& router, const RouteContext& ctx) {
              [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams& p) {
                auto who = ctx.authenticate_optional(req, res);
                if (!who) return;
-               auto m = ctx.service.get_message(*who, chat::MessageKey::of_uuid(std::string(p.get("id")), kSession));
-               if (!m) return render_seed_error(res, m.error());
-               // The embedded session: a second read, as for the listing.
-               auto c = ctx.service.get_conversation(*who, chat::ConversationKey::of_id(m->conversation_id, kSession));
-               if (!c) return render_error(res, chat::Error::not_found("message not found"));
-               render_json(res, 200, message_json(*m, session_json(*c, ctx.clock.now())));
+               auto t = ctx.service.get_thread_message(*who,
+                                                       chat::MessageKey::of_uuid(std::string(p.get("id")), kSession));
+               if (!t) return render_seed_error(res, t.error());
+               render_json(res, 200, message_json(t->message, session_json(t->conversation, ctx.clock.now())));
              });
 
   // Soft delete (is_deleted in the seed): 204, gone from every read path.
