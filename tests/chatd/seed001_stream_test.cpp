@@ -64,6 +64,19 @@ class GatedProvider final : public chat::LlmProvider {
   std::atomic<int> started_{0};
 };
 
+// Streams two chunks, then fails as a model server dropping the connection would.
+class BreakingProvider final : public chat::LlmProvider {
+ public:
+  std::string_view name() const override { return "breaking"; }
+  chat::Result<chat::Completion> complete(const chat::CompletionRequest&) override {
+    return chat::Error{chat::ErrorCode::kUpstream, "model broke", {}};
+  }
+  chat::Result<chat::Completion> stream(const chat::CompletionRequest&, const chat::ChunkCallback& on_chunk) override {
+    if (on_chunk("half")) (void)on_chunk(" an answer");
+    return chat::Error{chat::ErrorCode::kUpstream, "model broke", {}};
+  }
+};
+
 struct StreamRead {
   int status = 0;
   std::string body;
@@ -254,4 +267,28 @@ TEST_CASE("seed001 stream: max-streams open streams, the API stays prompt, one m
   // A slot returns when httplib drops the response, just after the last byte.
   for (int i = 0; i < 200 && s.server->context().streams.open() != 0; ++i) std::this_thread::sleep_for(10ms);
   CHECK(s.server->context().streams.open() == 0);
+}
+
+TEST_CASE("seed001 stream: a model failing mid-stream ends with an error event and a failed message",
+          "[http][seed001]") {
+  LiveOptions o;
+  o.llm = std::make_shared<BreakingProvider>();
+  LiveServer s(o);
+  REQUIRE(s.post("/api/chats/sessions/", {{"session_id", "oops"}}).status == 201);
+  auto r = read_stream(s, {{"session_id", "oops"}, {"message", "hi"}});
+  REQUIRE(r.status == 200);
+  auto events = events_of(r.body);
+  REQUIRE(events.size() == 3);
+  CHECK(events[0]["chunk"] == "half");
+  CHECK(events[1]["chunk"] == " an answer");
+  CHECK(events[2]["done"] == true);
+  CHECK(events[2]["error"]["code"] == "upstream_error");
+  CHECK(events[2]["message_id"] == events[0]["message_id"]);
+  auto page = messages_of(s, "oops");
+  REQUIRE(page.items.size() == 2);
+  CHECK(page.items[1].status == chat::MessageStatus::kFailed);
+  CHECK(page.items[1].content == "half an answer");
+  // The non-streaming chat maps the same failure to a plain 502.
+  auto plain = s.post("/api/chats/messages/chat/", {{"session_id", "oops"}, {"message", "again"}});
+  CHECK(plain.status == 502);
 }
