@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "chatd/live_server.hpp"
+#include "config.hpp"
 
 using nlohmann::json;
 using chatd_test::LiveServer;
@@ -291,4 +292,17 @@ TEST_CASE("seed001 stream: a model failing mid-stream ends with an error event a
   // The non-streaming chat maps the same failure to a plain 502.
   auto plain = s.post("/api/chats/messages/chat/", {{"session_id", "oops"}, {"message", "again"}});
   CHECK(plain.status == 502);
+}
+
+TEST_CASE("seed001: --llm-echo-delay-ms slows the echo provider's stream (demos, bench/sse_hold.py)", "[config][seed001]") {
+  auto r = chatd::parse_command_line({"--llm-echo-delay-ms", "250"}, {});
+  REQUIRE(r.ok());
+  CHECK(r->config.llm_echo_delay == 250ms);
+  auto env = chatd::parse_command_line({}, {{"CHATD_LLM_ECHO_DELAY_MS", "7"}});
+  REQUIRE(env.ok());
+  CHECK(env->config.llm_echo_delay == 7ms);
+  CHECK(chatd::parse_command_line({}, {})->config.llm_echo_delay == 0ms);
+  CHECK_FALSE(chatd::parse_command_line({"--llm-echo-delay-ms", "-1"}, {}).ok());
+  CHECK_FALSE(chatd::parse_command_line({"--llm-echo-delay-ms", "60001"}, {}).ok());
+  CHECK_FALSE(chatd::parse_command_line({"--llm-echo-delay-ms", "fast"}, {}).ok());
 }
