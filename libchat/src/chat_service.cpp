@@ -1012,6 +1012,10 @@ class ServiceImpl final : public ChatService {
     params.reply_tokens = options_.reply_tokens;
     auto window = build_context_window(params, *tokens_);
     if (!window) return std::move(window).error();
+    // The window owns copies of what it kept: free the (up to 1,000) history
+    // rows now rather than hold them for the whole of a long stream (about
+    // 360 KiB per open stream in a long session, measured in docs/seed-001.md).
+    std::vector<Message>().swap(params.history);
 
     if (!r.content.empty() && !user) {
       NewMessage um;
