@@ -63,6 +63,11 @@
 // Events
 // - Every change publishes on its conversation after the store committed it.
 //   purge publishes nothing: it removes rows that were already invisible.
+// Subject conversations (ConversationKey::of_subject, seed 000 quote chats)
+// - Handle "<kind>/<subject id>"; ownerless; title copied from the subject;
+//   created by whichever operation names it first (reads included), so that
+//   reading an empty chat and posting to it agree on one row. A soft-deleted
+//   one is not re-created: the key answers kNotFound until it is restored.
 // Registries
 // - put_subject upserts; an existing subject created by someone else cannot be
 //   overwritten except by an admin (kConflict, field "id").
@@ -330,6 +335,26 @@ class ServiceImpl final : public ChatService {
       return restored;
     });
   }
+  Result<ThreadMessages> list_thread_messages(const Principal& who, const ConversationKey& key,
+                                              MessageQuery q) override {
+    return guard("list_thread_messages", [&]() -> Result<ThreadMessages> {
+      CHAT_RETURN_IF_ERROR(check_principal(who));
+      CHAT_RETURN_IF_ERROR(validate_message_query(who, q));
+      auto c = visible_conversation(who, key, q.include_deleted);
+      if (!c) return std::move(c).error();
+      auto page = store_->list_messages(c->id, q);
+      if (!page) return std::move(page).error();
+      return ThreadMessages{std::move(*c), std::move(*page)};
+    });
+  }
+  Result<ThreadMessage> get_thread_message(const Principal& who, const MessageKey& key) override {
+    return guard("get_thread_message", [&]() -> Result<ThreadMessage> {
+      CHAT_RETURN_IF_ERROR(check_principal(who));
+      auto found = visible_message(who, key, false);
+      if (!found) return std::move(found).error();
+      return ThreadMessage{std::move(found->second), std::move(found->first)};
+    });
+  }
   Result<Page<SearchHit>> search_messages(const Principal& who, SearchQuery q) override {
     return guard("search_messages", [&] { return do_search_messages(who, std::move(q)); });
   }
@@ -346,6 +371,17 @@ class ServiceImpl final : public ChatService {
   Result<ReplyResult> reply_stream(const Principal& who, const ConversationKey& key, ReplyRequest r,
                                    const StreamCallback& on_chunk) override {
     return guard("reply_stream", [&] { return do_reply(who, key, std::move(r), &on_chunk); });
+  }
+  Status check_reply(const Principal& who, const ConversationKey& key, const ReplyRequest& r) override {
+    return guard("check_reply", [&]() -> Status {
+      CHAT_RETURN_IF_ERROR(check_principal(who));
+      ReplyRequest copy = r;
+      CHAT_RETURN_IF_ERROR(validate_reply_request(copy));
+      auto c = visible_conversation(who, key);
+      if (!c) return std::move(c).error();
+      if (r.agent_id) CHAT_RETURN_IF_ERROR(check_agent_exists(*r.agent_id));
+      return check_writable(*c, clock_->now());
+    });
   }
 
   // ---- registries
@@ -502,6 +538,8 @@ class ServiceImpl final : public ChatService {
         }
         break;
       }
+      case ConversationKey::By::kSubject:
+        return conversation_not_found();  // resolved by subject_conversation(), which needs the caller
     }
     if (!r) return not_found_as(std::move(r).error(), conversation_not_found());
     if (key.kind && r->kind != *key.kind) return conversation_not_found();
@@ -521,7 +559,8 @@ class ServiceImpl final : public ChatService {
 
   Result<Conversation> visible_conversation(const Principal& who, const ConversationKey& key,
                                             bool include_deleted = false) {
-    auto c = lookup_conversation(key, include_deleted);
+    auto c = key.by == ConversationKey::By::kSubject ? subject_conversation(who, key)
+                                                     : lookup_conversation(key, include_deleted);
     if (!c) return c;
     if (!key_admits(who, key, *c)) return conversation_not_found();
     return c;
@@ -552,7 +591,49 @@ class ServiceImpl final : public ChatService {
     auto c = store_->get_conversation(m->conversation_id);
     if (!c) return not_found_as(std::move(c).error(), message_not_found());
     if (!can_see(who, *c)) return message_not_found();
+    if (key.conversation.kind && c->kind != *key.conversation.kind) return message_not_found();
     return std::make_pair(std::move(*m), std::move(*c));
+  }
+
+  // ---- subject conversations (ConversationKey::of_subject; seed 000 quote chats)
+  //
+  // Get or create in one step: look the deterministic handle up, and when it
+  // is missing create the conversation under it; a concurrent first use loses
+  // the unique-handle race with kConflict and reads the winner's row. The
+  // handle "<kind>/<subject id>" holds a '/', which is_valid_handle() refuses
+  // for client-chosen handles (seed 001 session_id), so none can squat it.
+  // The conversation is ownerless: every authenticated caller shares it.
+  Result<Conversation> subject_conversation(const Principal& who, const ConversationKey& key) {
+    CHAT_RETURN_IF_ERROR(require_authenticated(who));
+    if (!key.kind) return conversation_not_found();
+    const Error unknown_subject{ErrorCode::kNotFound, "subject not found", "subject"};
+    if (key.text.empty() || key.text.size() > kMaxNameBytes) return unknown_subject;
+    const std::string handle = std::string(to_string(*key.kind)) + "/" + key.text;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      auto found = store_->find_conversation_by_handle(handle);
+      if (found) {
+        if (found->kind != *key.kind || found->subject != key.text) return conversation_not_found();
+        return found;
+      }
+      if (found.error().code != ErrorCode::kNotFound) return std::move(found).error();
+      auto subject = store_->get_subject(key.text);
+      if (!subject) return not_found_as(std::move(subject).error(), unknown_subject);
+      NewConversation nc;
+      nc.kind = *key.kind;
+      nc.uuid = generate_uuid_v4();
+      nc.handle = handle;
+      nc.subject = key.text;
+      nc.title = subject->title;
+      auto created = store_->create_conversation(nc, clock_->now());
+      if (created) {
+        hub_.publish(created->id, "conversation.created");
+        return created;
+      }
+      if (created.error().code != ErrorCode::kConflict) return std::move(created).error();
+      // Lost the race to a concurrent first use (or the row is soft-deleted:
+      // the second lookup then fails and so does this key).
+    }
+    return conversation_not_found();
   }
 
   Status check_agent_exists(std::int64_t agent_id) {
@@ -738,8 +819,10 @@ class ServiceImpl final : public ChatService {
     }
     const Timestamp now = clock_->now();
     bool closed = false;  // refused only because the conversation is not writable
+    Conversation seen;    // the row as the writer saw it, for PostResult::conversation
     auto admit = [&](const Conversation& c) -> Status {
       if (!key_admits(who, key, c)) return conversation_not_found();
+      seen = c;
       CHAT_RETURN_IF_ERROR(check_role_allowed(who, c, m.role));
       // Judged when the writer holds the row (not before waiting for it);
       // the message keeps the earlier `now`, so it is never stamped at or
@@ -755,17 +838,17 @@ class ServiceImpl final : public ChatService {
       if (closed && !m.client_id.empty()) {
         auto replay = find_replay(id, m.client_id, m.role, m.content);
         if (!replay) return std::move(replay).error();
-        if (*replay) return PostResult{std::move(**replay), true};
+        if (*replay) return PostResult{std::move(**replay), true, std::move(seen)};
       }
       return not_found_as(std::move(out).error(), conversation_not_found());
     }
     if (!out->created) {
       if (out->message.role != m.role || out->message.content != m.content)
         return Error::conflict("client_id is already used by a different message", "client_id");
-      return PostResult{std::move(out->message), true};
+      return PostResult{std::move(out->message), true, std::move(seen)};
     }
     hub_.publish(id, "message.created", out->message.id);
-    return PostResult{std::move(out->message), false};
+    return PostResult{std::move(out->message), false, std::move(seen)};
   }
 
   Status validate_message_query(const Principal& who, const MessageQuery& q) const {
@@ -1019,6 +1102,10 @@ class ServiceImpl final : public ChatService {
     params.reply_tokens = options_.reply_tokens;
     auto window = build_context_window(params, *tokens_);
     if (!window) return std::move(window).error();
+    // The window owns copies of what it kept: free the (up to 1,000) history
+    // rows now rather than hold them for the whole of a long stream (about
+    // 360 KiB per open stream in a long session, measured in docs/seed-001.md).
+    std::vector<Message>().swap(params.history);
 
     if (!r.content.empty() && !user) {
       NewMessage um;

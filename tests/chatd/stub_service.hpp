@@ -54,6 +54,16 @@ class StubChatService : public chat::ChatService {
                                                         chat::MessageQuery) override {
     return stub();
   }
+  chat::Status check_reply(const chat::Principal&, const chat::ConversationKey&, const chat::ReplyRequest&) override {
+    return stub();
+  }
+  chat::Result<chat::ThreadMessages> list_thread_messages(const chat::Principal&, const chat::ConversationKey&,
+                                                          chat::MessageQuery) override {
+    return stub();
+  }
+  chat::Result<chat::ThreadMessage> get_thread_message(const chat::Principal&, const chat::MessageKey&) override {
+    return stub();
+  }
   chat::Result<chat::Message> edit_message(const chat::Principal&, const chat::MessageKey&,
                                            const chat::MessagePatch&) override {
     return stub();

@@ -123,6 +123,13 @@ const std::vector<Flag>& flags() {
        [](Invocation& inv, std::string_view w, std::string_view v) {
          return non_empty(w, v, inv.config.llm_model);
        }},
+      {"llm-echo-delay-ms", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 0, 60'000, "a number of milliseconds");
+         if (!n) return n.error();
+         inv.config.llm_echo_delay = std::chrono::milliseconds(*n);
+         return {};
+       }},
       {"threads", true, false, true,
        [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
          auto n = parse_ranged(w, v, 1, kMaxThreads, "a thread count");
@@ -290,6 +297,8 @@ the command line wins):
   --llm echo|openai        reply provider (default echo)
   --llm-base-url URL       base URL of an OpenAI-compatible server
   --llm-model NAME         model name for the provider
+  --llm-echo-delay-ms N    echo provider: pause before each streamed word, for
+                           demos and stream benchmarks (default 0)
   --threads N              HTTP worker threads (default 1536; every open stream,
                            long-poll and keep-alive connection holds one)
   --max-streams N          concurrent SSE streams + long-polls; more answer 429

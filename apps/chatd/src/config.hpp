@@ -57,6 +57,8 @@ struct Config {
   LlmKind llm = LlmKind::kEcho;
   std::string llm_base_url;
   std::string llm_model;
+  // Echo provider only: pause before each streamed chunk (demos, SSE benchmarks).
+  std::chrono::milliseconds llm_echo_delay{0};
   int threads = kDefaultThreads;
   int max_streams = 0;  // 0: threads - kReservedThreads (at least 1); see effective_max_streams()
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;

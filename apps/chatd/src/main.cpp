@@ -91,7 +91,7 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
 
   chat::ServiceDeps deps;
   deps.store = std::shared_ptr<chat::Store>(std::move(*store));
-  deps.llm = chat::make_echo_provider();
+  deps.llm = chat::make_echo_provider(chat::EchoOptions{cfg.llm_echo_delay});
   deps.clock = clock;
   deps.logger = logger;
   // Seeds 002/003: the default price table behind the `cost` of AI replies

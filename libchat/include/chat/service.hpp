@@ -52,8 +52,17 @@ namespace chat {
 // them (`any`: a uuid-shaped key is tried as a uuid first, then as a handle;
 // a numeric key as an id last). With `kind` set, a conversation of another
 // kind is not found: each API sees only its own kind of threads.
+//
+// `subject` (seed 000 quote chats) names THE conversation of `kind` about a
+// subject (a job): one per (kind, subject), shared by every authenticated
+// caller, created ownerless and empty the first time it is named, by any
+// operation, so that "get or create" is one race-free step (the store's
+// unique handle decides between concurrent first uses). The caller must be
+// authenticated (kUnauthenticated); an unknown subject answers kNotFound with
+// field "subject". Its internal handle contains a '/', which client-chosen
+// handles may not, so no client can take it first.
 struct ConversationKey {
-  enum class By { kId, kUuid, kHandle, kAny };
+  enum class By { kId, kUuid, kHandle, kAny, kSubject };
   By by = By::kId;
   std::int64_t id = 0;
   std::string text;
@@ -76,9 +85,14 @@ struct ConversationKey {
   static ConversationKey of_any(std::string key, std::optional<ConversationKind> k = {}) {
     return {By::kAny, 0, std::move(key), k};
   }
+  static ConversationKey of_subject(std::string subject_id, ConversationKind k) {
+    return {By::kSubject, 0, std::move(subject_id), k};
+  }
 };
 
 // Names a message by id, by uuid, or by client_id within a conversation.
+// With `conversation.kind` set, a message of a conversation of another kind
+// is not found (an API reaches only messages of its own kind of threads).
 struct MessageKey {
   enum class By { kId, kUuid, kClientId };
   By by = By::kId;
@@ -87,7 +101,9 @@ struct MessageKey {
   ConversationKey conversation;  // used with kClientId
 
   static MessageKey of_id(std::int64_t id) { return {By::kId, id, {}, {}}; }
-  static MessageKey of_uuid(std::string uuid) { return {By::kUuid, 0, std::move(uuid), {}}; }
+  static MessageKey of_uuid(std::string uuid, std::optional<ConversationKind> k = {}) {
+    return {By::kUuid, 0, std::move(uuid), ConversationKey{ConversationKey::By::kId, 0, {}, k}};
+  }
   static MessageKey of_client_id(ConversationKey conversation, std::string client_id) {
     return {By::kClientId, 0, std::move(client_id), std::move(conversation)};
   }
@@ -96,6 +112,9 @@ struct MessageKey {
 struct PostResult {
   Message message;
   bool replayed = false;  // an idempotent replay: nothing new was stored
+  // The conversation posted to, as read before the post (its counters may not
+  // include this message): for APIs that render the thread with the message.
+  Conversation conversation;
 };
 
 struct ReplyRequest {
@@ -130,6 +149,17 @@ struct ReplyResult {
   Message assistant_message;
   Usage usage;
   Conversation conversation;  // after the reply (counters updated)
+};
+
+// Messages read together with their conversation, for APIs that render the
+// thread inside each message (seed 001 embeds the session).
+struct ThreadMessages {
+  Conversation conversation;
+  Page<Message> messages;
+};
+struct ThreadMessage {
+  Conversation conversation;
+  Message message;
 };
 
 // What reply_stream reports with each chunk.
@@ -285,6 +315,11 @@ class ChatService {
   virtual Status delete_message(const Principal& who, const MessageKey& key) = 0;
   virtual Result<Message> restore_message(const Principal& who, const MessageKey& key) = 0;
   virtual Result<Page<SearchHit>> search_messages(const Principal& who, SearchQuery q) = 0;
+  // list_messages and get_message that also answer the conversation, read in
+  // the same call (same rules, same errors).
+  virtual Result<ThreadMessages> list_thread_messages(const Principal& who, const ConversationKey& key,
+                                                      MessageQuery q) = 0;
+  virtual Result<ThreadMessage> get_thread_message(const Principal& who, const MessageKey& key) = 0;
   // Messages with id > after_id, returned as soon as there are any, or an
   // empty list after `timeout` (capped at ServiceOptions::max_wait).
   virtual Result<std::vector<Message>> wait_for_messages(const Principal& who, const ConversationKey& key,
@@ -295,6 +330,12 @@ class ChatService {
   virtual Result<ReplyResult> reply(const Principal& who, const ConversationKey& key, ReplyRequest r) = 0;
   virtual Result<ReplyResult> reply_stream(const Principal& who, const ConversationKey& key, ReplyRequest r,
                                            const StreamCallback& on_chunk) = 0;
+  // The checks reply()/reply_stream() make before storing anything (request
+  // fields, conversation visible, writable: kGone when expired or inactive),
+  // with nothing stored and no provider call: lets an SSE route answer a
+  // plain error before its stream starts. A reply may still fail afterwards
+  // (the conversation expiring in between, the provider failing).
+  virtual Status check_reply(const Principal& who, const ConversationKey& key, const ReplyRequest& r) = 0;
 
   // ---- registries
   virtual Result<Agent> put_agent(const Principal& who, Agent a) = 0;  // admin

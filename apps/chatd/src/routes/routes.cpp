@@ -4,6 +4,9 @@ namespace chatd {
 
 void register_all_routes(Router& router, const RouteContext& ctx) {
   register_health_routes(router, ctx);
+  register_seed001_routes(router, ctx);
+  register_seed000_routes(router, ctx);
+  register_jobs_routes(router, ctx);
   // Seeds 002 / 003 and the agents registry.
   register_seed002_routes(router, ctx);
   register_seed003_routes(router, ctx);

@@ -15,6 +15,12 @@ namespace chatd {
 // GET /healthz: liveness, {"status": "ok"}.
 void register_health_routes(Router& router, const RouteContext& ctx);
 
+// Seed 001: /api/chats/ sessions, messages, chat and SSE chat (public).
+void register_seed001_routes(Router& router, const RouteContext& ctx);
+// Seed 000: /api/jobs/{job_id}/quote-chat/ (bearer token).
+void register_seed000_routes(Router& router, const RouteContext& ctx);
+// Jobs registry: POST /api/jobs/, GET /api/jobs/{id}/ (bearer token).
+void register_jobs_routes(Router& router, const RouteContext& ctx);
 // ---- seeds 002 / 003 (support desk) and the agents registry
 // Seed 002: POST /api/messages/, GET /api/messages/{uuid}/, GET /api/conversation/ (docs/seed-002.md).
 void register_seed002_routes(Router& router, const RouteContext& ctx);
