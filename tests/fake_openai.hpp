@@ -6,8 +6,9 @@
 //   fake.then(test_llm::status(500, R"({"error":{"message":"boom"}})"));     // second, and every later one
 //   chat::OpenAiOptions o; o.base_url = fake.base_url(); o.model = "m";
 //
-// Each request to /v1/chat/completions takes the next scripted reply (the
-// last one repeats); bodies and headers are recorded. A streamed reply is a
+// Request n to /v1/chat/completions takes scripted reply n (the last one
+// repeats, also for replies added later: a reply added after the script ran
+// out answers the next request); bodies and headers are recorded. A streamed reply is a
 // list of raw byte pieces written one by one (so a test chooses where the
 // chunks split), with an optional delay, and can end by dropping the
 // connection instead of finishing.
@@ -15,6 +16,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -48,8 +50,8 @@ class FakeOpenAi {
           res.status = 500;
           return;
         }
-        r = script_.size() > 1 ? script_.front() : script_.back();
-        if (script_.size() > 1) script_.erase(script_.begin());
+        r = script_[std::min(next_, script_.size() - 1)];
+        ++next_;
       }
       ++hits_;
       r(req, res);
@@ -92,6 +94,7 @@ class FakeOpenAi {
   int port_ = 0;
   mutable std::mutex mu_;
   std::vector<Reply> script_;
+  std::size_t next_ = 0;  // request n takes script_[min(n, size - 1)]
   std::vector<nlohmann::json> bodies_;
   std::vector<httplib::Headers> headers_;
   std::vector<std::string> paths_;

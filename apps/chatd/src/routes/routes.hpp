@@ -15,6 +15,9 @@ namespace chatd {
 // GET /healthz: liveness, {"status": "ok"}.
 void register_health_routes(Router& router, const RouteContext& ctx);
 
+// Seed 004: /api/chat/ (resume-coach sessions) and the profile registry /api/profile/.
+void register_seed004_routes(Router& router, const RouteContext& ctx);
+
 // Everything chatd serves (GET /metrics is registered by the Server itself).
 void register_all_routes(Router& router, const RouteContext& ctx);
 
