@@ -173,7 +173,11 @@ class OpenAiProvider final : public LlmProvider {
       case httplib::Error::SSLLoadingCerts:
       case httplib::Error::SSLServerVerification:
         a.error = Error::unavailable("the model server at " + e_.host + " is unreachable (" +
-                                     httplib::to_string(err) + ")");
+                                     (err == httplib::Error::Connection ? std::string("could not connect")
+                                      : err == httplib::Error::BindIPAddress
+                                          ? std::string("could not bind a local address")
+                                          : std::string("TLS: ") + httplib::to_string(err)) +
+                                     ")");
         a.retryable = err == httplib::Error::Connection;
         break;
       case httplib::Error::ConnectionTimeout:
