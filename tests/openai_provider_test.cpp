@@ -220,6 +220,17 @@ TEST_CASE("sse parser: pieces of any size give the same events", "[llm][openai]"
   }
 }
 
+TEST_CASE("openai: a server that ignores stream:true answers one chunk", "[llm][openai]") {
+  test_llm::FakeOpenAi fake;
+  fake.then(test_llm::json_reply(200, test_llm::completion_json("all at once")));
+  Collected c;
+  auto r = provider(options_for(fake))->stream(hello(), collect(c));
+  REQUIRE(r.ok());
+  CHECK(c.chunks == std::vector<std::string>{"all at once"});
+  CHECK(r->content == "all at once");
+  CHECK(r->usage_reported);
+}
+
 TEST_CASE("openai: cancellation mid-stream closes the connection", "[llm][openai]") {
   test_llm::FakeOpenAi fake;
   std::vector<std::string> texts;
@@ -341,9 +352,9 @@ TEST_CASE("openai: malformed bodies are upstream errors", "[llm][openai]") {
     CHECK(r.error().code == chat::ErrorCode::kUpstream);
     CHECK(r.error().message.find("overloaded") != std::string::npos);
   }
-  SECTION("200 with a JSON body instead of an event stream") {
+  SECTION("200 text/event-stream without any event") {
     test_llm::FakeOpenAi fake;
-    fake.then(test_llm::json_reply(200, test_llm::completion_json("x")));
+    fake.then(test_llm::sse({": just a comment\n\n"}));
     auto r = provider(options_for(fake))->stream(hello(), [](std::string_view) { return true; });
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == chat::ErrorCode::kUpstream);

@@ -257,10 +257,12 @@ class OpenAiProvider final : public LlmProvider {
     std::optional<Error> stream_error;
     bool done = false;
     bool cancelled = false;
+    bool json_body = false;  // a stream request answered with a plain JSON completion
 
     req.response_handler = [&](const httplib::Response& r) {
       status = r.status;
       resp_headers = r.headers;
+      json_body = r.get_header_value("Content-Type").rfind("application/json", 0) == 0;
       return true;
     };
     auto on_event = [&](std::string_view data) -> bool {
@@ -307,7 +309,7 @@ class OpenAiProvider final : public LlmProvider {
       return true;
     };
     req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
-      if (status != 200 || on_chunk == nullptr) {
+      if (status != 200 || on_chunk == nullptr || json_body) {
         if (raw.size() + n > (status == 200 ? std::size_t{64} << 20 : kMaxErrorBody)) {
           if (status != 200) return true;  // enough to explain an error; drop the rest
           stream_error = upstream("the model server's answer is too large");
@@ -349,6 +351,26 @@ class OpenAiProvider final : public LlmProvider {
     if (status != 200) {
       last_ = http_error(status, raw, resp_headers);
       return *last_.error;
+    }
+    if (on_chunk != nullptr && json_body) {
+      // A server (or proxy) that ignores "stream": the whole answer as one chunk.
+      auto whole = parse_completion(raw, out);
+      if (!whole) return whole;
+      if (!whole->content.empty()) {
+        bool keep = false;
+        try {
+          keep = (*on_chunk)(whole->content);
+        } catch (...) {
+          keep = false;
+        }
+        if (!keep) {
+          Completion c = std::move(*whole);
+          c.content.clear();
+          c.finish_reason = "cancelled";
+          return c;
+        }
+      }
+      return whole;
     }
     if (on_chunk != nullptr) {
       if (!done) {

@@ -22,7 +22,9 @@
 // (OpenAI sends it with empty "choices" when include_usage is asked for; Ollama
 // and llama.cpp may not send one) fills the token counts, otherwise
 // Completion::usage_reported is false. A body that ends without "[DONE]" and
-// without a finish_reason is an error (the server closed mid-stream).
+// without a finish_reason is an error (the server closed mid-stream). A server
+// that ignores "stream" and answers application/json gets its completion
+// delivered as one chunk.
 //
 // Errors (never an exception; messages never contain the API key):
 //   connection refused, DNS, TLS handshake        kUnavailable
