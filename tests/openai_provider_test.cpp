@@ -7,6 +7,7 @@
 
 #include "chat/openai_provider.hpp"
 #include "fake_openai.hpp"
+#include "service_fixture.hpp"
 #include "sse_parser.hpp"
 
 using namespace std::chrono_literals;
@@ -413,5 +414,67 @@ TEST_CASE("openai: timeouts, refusals and a server closing mid-stream", "[llm][o
     REQUIRE(r.ok());
     CHECK(c.all() == "ok");
     CHECK(fake.hits() == 2);
+  }
+}
+
+// ---- through the service: what a stream cut short leaves behind
+
+TEST_CASE("openai through the service: streamed replies, cancelled and failed streams", "[llm][openai][service]") {
+  test_llm::FakeOpenAi fake;
+  auto o = options_for(fake);
+  auto p = chat::make_openai_provider(o);
+  REQUIRE(p.ok());
+  svc_test::Fixture f({}, std::shared_ptr<chat::LlmProvider>(std::move(*p)));
+  auto c = f.create(svc_test::kAlice);
+  auto key = svc_test::key(c);
+
+  SECTION("complete stream: stored complete with the server's usage") {
+    fake.then(test_llm::sse(test_llm::openai_stream({"Hi", " there"}, true)));
+    std::string got;
+    chat::ReplyRequest r;
+    r.content = "hello";
+    auto out = f.svc->reply_stream(svc_test::kAlice, key, r, [&](const chat::StreamEvent& e) {
+      got.append(e.chunk);
+      return true;
+    });
+    REQUIRE(out.ok());
+    CHECK(got == "Hi there");
+    CHECK(out->assistant_message.content == "Hi there");
+    CHECK(out->assistant_message.status == chat::MessageStatus::kComplete);
+    CHECK(out->usage.prompt_tokens == 12);
+    CHECK(out->usage.completion_tokens == 3);
+  }
+  SECTION("cancelled by the consumer: stored failed with what was delivered") {
+    std::vector<std::string> texts;
+    for (int i = 0; i < 100; ++i) texts.push_back("t" + std::to_string(i) + " ");
+    test_llm::StreamOptions so;
+    so.delay = 2ms;
+    fake.then(test_llm::sse(test_llm::openai_stream(texts, true), so));
+    int n = 0;
+    chat::ReplyRequest r;
+    r.content = "go";
+    auto out = f.svc->reply_stream(svc_test::kAlice, key, r, [&](const chat::StreamEvent&) { return ++n < 3; });
+    REQUIRE(out.ok());
+    CHECK(out->assistant_message.status == chat::MessageStatus::kFailed);
+    CHECK(out->assistant_message.content == "t0 t1 ");
+  }
+  SECTION("server gone mid-stream: 502-class error, partial answer stored failed") {
+    auto pieces = test_llm::openai_stream({"half ", "way"}, false);
+    pieces.resize(2);
+    test_llm::StreamOptions so;
+    so.drop_at_end = true;
+    fake.then(test_llm::sse(pieces, so));
+    chat::ReplyRequest r;
+    r.content = "go";
+    auto out = f.svc->reply_stream(svc_test::kAlice, key, r, [](const chat::StreamEvent&) { return true; });
+    REQUIRE_FALSE(out.ok());
+    CHECK(out.error().code == chat::ErrorCode::kUpstream);
+    chat::MessageQuery q;
+    q.role = chat::Role::kAssistant;
+    auto page = f.svc->list_messages(svc_test::kAlice, key, q);
+    REQUIRE(page.ok());
+    REQUIRE(page->items.size() == 1);
+    CHECK(page->items[0].status == chat::MessageStatus::kFailed);
+    CHECK(page->items[0].content == "half ");
   }
 }
