@@ -179,7 +179,7 @@ TEST_CASE("start_coach_session: concurrent first starts share one session", "[se
   std::atomic<int> created{0};
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] {
-      auto r = f.svc->start_coach_session(kAlice, CoachStart{"9", "q" + std::to_string(i)});
+      auto r = f.svc->start_coach_session(kAlice, CoachStart{"9", std::string("q") + std::to_string(i)});
       if (r.ok()) {
         ids[static_cast<std::size_t>(i)] = r->reply.conversation.id;
         if (r->created) ++created;

@@ -235,7 +235,7 @@ TEST_CASE("openai: a server that ignores stream:true answers one chunk", "[llm][
 TEST_CASE("openai: cancellation mid-stream closes the connection", "[llm][openai]") {
   test_llm::FakeOpenAi fake;
   std::vector<std::string> texts;
-  for (int i = 0; i < 200; ++i) texts.push_back("w" + std::to_string(i) + " ");
+  for (int i = 0; i < 200; ++i) texts.push_back(std::string("w") + std::to_string(i) + " ");
   test_llm::StreamOptions so;
   so.delay = 5ms;
   so.state = std::make_shared<test_llm::StreamState>();
@@ -446,7 +446,7 @@ TEST_CASE("openai through the service: streamed replies, cancelled and failed st
   }
   SECTION("cancelled by the consumer: stored failed with what was delivered") {
     std::vector<std::string> texts;
-    for (int i = 0; i < 100; ++i) texts.push_back("t" + std::to_string(i) + " ");
+    for (int i = 0; i < 100; ++i) texts.push_back(std::string("t") + std::to_string(i) + " ");
     test_llm::StreamOptions so;
     so.delay = 2ms;
     fake.then(test_llm::sse(test_llm::openai_stream(texts, true), so));
