@@ -13,7 +13,9 @@
 // a base that already ends in "/v1" is not given a second one, so
 // "https://api.openai.com" and "https://api.openai.com/v1" name the same
 // endpoint. Role kAgent is sent as "assistant". The model of a request, when
-// empty, is OpenAiOptions::model.
+// empty, is OpenAiOptions::model. ChatService always names a model (the
+// agent's, else ServiceOptions::default_model, "echo" unless set): set
+// default_model to the same model when you wire this provider into a service.
 //
 // Streaming reads Server-Sent Events: "data:" lines with or without a space
 // after the colon, LF or CRLF line endings, comment lines (": ping") ignored,
