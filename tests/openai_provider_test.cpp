@@ -39,6 +39,14 @@ chat::CompletionRequest hello() {
   return r;
 }
 
+// "<prefix><i> ", appended piecewise (GCC 12 warns falsely on literal + std::string).
+std::string numbered(const char* prefix, int i) {
+  std::string s(prefix);
+  s += std::to_string(i);
+  s += ' ';
+  return s;
+}
+
 struct Collected {
   std::vector<std::string> chunks;
   std::string all() const {
@@ -235,7 +243,7 @@ TEST_CASE("openai: a server that ignores stream:true answers one chunk", "[llm][
 TEST_CASE("openai: cancellation mid-stream closes the connection", "[llm][openai]") {
   test_llm::FakeOpenAi fake;
   std::vector<std::string> texts;
-  for (int i = 0; i < 200; ++i) texts.push_back(std::string("w") + std::to_string(i) + " ");
+  for (int i = 0; i < 200; ++i) texts.push_back(numbered("w", i));
   test_llm::StreamOptions so;
   so.delay = 5ms;
   so.state = std::make_shared<test_llm::StreamState>();
@@ -446,7 +454,7 @@ TEST_CASE("openai through the service: streamed replies, cancelled and failed st
   }
   SECTION("cancelled by the consumer: stored failed with what was delivered") {
     std::vector<std::string> texts;
-    for (int i = 0; i < 100; ++i) texts.push_back(std::string("t") + std::to_string(i) + " ");
+    for (int i = 0; i < 100; ++i) texts.push_back(numbered("t", i));
     test_llm::StreamOptions so;
     so.delay = 2ms;
     fake.then(test_llm::sse(test_llm::openai_stream(texts, true), so));
