@@ -20,7 +20,8 @@
 //   <subject description>
 //
 // An entry that is a JSON object renders as "key: value" pairs in the order
-// given, joined by "; " (arrays of scalars joined by ", ", nested objects as
+// the profile holds them (put_profile normalizes JSON, which sorts keys),
+// joined by "; " (arrays of scalars joined by ", ", nested objects as
 // compact JSON); a string entry as itself; newlines inside entries become
 // spaces, so the resume never contains the line that starts the job section.
 // The resume part (from "## Resume") is truncated to resume_tokens and the
