@@ -85,6 +85,13 @@
 //   pairs skip system messages. Sessions are derived from live messages at
 //   read time (ServiceOptions::session_gap), never stored.
 // - shutdown(): wakes and ends every wait_for_messages (EventHub::shutdown).
+// Coach sessions (seed 004; start_coach_session)
+// - Deactivating a session is delete_conversation (a soft delete with its audit
+//   entry): the session leaves every read, and the next start opens a new one.
+// - The handle "coach-<first 128 bits of SHA-256(user_id NUL job_id) in hex>-<n>"
+//   with n = 1 + the number of coach sessions, deleted ones included, the user
+//   ever had for the job; a concurrent start that loses the race for a handle
+//   (kConflict) re-reads the winner's session and asks there.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -93,9 +100,11 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include "chat/service.hpp"
 #include "chat/uuid.hpp"
+#include "coach_context.hpp"
 #include "context_window.hpp"
 #include "event_hub.hpp"
 #include "json_text.hpp"
@@ -487,6 +496,12 @@ class ServiceImpl final : public ChatService {
     });
   }
   void shutdown() noexcept override { hub_.shutdown(); }
+
+  // ---- seed 004: resume-coach sessions
+  Result<CoachStartResult> start_coach_session(const Principal& who, CoachStart s) override {
+    return guard("start_coach_session", [&] { return do_start_coach_session(who, std::move(s)); });
+  }
+  // ---- end seed 004
 
  private:
   void log(LogLevel level, const std::string& message) const {
@@ -1437,6 +1452,115 @@ class ServiceImpl final : public ChatService {
     if (s.created_by.empty()) s.created_by = who.user_id;
     return store_->put_subject(s, clock_->now());
   }
+
+  // ---- seed 004: resume-coach sessions
+
+  static std::string coach_handle_prefix(const std::string& user_id, const std::string& job_id) {
+    std::string input = user_id;
+    input.push_back('\0');
+    input += job_id;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr) != 1 || len < 16)
+      throw std::runtime_error("sha256 failed");
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "coach-";
+    for (unsigned i = 0; i < 16; ++i) {
+      out += kHex[digest[i] >> 4];
+      out += kHex[digest[i] & 0xF];
+    }
+    return out + "-";
+  }
+
+  Result<std::optional<Conversation>> active_coach_session(const std::string& user_id, const std::string& job_id) {
+    ConversationQuery q;
+    q.kind = ConversationKind::kCoach;
+    q.user_id = user_id;
+    q.subject = job_id;
+    q.is_active = true;
+    q.limit = 1;
+    auto page = store_->list_conversations(q);
+    if (!page) return std::move(page).error();
+    if (page->items.empty()) return std::optional<Conversation>();
+    return std::optional<Conversation>(std::move(page->items.front()));
+  }
+
+  Result<CoachStartResult> do_start_coach_session(const Principal& who, CoachStart s) {
+    CHAT_RETURN_IF_ERROR(check_principal(who));
+    CHAT_RETURN_IF_ERROR(require_authenticated(who));
+    CHAT_RETURN_IF_ERROR(check_required_text("job_id", s.job_id, kMaxNameBytes));
+    CHAT_RETURN_IF_ERROR(check_required_text("question", s.question, options_.max_content_bytes));
+    auto job = store_->get_subject(s.job_id);
+    if (!job) {
+      if (job.error().code != ErrorCode::kNotFound) return std::move(job).error();
+      return Error{ErrorCode::kNotFound, "job " + s.job_id + " not found", "job_id"};
+    }
+
+    CoachStartResult out;
+    std::optional<Conversation> session;
+    for (int attempt = 0; attempt < 8 && !session; ++attempt) {
+      auto existing = active_coach_session(who.user_id, s.job_id);
+      if (!existing) return std::move(existing).error();
+      if (*existing) {
+        session = std::move(*existing);
+        break;
+      }
+      // Sessions ever opened for this job, deleted ones included: the next handle.
+      ConversationQuery all;
+      all.kind = ConversationKind::kCoach;
+      all.user_id = who.user_id;
+      all.subject = s.job_id;
+      all.include_deleted = true;
+      all.limit = 1;
+      auto ever = store_->list_conversations(all);
+      if (!ever) return std::move(ever).error();
+
+      auto profile = store_->get_profile(who.user_id);
+      Profile p;
+      p.user_id = who.user_id;
+      if (profile) {
+        p = std::move(*profile);
+      } else if (profile.error().code != ErrorCode::kNotFound) {
+        return std::move(profile).error();
+      }
+      const CoachContext ctx = build_coach_context(p, *job, options_.coach, *tokens_);
+
+      NewConversation nc;
+      nc.kind = ConversationKind::kCoach;
+      nc.handle = coach_handle_prefix(who.user_id, s.job_id) + std::to_string(ever->total + 1 + attempt);
+      nc.subject = s.job_id;
+      nc.title = job->title.substr(0, kMaxTitleBytes);
+      while (!nc.title.empty() && !is_valid_utf8(nc.title)) nc.title.pop_back();
+      nc.initial_context = ctx.text;
+      nc.metadata = nlohmann::json{{"job_id", s.job_id},
+                                   {"resume_tokens", ctx.resume_tokens},
+                                   {"job_tokens", ctx.job_tokens},
+                                   {"resume_truncated", ctx.resume_truncated},
+                                   {"job_truncated", ctx.job_truncated}}
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      auto created = do_create_conversation(who, std::move(nc));
+      if (created) {
+        session = std::move(*created);
+        out.created = true;
+      } else if (created.error().code != ErrorCode::kConflict) {
+        return std::move(created).error();
+      }
+      // kConflict: another start won the handle; look again.
+    }
+    if (!session) return Error::unavailable("could not open a coach session; try again");
+
+    ReplyRequest r;
+    r.content = std::move(s.question);
+    auto reply = do_reply(who, ConversationKey::of_id(session->id, ConversationKind::kCoach), std::move(r), nullptr);
+    if (!reply) {
+      Error e = std::move(reply).error();
+      if (e.field == "content") e.field = "question";
+      return e;
+    }
+    out.reply = std::move(*reply);
+    return out;
+  }
+  // ---- end seed 004
 
   std::shared_ptr<Store> store_;
   std::shared_ptr<LlmProvider> llm_;

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -55,5 +56,25 @@ Result<ContextWindow> build_context_window(const ContextParams& params, const To
 
 // Whether a stored message may be part of a model's context.
 bool eligible_for_context(const Message& m) noexcept;
+
+}  // namespace chat::detail
+
+// ---- token-budgeted sections (seed 004 initial contexts) -------------------
+namespace chat::detail {
+
+inline constexpr std::string_view kTruncationMark = "\n[...]";
+
+struct Truncated {
+  std::string text;
+  bool truncated = false;
+};
+
+// `text` when counter.count(text) <= budget. Otherwise the longest prefix that
+// ends at a line end or a sentence end (". ", "! ", "? "), followed by
+// kTruncationMark, whose count (mark included) fits the budget; when not even
+// the first sentence fits, the longest prefix cut at a UTF-8 character
+// boundary, with the mark. A budget too small for the mark alone gives "".
+// Trailing whitespace before the mark is dropped.
+Truncated truncate_to_tokens(std::string_view text, std::int64_t budget, const TokenCounter& counter);
 
 }  // namespace chat::detail

@@ -99,6 +99,10 @@ class StubChatService : public chat::ChatService {
   chat::Result<std::vector<chat::AuditEntry>> list_audit(const chat::Principal&, const chat::AuditQuery&) override {
     return stub();
   }
+  // seed 004
+  chat::Result<chat::CoachStartResult> start_coach_session(const chat::Principal&, chat::CoachStart) override {
+    return stub();
+  }
 };
 
 }  // namespace chatd_test

@@ -151,6 +151,50 @@ const std::vector<Flag>& flags() {
          inv.config.max_body_bytes = static_cast<std::size_t>(*n);
          return {};
        }},
+      // ---- LLM provider and token counting
+      {"llm-api-key-env", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) {
+         return non_empty(w, v, inv.config.llm_api_key_env);
+       }},
+      {"llm-temperature", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         double t = -1;
+         auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), t);
+         if (v.empty() || ec != std::errc{} || ptr != v.data() + v.size() || !(t >= 0.0 && t <= 2.0))
+           return bad(w, quoted(v, "is not a temperature (0-2)"));
+         inv.config.llm_temperature = t;
+         return {};
+       }},
+      {"llm-max-tokens", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, 1'000'000, "a token count");
+         if (!n) return n.error();
+         inv.config.llm_max_tokens = *n;
+         return {};
+       }},
+      {"llm-timeout", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, 3600, "a number of seconds");
+         if (!n) return n.error();
+         inv.config.llm_timeout_seconds = static_cast<int>(*n);
+         return {};
+       }},
+      {"tokenizer", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) { return non_empty(w, v, inv.config.tokenizer); }},
+      {"tokenizer-encoding", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         if (v != "cl100k_base" && v != "o200k_base")
+           return bad(w, quoted(v, "is not an encoding (cl100k_base or o200k_base)"));
+         inv.config.tokenizer_encoding = std::string(v);
+         return {};
+       }},
+      {"context-tokens", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 2048, 10'000'000, "a token count");
+         if (!n) return n.error();
+         inv.config.context_tokens = *n;
+         return {};
+       }},
       {"sub", false, true, false,
        [](Invocation& inv, std::string_view w, std::string_view v) { return non_empty(w, v, inv.token.sub); }},
       {"role", false, true, false,
@@ -304,6 +348,16 @@ the command line wins):
   --max-streams N          concurrent SSE streams + long-polls; more answer 429
                            (default: threads - 256, at least 1)
   --max-body-bytes N       largest request body accepted, else 413 (default 1048576)
+  --llm-api-key-env NAME   environment variable holding the API key of --llm openai
+                           (default OPENAI_API_KEY; unset or empty: no key is sent)
+  --llm-temperature T      default sampling temperature, 0-2 (default: the server's)
+  --llm-max-tokens N       default reply length limit (default: the server's)
+  --llm-timeout SECONDS    longest wait for the model server's next byte (default 120)
+  --tokenizer PATH         tiktoken rank file (e.g. cl100k_base.tiktoken) for exact
+                           token counts (default: estimate 4 bytes per token)
+  --tokenizer-encoding E   cl100k_base or o200k_base (default cl100k_base)
+  --context-tokens N       the model's context window used for prompts (default 8192;
+                           1024 of it is kept for the reply)
 
 token subcommand: prints a signed bearer token (HS256, claims sub, role, iat, exp)
 signed with the same secret the server uses for --db / --jwt-secret.

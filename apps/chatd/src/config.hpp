@@ -3,6 +3,8 @@
 //   chatd [--host 127.0.0.1] [--port 8080] [--db chat.db | :memory:]
 //         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
 //         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576]
+//         [--llm-api-key-env OPENAI_API_KEY] [--llm-temperature T] [--llm-max-tokens N] [--llm-timeout SECONDS]
+//         [--tokenizer RANK_FILE] [--tokenizer-encoding cl100k_base|o200k_base] [--context-tokens N]
 //   chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
 //   chatd --help | --version
 //
@@ -32,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +65,15 @@ struct Config {
   int threads = kDefaultThreads;
   int max_streams = 0;  // 0: threads - kReservedThreads (at least 1); see effective_max_streams()
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+
+  // ---- LLM provider and token counting (llm_setup.hpp)
+  std::string llm_api_key_env = "OPENAI_API_KEY";  // the variable holding the key, read at start
+  std::optional<double> llm_temperature;
+  std::optional<std::int64_t> llm_max_tokens;
+  int llm_timeout_seconds = 120;  // longest silence from the model server
+  std::string tokenizer;          // tiktoken rank file; empty: the estimating counter
+  std::string tokenizer_encoding = "cl100k_base";
+  std::int64_t context_tokens = 8192;  // the model's window used for context (reply reserve included)
 };
 
 // The bound on concurrent streams and long-polls for `c`.

@@ -2,8 +2,8 @@
 // server.hpp for what the server does.
 //
 // Exit status: 0 after a clean stop (SIGINT/SIGTERM) or --help/--version;
-// 2 for a usage error (bad flag or value, or a provider not available in this
-// build); 1 when the daemon cannot start (database, secret, address in use)
+// 2 for a usage error (bad flag or value, a provider without its model, an
+// unreadable tokenizer file); 1 when the daemon cannot start (database, secret, address in use)
 // or its listening socket fails. A second SIGINT/SIGTERM during a graceful
 // stop exits at once with status 1.
 #include <csignal>
@@ -19,6 +19,7 @@
 #include "chat/store.hpp"
 #include "chat/time.hpp"
 #include "config.hpp"
+#include "llm_setup.hpp"
 #include "routes/routes.hpp"
 #include "secret.hpp"
 #include "server.hpp"
@@ -55,14 +56,23 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
   std::shared_ptr<chat::Logger> logger = chat::make_stderr_logger(chat::LogLevel::kInfo);
   std::shared_ptr<chat::Clock> clock = chat::make_system_clock();
 
-  if (cfg.llm == chatd::LlmKind::kOpenAi) {
-    print_error("--llm openai is not available in this build yet (the OpenAI-compatible provider lands with a "
-                "later release); use --llm echo");
+  auto llm = chatd::make_llm_setup(cfg, chatd::process_getenv);
+  if (!llm) {
+    print_error(llm.error().message);
     return kExitUsage;
   }
-  if (!cfg.llm_base_url.empty() || !cfg.llm_model.empty()) {
+  if (cfg.llm == chatd::LlmKind::kEcho && (!cfg.llm_base_url.empty() || !cfg.llm_model.empty())) {
     logger->log(chat::LogLevel::kWarn, "--llm-base-url and --llm-model are ignored with --llm echo");
   }
+  if (cfg.llm == chatd::LlmKind::kOpenAi) {
+    // Never the key itself: only whether there is one.
+    logger->log(chat::LogLevel::kInfo, "llm openai: model " + cfg.llm_model + " at " +
+                                           (cfg.llm_base_url.empty() ? "https://api.openai.com" : cfg.llm_base_url) +
+                                           (llm->has_api_key ? " (API key from $" + cfg.llm_api_key_env + ")"
+                                                             : " (no API key: $" + cfg.llm_api_key_env + " unset)"));
+  }
+  logger->log(chat::LogLevel::kInfo, std::string("token counter: ") + std::string(llm->tokens->name()) +
+                                         (llm->tokens->exact() ? " (exact)" : " (estimate)"));
 
   auto secret = chatd::resolve_jwt_secret(cfg.jwt_secret, cfg.db);
   if (!secret) {
@@ -91,17 +101,11 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
 
   chat::ServiceDeps deps;
   deps.store = std::shared_ptr<chat::Store>(std::move(*store));
-  deps.llm = chat::make_echo_provider(chat::EchoOptions{cfg.llm_echo_delay});
+  deps.llm = llm->llm;
+  deps.tokens = llm->tokens;
   deps.clock = clock;
   deps.logger = logger;
-  // Seeds 002/003: the default price table behind the `cost` of AI replies
-  // (USD per 1,000 tokens, prompt / completion); echo is free, unknown models cost 0.
-  chat::ServiceOptions service_options;
-  service_options.prices = {{"echo", 0.0, 0.0},
-                            {"gpt-4o-mini", 0.00015, 0.0006},
-                            {"gpt-4o", 0.0025, 0.01},
-                            {"gpt-3.5-turbo", 0.0005, 0.0015}};
-  auto service = chat::make_chat_service(std::move(deps), std::move(service_options));
+  auto service = chat::make_chat_service(std::move(deps), llm->service);
   if (!service) {
     print_error("cannot start the chat service: " + service.error().message);
     return kExitFailure;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "chat/llm.hpp"
+#include "chat/openai_provider.hpp"
 #include "chat/logger.hpp"
 #include "chat/result.hpp"
 #include "chat/service.hpp"

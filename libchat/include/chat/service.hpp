@@ -177,6 +177,28 @@ struct ModelPrice {
   double completion_per_1k = 0;
 };
 
+// ---- seed 004: resume-coach sessions (options) -----------------------------
+// Budgets of a coach session's initial_context (see start_coach_session).
+struct CoachOptions {
+  std::int64_t resume_tokens = 1500;  // the "## Resume" part, truncation mark included
+  std::int64_t job_tokens = 1000;     // the "## Job:" part (title + description)
+  std::string preamble =
+      "You are a career coach. Help the candidate tailor their resume to the job below: point to the "
+      "experience and skills that match it, what is missing, and how to phrase it. Base your advice on the "
+      "resume and the job description; say so when they do not tell.";
+};
+
+struct CoachStart {
+  std::string job_id;    // a Subject id (put_subject)
+  std::string question;  // required: the first (or next) user message
+};
+
+struct CoachStartResult {
+  ReplyResult reply;     // reply.conversation is the session, counters updated
+  bool created = false;  // true: a new session was opened for this call
+};
+// ---- end seed 004 -----------------------------------------------------------
+
 struct ServiceOptions {
   std::chrono::milliseconds session_ttl = std::chrono::hours(24);    // default expires_at of sessions
   std::chrono::milliseconds retention = std::chrono::hours(24 * 30);  // purge soft-deleted rows after
@@ -192,6 +214,7 @@ struct ServiceOptions {
   std::vector<ModelPrice> prices;
   // Seeds 002/003: the idle gap that starts a new activity session (ChatSession).
   std::chrono::milliseconds session_gap = std::chrono::minutes(30);
+  CoachOptions coach;  // seed 004
 };
 
 // ---- seeds 002 / 003: support desk (customer widget, agent console, analytics)
@@ -369,6 +392,24 @@ class ChatService {
   // later ones return at once; everything else keeps working. For a server
   // stopping gracefully. Idempotent, thread-safe.
   virtual void shutdown() noexcept {}
+
+  // ---- seed 004: resume-coach sessions
+  // Gets or creates the caller's active coach session for job `s.job_id` and
+  // asks it `s.question` (as reply() does). The session is the caller's live
+  // conversation of kind coach with subject = job_id (the newest, should there
+  // be several). A new session gets an initial_context built from the caller's
+  // profile and the job within ServiceOptions::coach budgets (format:
+  // coach_context.hpp; metadata {"job_id", "resume_tokens", "job_tokens",
+  // "resume_truncated", "job_truncated"}), the job title as its title, and a
+  // handle "coach-<hash of user and job>-<n>" that makes creation race-free:
+  // two concurrent first starts create one session, both ask in it. A
+  // deleted (deactivated) session is never reused. Errors: kUnauthenticated
+  // for anonymous callers; kInvalidArgument "job_id" / "question" for empty
+  // or oversized input; kNotFound (field "job_id") for an unknown job; the
+  // provider's errors as reply() has them (the session and the question stay
+  // stored, and the next start continues in that session).
+  virtual Result<CoachStartResult> start_coach_session(const Principal& who, CoachStart s) = 0;
+  // ---- end seed 004
 };
 
 // Fails with kInvalidArgument when deps.store is null.

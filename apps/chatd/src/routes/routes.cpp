@@ -12,6 +12,7 @@ void register_all_routes(Router& router, const RouteContext& ctx) {
   register_seed003_routes(router, ctx);
   register_agent_routes(router, ctx);
   // Seed APIs land here, one line each: register_seedNNN_routes(router, ctx);
+  register_seed004_routes(router, ctx);
 }
 
 }  // namespace chatd

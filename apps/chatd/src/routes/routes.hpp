@@ -28,6 +28,8 @@ void register_seed002_routes(Router& router, const RouteContext& ctx);
 void register_seed003_routes(Router& router, const RouteContext& ctx);
 // POST /api/agents/ (admin), GET /api/agents/, GET /api/agents/{id}/.
 void register_agent_routes(Router& router, const RouteContext& ctx);
+// Seed 004: /api/chat/ (resume-coach sessions) and the profile registry /api/profile/.
+void register_seed004_routes(Router& router, const RouteContext& ctx);
 
 // Everything chatd serves (GET /metrics is registered by the Server itself).
 void register_all_routes(Router& router, const RouteContext& ctx);
