@@ -1576,17 +1576,6 @@ class ServiceImpl final : public ChatService {
 }  // namespace
 }  // namespace detail
 
-// ---- seeds 002 / 003: defaults for ChatService implementations that lack them.
-namespace {
-Error not_supported() { return Error{ErrorCode::kUnavailable, "not supported by this service", {}}; }
-}  // namespace
-Result<SupportPostResult> ChatService::post_support_message(const Principal&, SupportPost) { return not_supported(); }
-Result<Dashboard> ChatService::analytics_dashboard(const Principal&, const DashboardQuery&) { return not_supported(); }
-Result<GlobalAnalytics> ChatService::analytics_global(const Principal&) { return not_supported(); }
-Result<std::vector<ChatSession>> ChatService::list_sessions(const Principal&, const ConversationKey&) {
-  return not_supported();
-}
-
 Result<std::unique_ptr<ChatService>> make_chat_service(ServiceDeps deps, ServiceOptions options) {
   if (!deps.store) return Error::invalid("store", "a store is required");
   if (options.max_page < 1) return Error::invalid("max_page", "max_page must be at least 1");

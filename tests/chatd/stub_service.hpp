@@ -99,6 +99,19 @@ class StubChatService : public chat::ChatService {
   chat::Result<std::vector<chat::AuditEntry>> list_audit(const chat::Principal&, const chat::AuditQuery&) override {
     return stub();
   }
+  // seeds 002 / 003
+  chat::Result<chat::SupportPostResult> post_support_message(const chat::Principal&, chat::SupportPost) override {
+    return stub();
+  }
+  chat::Result<chat::Dashboard> analytics_dashboard(const chat::Principal&, const chat::DashboardQuery&) override {
+    return stub();
+  }
+  chat::Result<chat::GlobalAnalytics> analytics_global(const chat::Principal&) override { return stub(); }
+  chat::Result<std::vector<chat::ChatSession>> list_sessions(const chat::Principal&,
+                                                              const chat::ConversationKey&) override {
+    return stub();
+  }
+  void shutdown() noexcept override {}
   // seed 004
   chat::Result<chat::CoachStartResult> start_coach_session(const chat::Principal&, chat::CoachStart) override {
     return stub();

@@ -371,27 +371,24 @@ class ChatService {
   virtual Result<std::vector<AuditEntry>> list_audit(const Principal& who, const AuditQuery& q) = 0;  // admin
 
   // ---- seeds 002 / 003: support desk
-  // These have default implementations answering kUnavailable ("not
-  // supported") so that other ChatService implementations (test stubs) need
-  // not provide them; make_chat_service's service implements them all.
 
   // Seed 002 customer post: appends to the named support conversation, or
   // creates one (see SupportPost) owned by the caller when authenticated,
   // ownerless otherwise. Role user for anonymous and user callers; role agent
   // for agents and admins. Returns the message and the messages per `since`.
-  virtual Result<SupportPostResult> post_support_message(const Principal& who, SupportPost p);
+  virtual Result<SupportPostResult> post_support_message(const Principal& who, SupportPost p) = 0;
   // Seed 003 dashboard over the caller's own live support conversations
   // (admins too: their own). kInvalidArgument (field "days") outside 1..366.
-  virtual Result<Dashboard> analytics_dashboard(const Principal& who, const DashboardQuery& q);
+  virtual Result<Dashboard> analytics_dashboard(const Principal& who, const DashboardQuery& q) = 0;
   // Admin only (kPermissionDenied otherwise): figures over every live support conversation.
-  virtual Result<GlobalAnalytics> analytics_global(const Principal& who);
+  virtual Result<GlobalAnalytics> analytics_global(const Principal& who) = 0;
   // The activity sessions of a visible conversation, oldest first, derived
   // from its live messages at read time (exact under soft deletes).
-  virtual Result<std::vector<ChatSession>> list_sessions(const Principal& who, const ConversationKey& key);
+  virtual Result<std::vector<ChatSession>> list_sessions(const Principal& who, const ConversationKey& key) = 0;
   // Ends every wait_for_messages now (they return an empty list) and makes
   // later ones return at once; everything else keeps working. For a server
   // stopping gracefully. Idempotent, thread-safe.
-  virtual void shutdown() noexcept {}
+  virtual void shutdown() noexcept = 0;
 
   // ---- seed 004: resume-coach sessions
   // Gets or creates the caller's active coach session for job `s.job_id` and
