@@ -1472,17 +1472,16 @@ class ServiceImpl final : public ChatService {
     return out + "-";
   }
 
-  Result<std::optional<Conversation>> active_coach_session(const std::string& user_id, const std::string& job_id) {
+  // Every coach session `user_id` ever opened for `job_id`, deleted ones
+  // included, newest first, in one read.
+  Result<Page<Conversation>> coach_sessions_ever(const std::string& user_id, const std::string& job_id) {
     ConversationQuery q;
     q.kind = ConversationKind::kCoach;
     q.user_id = user_id;
     q.subject = job_id;
-    q.is_active = true;
-    q.limit = 1;
-    auto page = store_->list_conversations(q);
-    if (!page) return std::move(page).error();
-    if (page->items.empty()) return std::optional<Conversation>();
-    return std::optional<Conversation>(std::move(page->items.front()));
+    q.include_deleted = true;
+    q.limit = options_.max_page;
+    return store_->list_conversations(q);
   }
 
   Result<CoachStartResult> do_start_coach_session(const Principal& who, CoachStart s) {
@@ -1499,21 +1498,18 @@ class ServiceImpl final : public ChatService {
     CoachStartResult out;
     std::optional<Conversation> session;
     for (int attempt = 0; attempt < 8 && !session; ++attempt) {
-      auto existing = active_coach_session(who.user_id, s.job_id);
-      if (!existing) return std::move(existing).error();
-      if (*existing) {
-        session = std::move(*existing);
+      // One read (one snapshot) answers both questions: is there a live
+      // session, and how many were ever opened (the next handle). Two reads
+      // would race: a start reading between another's commit and its own
+      // count would miss the new session and open a second one.
+      auto ever = coach_sessions_ever(who.user_id, s.job_id);
+      if (!ever) return std::move(ever).error();
+      if (auto live = std::find_if(ever->items.begin(), ever->items.end(),
+                                   [](const Conversation& c) { return !c.deleted_at && c.is_active; });
+          live != ever->items.end()) {
+        session = std::move(*live);
         break;
       }
-      // Sessions ever opened for this job, deleted ones included: the next handle.
-      ConversationQuery all;
-      all.kind = ConversationKind::kCoach;
-      all.user_id = who.user_id;
-      all.subject = s.job_id;
-      all.include_deleted = true;
-      all.limit = 1;
-      auto ever = store_->list_conversations(all);
-      if (!ever) return std::move(ever).error();
 
       auto profile = store_->get_profile(who.user_id);
       Profile p;
@@ -1527,7 +1523,7 @@ class ServiceImpl final : public ChatService {
 
       NewConversation nc;
       nc.kind = ConversationKind::kCoach;
-      nc.handle = coach_handle_prefix(who.user_id, s.job_id) + std::to_string(ever->total + 1 + attempt);
+      nc.handle = coach_handle_prefix(who.user_id, s.job_id) + std::to_string(ever->total + 1);
       nc.subject = s.job_id;
       nc.title = job->title.substr(0, kMaxTitleBytes);
       while (!nc.title.empty() && !is_valid_utf8(nc.title)) nc.title.pop_back();
