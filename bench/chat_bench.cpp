@@ -201,15 +201,30 @@ class RawAppender final : public Appender {
   TextGen gen_{1};
 };
 
+// The store both library lines append to: same durability as the raw
+// baseline (WAL, synchronous=NORMAL), search indexing on.
+std::unique_ptr<chat::Store> open_bench_store(const std::string& path) {
+  chat::SqliteOptions o;
+  o.path = path;
+  o.durability = chat::Durability::kNormal;
+  return must(chat::open_sqlite_store(o), "open store");
+}
+
+// Message i of an append line, alike in every line (the raw one binds the same values).
+chat::NewMessage bench_message(TextGen& gen, std::int64_t i) {
+  chat::NewMessage m;
+  m.role = i % 2 ? chat::Role::kAssistant : chat::Role::kUser;
+  m.content = gen.next(i);
+  m.tokens_used = 12;
+  return m;
+}
+
 // Store::append_message with the same durability and search indexing on
 // (the background indexer runs; settle() indexes what is left).
 class StoreAppender final : public Appender {
  public:
   explicit StoreAppender(const std::string& path) : path_(path) {
-    chat::SqliteOptions o;
-    o.path = path;
-    o.durability = chat::Durability::kNormal;
-    store_ = must(chat::open_sqlite_store(o), "open store");
+    store_ = open_bench_store(path);
     conv_ = must(store_->create_conversation(chat::NewConversation{}, now()), "create conversation").id;
   }
   ~StoreAppender() override {
@@ -219,13 +234,7 @@ class StoreAppender final : public Appender {
     store_.reset();
     remove_db(path_);
   }
-  void append(std::int64_t i) override {
-    chat::NewMessage m;
-    m.role = i % 2 ? chat::Role::kAssistant : chat::Role::kUser;
-    m.content = gen_.next(i);
-    m.tokens_used = 12;
-    must(store_->append_message(conv_, m, now()), "append");
-  }
+  void append(std::int64_t i) override { must(store_->append_message(conv_, bench_message(gen_, i), now()), "append"); }
   void settle() override { must(store_->flush_search_index(), "flush index"); }
 
  private:
@@ -240,11 +249,8 @@ class StoreAppender final : public Appender {
 class ServiceAppender final : public Appender {
  public:
   explicit ServiceAppender(const std::string& path) : path_(path) {
-    chat::SqliteOptions o;
-    o.path = path;
-    o.durability = chat::Durability::kNormal;
     chat::ServiceDeps deps;
-    deps.store = must(chat::open_sqlite_store(o), "open store");
+    deps.store = open_bench_store(path);
     store_ = deps.store;
     service_ = must(chat::make_chat_service(std::move(deps)), "make service");
     conv_ = must(service_->create_conversation(who_, chat::NewConversation{}), "create conversation").id;
@@ -255,11 +261,7 @@ class ServiceAppender final : public Appender {
     remove_db(path_);
   }
   void append(std::int64_t i) override {
-    chat::NewMessage m;
-    m.role = i % 2 ? chat::Role::kAssistant : chat::Role::kUser;
-    m.content = gen_.next(i);
-    m.tokens_used = 12;
-    must(service_->post_message(who_, chat::ConversationKey::of_id(conv_), std::move(m)), "post");
+    must(service_->post_message(who_, chat::ConversationKey::of_id(conv_), bench_message(gen_, i)), "post");
   }
   void settle() override { must(store_->flush_search_index(), "flush index"); }
 

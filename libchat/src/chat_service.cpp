@@ -556,8 +556,8 @@ class ServiceImpl final : public ChatService {
       case ConversationKey::By::kSubject:
         return conversation_not_found();  // resolved by subject_conversation(), which needs the caller
     }
+    // The key's kind and the caller's rights are judged by key_admits().
     if (!r) return not_found_as(std::move(r).error(), conversation_not_found());
-    if (key.kind && r->kind != *key.kind) return conversation_not_found();
     return r;
   }
 
