@@ -6,7 +6,7 @@
 
 #include "chat/openai_provider.hpp"
 #include "chatd/live_server.hpp"
-#include "fake_openai.hpp"
+#include "llm/fake_openai.hpp"
 
 using nlohmann::json;
 using namespace std::chrono_literals;

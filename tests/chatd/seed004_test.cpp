@@ -5,7 +5,7 @@
 #include "chat/openai_provider.hpp"
 #include "chatd/live_server.hpp"
 #include "config.hpp"
-#include "fake_openai.hpp"
+#include "llm/fake_openai.hpp"
 #include "llm_setup.hpp"
 
 using chatd_test::LiveOptions;

@@ -38,21 +38,62 @@ enum class ErrorCode {
 // Stable lower_snake_case name of a code ("not_found"), used in JSON bodies.
 std::string_view to_string(ErrorCode code) noexcept;
 
+// Every code has a factory: Error::X(message) and, when the error is about
+// one input field, Error::X(field, message). The field always comes first
+// and the message last, whatever the code.
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
   std::string field;  // empty unless the error is about one input field
 
-  static Error not_found(std::string message) { return {ErrorCode::kNotFound, std::move(message), {}}; }
+  static Error of(ErrorCode code, std::string message, std::string field = {}) {
+    return {code, std::move(message), std::move(field)};
+  }
+
+  static Error not_found(std::string message) { return of(ErrorCode::kNotFound, std::move(message)); }
+  static Error not_found(std::string field, std::string message) {
+    return of(ErrorCode::kNotFound, std::move(message), std::move(field));
+  }
+  static Error invalid(std::string message) { return of(ErrorCode::kInvalidArgument, std::move(message)); }
   static Error invalid(std::string field, std::string message) {
-    return {ErrorCode::kInvalidArgument, std::move(message), std::move(field)};
+    return of(ErrorCode::kInvalidArgument, std::move(message), std::move(field));
   }
-  static Error conflict(std::string message, std::string field = {}) {
-    return {ErrorCode::kConflict, std::move(message), std::move(field)};
+  static Error conflict(std::string message) { return of(ErrorCode::kConflict, std::move(message)); }
+  static Error conflict(std::string field, std::string message) {
+    return of(ErrorCode::kConflict, std::move(message), std::move(field));
   }
-  static Error gone(std::string message) { return {ErrorCode::kGone, std::move(message), {}}; }
-  static Error unavailable(std::string message) { return {ErrorCode::kUnavailable, std::move(message), {}}; }
-  static Error internal(std::string message) { return {ErrorCode::kInternal, std::move(message), {}}; }
+  static Error unauthenticated(std::string message) { return of(ErrorCode::kUnauthenticated, std::move(message)); }
+  static Error unauthenticated(std::string field, std::string message) {
+    return of(ErrorCode::kUnauthenticated, std::move(message), std::move(field));
+  }
+  static Error permission_denied(std::string message) { return of(ErrorCode::kPermissionDenied, std::move(message)); }
+  static Error permission_denied(std::string field, std::string message) {
+    return of(ErrorCode::kPermissionDenied, std::move(message), std::move(field));
+  }
+  static Error gone(std::string message) { return of(ErrorCode::kGone, std::move(message)); }
+  static Error gone(std::string field, std::string message) {
+    return of(ErrorCode::kGone, std::move(message), std::move(field));
+  }
+  static Error unavailable(std::string message) { return of(ErrorCode::kUnavailable, std::move(message)); }
+  static Error unavailable(std::string field, std::string message) {
+    return of(ErrorCode::kUnavailable, std::move(message), std::move(field));
+  }
+  static Error deadline_exceeded(std::string message) { return of(ErrorCode::kDeadlineExceeded, std::move(message)); }
+  static Error deadline_exceeded(std::string field, std::string message) {
+    return of(ErrorCode::kDeadlineExceeded, std::move(message), std::move(field));
+  }
+  static Error upstream(std::string message) { return of(ErrorCode::kUpstream, std::move(message)); }
+  static Error upstream(std::string field, std::string message) {
+    return of(ErrorCode::kUpstream, std::move(message), std::move(field));
+  }
+  static Error resource_exhausted(std::string message) { return of(ErrorCode::kResourceExhausted, std::move(message)); }
+  static Error resource_exhausted(std::string field, std::string message) {
+    return of(ErrorCode::kResourceExhausted, std::move(message), std::move(field));
+  }
+  static Error internal(std::string message) { return of(ErrorCode::kInternal, std::move(message)); }
+  static Error internal(std::string field, std::string message) {
+    return of(ErrorCode::kInternal, std::move(message), std::move(field));
+  }
 };
 
 // Holds either a T or an Error. Accessing the wrong alternative is a bug and
@@ -101,5 +142,29 @@ class [[nodiscard]] Result<void> {
 };
 
 using Status = Result<void>;
+
+// Early returns for code that calls fallible operations in sequence (the
+// service and the daemon use them; so may embedders):
+//
+//   CHAT_RETURN_IF_ERROR(check_page(q.limit, q.offset, max));   // Status or Result<T>
+//   CHAT_ASSIGN_OR_RETURN(auto c, visible_conversation(who, key));
+//   use(c);                                                      // c is the value, moved out
+//
+// Both return the Error from the enclosing function, which must return a
+// Status or a Result<U> (an Error converts to either).
+#define CHAT_RETURN_IF_ERROR(expr)                                  \
+  do {                                                              \
+    auto chat_status_ = (expr);                                     \
+    if (!chat_status_.ok()) return std::move(chat_status_).error(); \
+  } while (false)
+
+#define CHAT_RESULT_CONCAT_INNER_(a, b) a##b
+#define CHAT_RESULT_CONCAT_(a, b) CHAT_RESULT_CONCAT_INNER_(a, b)
+#define CHAT_ASSIGN_OR_RETURN(lhs, expr) \
+  CHAT_ASSIGN_OR_RETURN_IMPL_(CHAT_RESULT_CONCAT_(chat_result_, __LINE__), lhs, expr)
+#define CHAT_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                                \
+  if (!tmp.ok()) return std::move(tmp).error();     \
+  lhs = std::move(tmp).value()
 
 }  // namespace chat

@@ -1,0 +1,155 @@
+#include "store/sqlite/schema.hpp"
+
+namespace chat::detail {
+
+namespace {
+
+// Version 1. Conventions: times are INTEGER milliseconds since the epoch;
+// metadata-like columns hold compact JSON text; optional text that must be
+// unique (handle, client_id) is NULL when absent so that UNIQUE ignores it,
+// other optional text is ''.
+constexpr const char* kV1 = R"sql(
+CREATE TABLE conversations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  uuid TEXT NOT NULL UNIQUE,
+  handle TEXT UNIQUE,
+  kind TEXT NOT NULL,
+  type TEXT NOT NULL DEFAULT 'chat',
+  user_id TEXT NOT NULL DEFAULT '',
+  external_user_id TEXT NOT NULL DEFAULT '',
+  name TEXT NOT NULL DEFAULT '',
+  email TEXT NOT NULL DEFAULT '',
+  agent_id INTEGER,
+  subject TEXT NOT NULL DEFAULT '',
+  title TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'active',
+  is_archived INTEGER NOT NULL DEFAULT 0,
+  is_pinned INTEGER NOT NULL DEFAULT 0,
+  is_active INTEGER NOT NULL DEFAULT 1,
+  expires_at INTEGER,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  initial_context TEXT NOT NULL DEFAULT '',
+  total_messages INTEGER NOT NULL DEFAULT 0,
+  unread_count INTEGER NOT NULL DEFAULT 0,
+  total_tokens INTEGER NOT NULL DEFAULT 0,
+  last_read_message_id INTEGER NOT NULL DEFAULT 0,
+  last_message_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  deleted_at INTEGER
+);
+CREATE INDEX conversations_user ON conversations(user_id);
+CREATE INDEX conversations_kind ON conversations(kind);
+CREATE INDEX conversations_subject ON conversations(subject);
+CREATE INDEX conversations_external_user ON conversations(external_user_id);
+CREATE INDEX conversations_created ON conversations(created_at, id);
+
+-- AUTOINCREMENT: ids are never reused, even after a purge removed the newest
+-- rows, because clients hold them as `since` cursors.
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  uuid TEXT NOT NULL UNIQUE,
+  conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+  client_id TEXT,
+  role TEXT NOT NULL,
+  content TEXT NOT NULL,
+  content_type TEXT NOT NULL DEFAULT 'text',
+  message_type TEXT NOT NULL DEFAULT 'text',
+  status TEXT NOT NULL DEFAULT 'sent',
+  metadata TEXT NOT NULL DEFAULT '{}',
+  tokens_used INTEGER,
+  processing_time REAL,
+  cost REAL,
+  -- Lets a page of messages skip the attachment query when it has none.
+  attachment_count INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  deleted_at INTEGER
+);
+CREATE INDEX messages_conversation ON messages(conversation_id, id);
+-- A deleted message frees its client_id for a new live message.
+CREATE UNIQUE INDEX messages_client_id ON messages(conversation_id, client_id)
+  WHERE client_id IS NOT NULL AND deleted_at IS NULL;
+
+CREATE TABLE message_attachments (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id INTEGER NOT NULL REFERENCES messages(id),
+  file_name TEXT NOT NULL DEFAULT '',
+  file_type TEXT NOT NULL DEFAULT '',
+  file_size INTEGER NOT NULL DEFAULT 0,
+  file_path TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX message_attachments_message ON message_attachments(message_id);
+
+-- Full-text index, fed by a background indexer (never by a trigger: a per-row
+-- FTS insert costs about 4x on every append). rowid = messages.id.
+CREATE VIRTUAL TABLE messages_fts USING fts5(content, tokenize = 'unicode61 remove_diacritics 2');
+-- Every message with id <= last_indexed_id is in messages_fts.
+CREATE TABLE fts_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  last_indexed_id INTEGER NOT NULL
+);
+INSERT INTO fts_state(id, last_indexed_id) VALUES (1, 0);
+-- Already-indexed messages whose content changed: re-indexed by the indexer.
+CREATE TABLE fts_pending (message_id INTEGER PRIMARY KEY);
+
+CREATE TABLE agents (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  system_prompt TEXT NOT NULL DEFAULT '',
+  model TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE subjects (
+  id TEXT PRIMARY KEY,
+  title TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE profiles (
+  user_id TEXT PRIMARY KEY,
+  work_history TEXT NOT NULL DEFAULT '[]',
+  education TEXT NOT NULL DEFAULT '[]',
+  projects TEXT NOT NULL DEFAULT '[]',
+  skills TEXT NOT NULL DEFAULT '[]',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL DEFAULT '',
+  action TEXT NOT NULL,
+  target_type TEXT NOT NULL,
+  target_id INTEGER NOT NULL,
+  conversation_id INTEGER NOT NULL DEFAULT 0,
+  detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_conversation ON audit_log(conversation_id, id);
+)sql";
+
+// Version 2 (seeds 002/003): analytics group and filter conversations by
+// agent (global analytics, top agents). IF NOT EXISTS: re-running the step on a
+// database whose user_version was set back (tests do) is harmless.
+constexpr const char* kV2 = R"sql(
+CREATE INDEX IF NOT EXISTS conversations_agent ON conversations(agent_id) WHERE agent_id IS NOT NULL;
+)sql";
+
+}  // namespace
+
+const std::vector<SqliteMigration>& sqlite_migrations() {
+  static const std::vector<SqliteMigration> steps{
+      {1, kV1},
+      {2, kV2},
+  };
+  return steps;
+}
+
+}  // namespace chat::detail

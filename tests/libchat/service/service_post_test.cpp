@@ -1,0 +1,246 @@
+// post_message checks access, role and expiry on the conversation as the
+// store's append sees it: a change committed between the caller naming the
+// conversation and the append is never missed.
+#include "service/service_fixture.hpp"
+
+using namespace svc_test;
+
+namespace {
+
+// Forwards everything to a real store; runs `before_append` (once) when an
+// append starts, which is where a concurrent change would land.
+class RacingStore final : public Store {
+ public:
+  explicit RacingStore(std::shared_ptr<Store> inner) : s_(std::move(inner)) {}
+  std::function<void()> before_append;
+  int lookups = 0;  // conversation lookups (by id, uuid or handle)
+
+  Result<Conversation> create_conversation(const NewConversation& c, Timestamp now) override {
+    return s_->create_conversation(c, now);
+  }
+  Result<Conversation> get_conversation(std::int64_t id, bool include_deleted) override {
+    ++lookups;
+    return s_->get_conversation(id, include_deleted);
+  }
+  Result<Conversation> find_conversation_by_uuid(std::string_view uuid, bool include_deleted) override {
+    ++lookups;
+    return s_->find_conversation_by_uuid(uuid, include_deleted);
+  }
+  Result<Conversation> find_conversation_by_handle(std::string_view handle, bool include_deleted) override {
+    ++lookups;
+    return s_->find_conversation_by_handle(handle, include_deleted);
+  }
+  Result<Page<Conversation>> list_conversations(const ConversationQuery& q) override {
+    return s_->list_conversations(q);
+  }
+  Result<Conversation> update_conversation(std::int64_t id, const ConversationPatch& p, Timestamp now) override {
+    return s_->update_conversation(id, p, now);
+  }
+  Status soft_delete_conversation(std::int64_t id, const AuditContext& audit) override {
+    return s_->soft_delete_conversation(id, audit);
+  }
+  Result<Conversation> restore_conversation(std::int64_t id, const AuditContext& audit) override {
+    return s_->restore_conversation(id, audit);
+  }
+  Result<std::int64_t> clear_conversation(std::int64_t id, const AuditContext& audit) override {
+    return s_->clear_conversation(id, audit);
+  }
+  Result<Conversation> mark_read(std::int64_t id, std::int64_t up_to, Timestamp now) override {
+    return s_->mark_read(id, up_to, now);
+  }
+  Result<AppendOutcome> append_message(std::int64_t id, const NewMessage& m, Timestamp now,
+                                       const AppendPrecondition& precondition) override {
+    if (before_append) std::exchange(before_append, nullptr)();
+    return s_->append_message(id, m, now, precondition);
+  }
+  Result<Message> get_message(std::int64_t id, bool include_deleted) override {
+    return s_->get_message(id, include_deleted);
+  }
+  Result<Message> find_message_by_uuid(std::string_view uuid, bool include_deleted) override {
+    return s_->find_message_by_uuid(uuid, include_deleted);
+  }
+  Result<Message> find_message_by_client_id(std::int64_t id, std::string_view client_id) override {
+    return s_->find_message_by_client_id(id, client_id);
+  }
+  Result<Page<Message>> list_messages(std::int64_t id, const MessageQuery& q) override {
+    return s_->list_messages(id, q);
+  }
+  Result<Message> update_message(std::int64_t id, const MessagePatch& p, Timestamp now) override {
+    return s_->update_message(id, p, now);
+  }
+  Status soft_delete_message(std::int64_t id, const AuditContext& audit) override {
+    return s_->soft_delete_message(id, audit);
+  }
+  Result<Message> restore_message(std::int64_t id, const AuditContext& audit) override {
+    return s_->restore_message(id, audit);
+  }
+  Result<Page<SearchHit>> search_messages(const SearchQuery& q) override { return s_->search_messages(q); }
+  Result<std::int64_t> last_message_id() override { return s_->last_message_id(); }
+  Result<Agent> put_agent(const Agent& a, Timestamp now) override { return s_->put_agent(a, now); }
+  Result<Agent> get_agent(std::int64_t id) override { return s_->get_agent(id); }
+  Result<std::vector<Agent>> list_agents() override { return s_->list_agents(); }
+  Result<Subject> put_subject(const Subject& s, Timestamp now) override { return s_->put_subject(s, now); }
+  Result<Subject> get_subject(std::string_view id) override { return s_->get_subject(id); }
+  Result<Profile> put_profile(const Profile& p, Timestamp now) override { return s_->put_profile(p, now); }
+  Result<Profile> get_profile(std::string_view user_id) override { return s_->get_profile(user_id); }
+  Result<std::vector<AuditEntry>> list_audit(const AuditQuery& q) override { return s_->list_audit(q); }
+  Result<std::int64_t> purge(Timestamp before, const AuditContext& audit) override {
+    return s_->purge(before, audit);
+  }
+  Result<std::int64_t> flush_search_index() override { return s_->flush_search_index(); }
+  Result<ActivityLog> activity(const ActivityQuery& q) override { return s_->activity(q); }
+  Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) override {
+    return s_->activity_totals(kind);
+  }
+
+ private:
+  std::shared_ptr<Store> s_;
+};
+
+struct RacingFixture {
+  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>(from_millis(kStartMs));
+  std::shared_ptr<Store> inner;
+  std::shared_ptr<RacingStore> store;
+  std::unique_ptr<ChatService> svc;
+
+  RacingFixture() {
+    auto s = open_memory_store();
+    REQUIRE(s.ok());
+    inner = std::shared_ptr<Store>(std::move(s).value());
+    store = std::make_shared<RacingStore>(inner);
+    ServiceDeps deps;
+    deps.store = store;
+    deps.clock = clock;
+    auto made = make_chat_service(deps);
+    REQUIRE(made.ok());
+    svc = std::move(made).value();
+  }
+
+  Conversation create(const Principal& who, ConversationKind kind, std::string handle = {}) {
+    NewConversation c;
+    c.kind = kind;
+    c.handle = std::move(handle);
+    auto r = svc->create_conversation(who, c);
+    REQUIRE(r.ok());
+    return *r;
+  }
+
+  std::int64_t total_messages(std::int64_t id) {
+    auto c = inner->get_conversation(id, true);
+    REQUIRE(c.ok());
+    return c->total_messages;
+  }
+};
+
+NewMessage msg(std::string content, std::string client_id = {}, Role role = Role::kUser) {
+  NewMessage m;
+  m.role = role;
+  m.content = std::move(content);
+  m.client_id = std::move(client_id);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("service: a post is checked against the conversation as the append sees it", "[service]") {
+  RacingFixture f;
+  const Conversation c = f.create(kAlice, ConversationKind::kSupport);
+  const AuditContext audit{"test", f.clock->now()};
+
+  SECTION("by id: no lookup before the append") {
+    f.store->lookups = 0;
+    auto r = f.svc->post_message(kAlice, ConversationKey::of_id(c.id), msg("hi"));
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->replayed);
+    CHECK(f.store->lookups == 0);
+  }
+  SECTION("deactivated after it was named: kGone, nothing written") {
+    f.store->before_append = [&] {
+      ConversationPatch off;
+      off.is_active = false;
+      REQUIRE(f.inner->update_conversation(c.id, off, f.clock->now()).ok());
+    };
+    for (const auto& key : {ConversationKey::of_id(c.id), ConversationKey::of_uuid(c.uuid)}) {
+      auto r = f.svc->post_message(kAlice, key, msg("late"));
+      REQUIRE_FALSE(r.ok());
+      CHECK(r.error().code == ErrorCode::kGone);
+      CHECK(f.total_messages(c.id) == 0);
+    }
+  }
+  SECTION("expired after it was named: kGone, nothing written") {
+    ConversationPatch soon;
+    soon.expires_at = f.clock->now() + std::chrono::seconds(10);
+    REQUIRE(f.svc->update_conversation(kAlice, ConversationKey::of_id(c.id), soon).ok());
+    f.store->before_append = [&] { f.clock->advance(std::chrono::seconds(10)); };
+    auto r = f.svc->post_message(kAlice, ConversationKey::of_uuid(c.uuid), msg("late"));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kGone);
+    CHECK(f.total_messages(c.id) == 0);
+  }
+  SECTION("deleted after it was named: kNotFound, nothing written") {
+    f.store->before_append = [&] { REQUIRE(f.inner->soft_delete_conversation(c.id, audit).ok()); };
+    auto r = f.svc->post_message(kAlice, ConversationKey::of_uuid(c.uuid), msg("late"));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kNotFound);
+    CHECK(r.error().message == "conversation not found");
+    CHECK(f.total_messages(c.id) == 0);
+  }
+  SECTION("closed after a first post: a retry is still a replay, a new post is kGone") {
+    auto first = f.svc->post_message(kAlice, ConversationKey::of_id(c.id), msg("hello", "c-1"));
+    REQUIRE(first.ok());
+    ConversationPatch off;
+    off.is_active = false;
+    REQUIRE(f.inner->update_conversation(c.id, off, f.clock->now()).ok());
+    auto retry = f.svc->post_message(kAlice, ConversationKey::of_id(c.id), msg("hello", "c-1"));
+    REQUIRE(retry.ok());
+    CHECK(retry->replayed);
+    CHECK(retry->message.id == first->message.id);
+    auto changed = f.svc->post_message(kAlice, ConversationKey::of_id(c.id), msg("other text", "c-1"));
+    REQUIRE_FALSE(changed.ok());
+    CHECK(changed.error().code == ErrorCode::kConflict);
+    auto fresh = f.svc->post_message(kAlice, ConversationKey::of_id(c.id), msg("new", "c-2"));
+    REQUIRE_FALSE(fresh.ok());
+    CHECK(fresh.error().code == ErrorCode::kGone);
+    CHECK(f.total_messages(c.id) == 1);
+  }
+}
+
+TEST_CASE("service: post resolves every kind of key and refuses what the caller may not write", "[service]") {
+  RacingFixture f;
+  const Conversation s = f.create(kAnon, ConversationKind::kSession, "sess-1");
+  const Conversation mine = f.create(kAlice, ConversationKind::kSupport);
+
+  CHECK(f.svc->post_message(kAnon, ConversationKey::of_id(s.id), msg("a")).ok());
+  CHECK(f.svc->post_message(kAnon, ConversationKey::of_uuid(s.uuid), msg("b")).ok());
+  CHECK(f.svc->post_message(kAnon, ConversationKey::of_handle("sess-1"), msg("c")).ok());
+  CHECK(f.svc->post_message(kAnon, ConversationKey::of_any("sess-1", ConversationKind::kSession), msg("d")).ok());
+  CHECK(f.svc->post_message(kAnon, ConversationKey::of_any(std::to_string(s.id)), msg("e")).ok());
+  CHECK(f.total_messages(s.id) == 5);
+
+  auto not_found = [&](const Principal& who, const ConversationKey& key, Role role = Role::kUser) {
+    auto r = f.svc->post_message(who, key, msg("x", {}, role));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::kNotFound);
+    CHECK(r.error().message == "conversation not found");
+  };
+  not_found(kAnon, ConversationKey::of_id(s.id, ConversationKind::kSupport));        // kind mismatch by id
+  not_found(kAnon, ConversationKey::of_handle("sess-1", ConversationKind::kQuote));  // and by handle
+  not_found(kBob, ConversationKey::of_id(mine.id));                                  // someone else's
+  not_found(kBob, ConversationKey::of_id(mine.id), Role::kSystem);                   // invisible beats role
+  not_found(kAlice, ConversationKey::of_id(0));
+  not_found(kAlice, ConversationKey::of_id(mine.id + 100));
+  CHECK(f.total_messages(s.id) == 5);
+  CHECK(f.total_messages(mine.id) == 0);
+
+  // Role rules still apply, before expiry.
+  auto agent_role = f.svc->post_message(kAlice, ConversationKey::of_id(mine.id), msg("x", {}, Role::kAgent));
+  REQUIRE_FALSE(agent_role.ok());
+  CHECK(agent_role.error().code == ErrorCode::kPermissionDenied);
+  ConversationPatch off;
+  off.is_active = false;
+  REQUIRE(f.inner->update_conversation(mine.id, off, f.clock->now()).ok());
+  auto denied = f.svc->post_message(kAlice, ConversationKey::of_id(mine.id), msg("x", {}, Role::kSystem));
+  REQUIRE_FALSE(denied.ok());
+  CHECK(denied.error().code == ErrorCode::kPermissionDenied);
+  CHECK(f.total_messages(mine.id) == 0);
+}
