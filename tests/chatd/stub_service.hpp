@@ -18,6 +18,11 @@ class StubChatService : public chat::ChatService {
  public:
   static chat::Error stub() { return chat::Error::not_found("stub"); }
 
+  chat::ServiceLimits limits() const noexcept override {
+    const chat::ServiceOptions defaults;
+    return {defaults.max_page, defaults.max_wait};
+  }
+
   chat::Result<chat::Conversation> create_conversation(const chat::Principal&, chat::NewConversation) override {
     return stub();
   }
@@ -107,13 +112,24 @@ class StubChatService : public chat::ChatService {
     return stub();
   }
   chat::Result<chat::GlobalAnalytics> analytics_global(const chat::Principal&) override { return stub(); }
-  chat::Result<std::vector<chat::ChatSession>> list_sessions(const chat::Principal&,
-                                                              const chat::ConversationKey&) override {
+  chat::Result<std::vector<chat::ActivityPeriod>> list_activity_periods(const chat::Principal&,
+                                                                        const chat::ConversationKey&) override {
     return stub();
   }
   void shutdown() noexcept override {}
   // seed 004
   chat::Result<chat::CoachStartResult> start_coach_session(const chat::Principal&, chat::CoachStart) override {
+    return stub();
+  }
+  chat::Result<chat::CoachSession> get_coach_session(const chat::Principal&, const chat::ConversationKey&) override {
+    return stub();
+  }
+  chat::Result<chat::Page<chat::CoachSession>> list_coach_sessions(const chat::Principal&,
+                                                                   const chat::CoachSessionQuery&) override {
+    return stub();
+  }
+  chat::Result<chat::CoachContextSections> get_coach_context(const chat::Principal&,
+                                                             const chat::ConversationKey&) override {
     return stub();
   }
 };

@@ -2,112 +2,65 @@
 //
 // ChatService enforces the business rules on top of a Store and an
 // LlmProvider:
+// - Principals. A caller that is not anonymous must have a user_id: every
+//   operation answers kUnauthenticated ("the caller has no user id") first
+//   otherwise. An anonymous caller's user_id is ignored.
 // - Ownership. A conversation with an owner (user_id) is visible to its owner
-//   and to admins; agents also see every `support` conversation. A
-//   conversation without an owner (a public session or customer chat) is
-//   visible to anyone who names it. What a caller may not see answers
-//   kNotFound, never kPermissionDenied, so that ids leak nothing; operations
-//   reserved to a role (admin registries, global views) answer
-//   kPermissionDenied.
-// - Expiry and activity. Posting to a conversation past its expires_at, or
-//   deactivated (is_active = false), answers kGone; reading it still works.
+//   and to admins; human agents (PrincipalRole::kAgent) also see every
+//   `support` conversation. A conversation without an owner (a public session
+//   or customer chat) is visible to anyone who names it by a capability (uuid,
+//   handle, subject); by its guessable integer id only to agents and admins
+//   (chat/keys.hpp). What a caller may not see answers kNotFound, never
+//   kPermissionDenied, so that ids leak nothing; operations reserved to a
+//   role (admin registries, global views) answer kPermissionDenied.
+// - Expiry and activity. Posting, replying or editing in a conversation past
+//   its expires_at, or deactivated (is_active = false), answers kGone;
+//   reading, updating, deleting, restoring, clearing and marking read still
+//   work (an owner can clean up or extend a session).
 // - Soft deletes. Deleted conversations and messages are absent from every
-//   read unless a query asks for deleted rows (admins only); restore undoes a
-//   delete; purge removes rows deleted longer ago than the retention period.
+//   read unless a query asks for deleted rows (admins only: kPermissionDenied
+//   otherwise); restore undoes a delete (restoring a live row answers it
+//   unchanged); purge removes rows deleted longer ago than the retention.
+//   Deletes, restores, clears and purges write audit entries.
 // - Idempotent posts. A post with a client_id that names a live message of
 //   the conversation returns that message (replayed = true) when role and
 //   content are the same, and kConflict (field "client_id") when they differ.
-// - Replies. reply() and reply_stream() store the user message, build the
-//   context (agent system prompt, the conversation's initial_context, then
-//   the most recent messages that fit the token budget), call the provider,
-//   and store the assistant message with tokens_used and processing_time. A
-//   stream cancelled by the caller or failed by the provider stores the
-//   assistant message with what was produced and status kFailed.
 // - Events. Every change to a conversation wakes wait_for_messages().
+// - Input. Text is valid UTF-8 within the byte limits of ServiceOptions;
+//   metadata is a JSON object. A bad field answers kInvalidArgument naming the
+//   field by its C++ name ("content", "client_id", ...); layers above rename it.
+//
+// Vocabulary: chat/types.hpp (conversation, cursor, the three senses of
+// "agent"); chat/keys.hpp (keys and not-found wording); chat/reply.hpp,
+// chat/analytics.hpp, chat/support.hpp, chat/coach.hpp (seed words of each
+// concern).
 //
 // Thread safety: a ChatService is safe to use from many threads at once.
-// Failure: every operation returns Result; nothing throws.
+// Failure: every operation returns Result; nothing throws. An unexpected
+// failure inside the service answers kInternal ("internal error") and is logged.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "chat/analytics.hpp"
+#include "chat/coach.hpp"
+#include "chat/keys.hpp"
 #include "chat/llm.hpp"
 #include "chat/logger.hpp"
+#include "chat/reply.hpp"
 #include "chat/result.hpp"
 #include "chat/store.hpp"
+#include "chat/support.hpp"
 #include "chat/time.hpp"
 #include "chat/token_counter.hpp"
 #include "chat/types.hpp"
 
 namespace chat {
-
-// Names a conversation by its integer id, its uuid, its handle, or any of
-// them (`any`: a uuid-shaped key is tried as a uuid first, then as a handle;
-// a numeric key as an id last). With `kind` set, a conversation of another
-// kind is not found: each API sees only its own kind of threads.
-//
-// `subject` (seed 000 quote chats) names THE conversation of `kind` about a
-// subject (a job): one per (kind, subject), shared by every authenticated
-// caller, created ownerless and empty the first time it is named, by any
-// operation, so that "get or create" is one race-free step (the store's
-// unique handle decides between concurrent first uses). The caller must be
-// authenticated (kUnauthenticated); an unknown subject answers kNotFound with
-// field "subject". Its internal handle contains a '/', which client-chosen
-// handles may not, so no client can take it first.
-struct ConversationKey {
-  enum class By { kId, kUuid, kHandle, kAny, kSubject };
-  By by = By::kId;
-  std::int64_t id = 0;
-  std::string text;
-  std::optional<ConversationKind> kind;
-  // Seeds 002/003: when true, an ownerless conversation is not found unless
-  // the caller is an agent or an admin. For APIs that name conversations by
-  // guessable integer ids (seed 003), where "visible to whoever names it"
-  // would expose every ownerless customer chat (seed 002) to enumeration.
-  bool hide_ownerless = false;
-
-  static ConversationKey of_id(std::int64_t id, std::optional<ConversationKind> k = {}) {
-    return {By::kId, id, {}, k};
-  }
-  static ConversationKey of_uuid(std::string uuid, std::optional<ConversationKind> k = {}) {
-    return {By::kUuid, 0, std::move(uuid), k};
-  }
-  static ConversationKey of_handle(std::string handle, std::optional<ConversationKind> k = {}) {
-    return {By::kHandle, 0, std::move(handle), k};
-  }
-  static ConversationKey of_any(std::string key, std::optional<ConversationKind> k = {}) {
-    return {By::kAny, 0, std::move(key), k};
-  }
-  static ConversationKey of_subject(std::string subject_id, ConversationKind k) {
-    return {By::kSubject, 0, std::move(subject_id), k};
-  }
-};
-
-// Names a message by id, by uuid, or by client_id within a conversation.
-// With `conversation.kind` set, a message of a conversation of another kind
-// is not found (an API reaches only messages of its own kind of threads).
-struct MessageKey {
-  enum class By { kId, kUuid, kClientId };
-  By by = By::kId;
-  std::int64_t id = 0;
-  std::string text;
-  ConversationKey conversation;  // used with kClientId
-
-  static MessageKey of_id(std::int64_t id) { return {By::kId, id, {}, {}}; }
-  static MessageKey of_uuid(std::string uuid, std::optional<ConversationKind> k = {}) {
-    return {By::kUuid, 0, std::move(uuid), ConversationKey{ConversationKey::By::kId, 0, {}, k}};
-  }
-  static MessageKey of_client_id(ConversationKey conversation, std::string client_id) {
-    return {By::kClientId, 0, std::move(client_id), std::move(conversation)};
-  }
-};
 
 struct PostResult {
   Message message;
@@ -115,40 +68,6 @@ struct PostResult {
   // The conversation posted to, as read before the post (its counters may not
   // include this message): for APIs that render the thread with the message.
   Conversation conversation;
-};
-
-struct ReplyRequest {
-  // The user's message, stored before the reply. Empty: nothing is stored
-  // and the model answers the conversation as it stands.
-  std::string content;
-  std::string client_id;  // idempotency key of the user message
-  std::string metadata = "{}";
-  std::optional<std::int64_t> agent_id;  // persona; default: the conversation's agent
-  bool include_context = true;           // false: only the system prompt and this message
-  std::string model;                     // empty: agent's model, else the service default
-  std::optional<std::int64_t> max_tokens;
-  std::optional<double> temperature;
-  // Seeds 002/003: when true and `content` equals the content of the newest
-  // live non-system message of the conversation, and that message has role
-  // user, that message is the user message of this reply and nothing new is
-  // stored (the seed 003 client posts the message first, then asks for the
-  // AI response with the same text). Ignored when client_id is set.
-  bool reuse_latest_user_message = false;
-};
-
-struct Usage {
-  std::int64_t prompt_tokens = 0;
-  std::int64_t completion_tokens = 0;
-  std::int64_t total_tokens = 0;
-  double processing_time = 0;  // seconds spent in the provider
-  double cost = 0;             // from the model price table; 0 for unknown models
-};
-
-struct ReplyResult {
-  std::optional<Message> user_message;  // absent when the request had no content
-  Message assistant_message;
-  Usage usage;
-  Conversation conversation;  // after the reply (counters updated)
 };
 
 // Messages read together with their conversation, for APIs that render the
@@ -162,254 +81,251 @@ struct ThreadMessage {
   Message message;
 };
 
-// What reply_stream reports with each chunk.
-struct StreamEvent {
-  std::string_view chunk;
-  const Message* user_message = nullptr;  // the stored user message, if any
-  std::string_view assistant_uuid;        // the uuid the assistant message will have
-};
-using StreamCallback = std::function<bool(const StreamEvent& event)>;  // false: cancel
-
-// A model's price per 1,000 tokens.
-struct ModelPrice {
-  std::string model;
-  double prompt_per_1k = 0;
-  double completion_per_1k = 0;
-};
-
-// ---- seed 004: resume-coach sessions (options) -----------------------------
-// Budgets of a coach session's initial_context (see start_coach_session).
-struct CoachOptions {
-  std::int64_t resume_tokens = 1500;  // the "## Resume" part, truncation mark included
-  std::int64_t job_tokens = 1000;     // the "## Job:" part (title + description)
-  std::string preamble =
-      "You are a career coach. Help the candidate tailor their resume to the job below: point to the "
-      "experience and skills that match it, what is missing, and how to phrase it. Base your advice on the "
-      "resume and the job description; say so when they do not tell.";
-};
-
-struct CoachStart {
-  std::string job_id;    // a Subject id (put_subject)
-  std::string question;  // required: the first (or next) user message
-};
-
-struct CoachStartResult {
-  ReplyResult reply;     // reply.conversation is the session, counters updated
-  bool created = false;  // true: a new session was opened for this call
-};
-// ---- end seed 004 -----------------------------------------------------------
-
 struct ServiceOptions {
-  std::chrono::milliseconds session_ttl = std::chrono::hours(24);    // default expires_at of sessions
+  std::chrono::milliseconds session_ttl = std::chrono::hours(24);    // default expires_at of seed 001 sessions
   std::chrono::milliseconds retention = std::chrono::hours(24 * 30);  // purge soft-deleted rows after
-  std::chrono::milliseconds max_wait = std::chrono::seconds(60);      // cap of wait_for_messages
+  // The one cap of wait_for_messages (seed 002 `wait=`, docs/seed-002.md: 30 s).
+  std::chrono::milliseconds max_wait = std::chrono::seconds(30);
   std::size_t max_content_bytes = 256 * 1024;
   std::size_t max_metadata_bytes = 16 * 1024;
-  std::size_t max_context_bytes = 256 * 1024;  // initial_context
+  std::size_t max_context_bytes = 256 * 1024;  // initial_context, system prompts, descriptions
   std::int64_t max_page = 1000;                // largest limit a listing accepts
   std::string default_model = "echo";
   std::string default_system_prompt = "You are a helpful assistant.";
   std::int64_t context_tokens = 8192;  // the model's window used for context
   std::int64_t reply_tokens = 1024;    // reserved for the reply within the window
   std::vector<ModelPrice> prices;
-  // Seeds 002/003: the idle gap that starts a new activity session (ChatSession).
-  std::chrono::milliseconds session_gap = std::chrono::minutes(30);
+  // Seeds 002/003: the idle gap that starts a new activity period (ActivityPeriod).
+  std::chrono::milliseconds activity_gap = std::chrono::minutes(30);
   CoachOptions coach;  // seed 004
 };
 
-// ---- seeds 002 / 003: support desk (customer widget, agent console, analytics)
-
-// A customer-widget post (seed 002 POST /api/messages/).
-struct SupportPost {
-  // The conversation uuid as the client sent it. Empty, not a uuid, or naming
-  // no support conversation the caller sees: a new conversation is created
-  // (callers of role user or anonymous only; agents and admins get kNotFound,
-  // field "conversation": they answer existing conversations, they do not
-  // open customer chats).
-  std::string conversation;
-  std::string name;   // contact details, taken when the conversation is created
-  std::string email;
-  std::string content;
-  // Which messages the result lists: those with id > since; nullopt: every
-  // live message of the conversation (at most ServiceOptions::max_page, oldest first).
-  std::optional<std::int64_t> since;
-};
-
-struct SupportPostResult {
-  Conversation conversation;
-  Message message;                 // the stored message (role user, or agent for agents and admins)
-  bool created_conversation = false;
-  std::vector<Message> messages;   // chronological, per SupportPost::since
-};
-
-// Seed 003 dashboard: figures over the caller's live `support` conversations.
-struct DashboardQuery {
-  std::int64_t days = 7;  // daily_stats window: today (UTC, by the service clock) and the days - 1 before (1..366)
-};
-
-struct DailyStat {
-  std::string date;  // YYYY-MM-DD (UTC)
-  std::int64_t conversations = 0;  // live conversations created that day
-  std::int64_t messages = 0;       // live messages created that day
-};
-
-struct AgentActivity {
-  std::int64_t agent_id = 0;
-  std::string name;              // empty when the agent no longer exists
-  std::int64_t message_count = 0;  // live assistant messages in conversations with this agent_id
-};
-
-// An activity session of a conversation: a run of live messages in which no
-// two consecutive messages are more than ServiceOptions::session_gap apart.
-struct ChatSession {
-  std::int64_t conversation_id = 0;
-  Timestamp session_start{};   // first message
-  Timestamp session_end{};     // last message
-  std::int64_t messages_count = 0;
-  std::int64_t duration_minutes = 0;  // (end - start) rounded down to whole minutes
-};
-
-struct Dashboard {
-  std::int64_t total_conversations = 0;
-  std::int64_t total_messages = 0;
-  // Mean seconds from a user message to the reply (assistant or agent) that
-  // immediately follows it among the live non-system messages of the same
-  // conversation; nullopt when there is no such pair.
-  std::optional<double> average_response_time;
-  std::optional<AgentActivity> most_active_agent;  // most assistant messages; ties: lowest agent id
-  std::vector<DailyStat> daily_stats;              // oldest day first, one entry per day of the window
-  std::int64_t total_sessions = 0;
-  std::optional<double> average_session_duration;  // minutes (mean of exact durations); nullopt without sessions
-};
-
-struct AgentPerformance {
-  std::int64_t agent_id = 0;
-  std::string name;
-  std::int64_t total_conversations = 0;  // live support conversations with this agent_id
-  std::int64_t replies = 0;              // live assistant messages in them
-  std::int64_t failed_replies = 0;       // of which status failed
-  // 100 * (replies - failed_replies) / replies, rounded to 0.1; nullopt without replies.
-  std::optional<double> success_rate;
-};
-
-struct GlobalAnalytics {
-  std::int64_t total_conversations = 0;  // live support conversations, every owner (ownerless included)
-  std::int64_t total_messages = 0;       // live messages in them
-  std::int64_t users = 0;                // distinct owners (ownerless conversations excluded)
-  // Owned conversations / users, rounded to 0.01; 0 without users.
-  double average_conversations_per_user = 0;
-  std::vector<AgentPerformance> top_performing_agents;  // by total_conversations desc, then replies desc, id; at most 10
+// The bounds a caller of the service must respect (ChatService::limits()):
+// layers above use them rather than repeating the numbers.
+struct ServiceLimits {
+  std::int64_t max_page = 0;             // largest `limit` any listing accepts (ServiceOptions::max_page)
+  std::chrono::milliseconds max_wait{};  // wait_for_messages caps its timeout here (ServiceOptions::max_wait)
 };
 
 struct ServiceDeps {
-  std::shared_ptr<Store> store;               // required
-  std::shared_ptr<LlmProvider> llm;           // null: the echo provider
-  std::shared_ptr<Clock> clock;               // null: the system clock
-  std::shared_ptr<Logger> logger;             // null: no logging
-  std::shared_ptr<TokenCounter> tokens;       // null: the estimating counter
+  std::shared_ptr<Store> store;          // required
+  std::shared_ptr<LlmProvider> llm;      // null: the echo provider
+  std::shared_ptr<Clock> clock;          // null: the system clock
+  std::shared_ptr<Logger> logger;        // null: no logging
+  std::shared_ptr<TokenCounter> tokens;  // null: the estimating counter
 };
 
+// Errors every operation may answer besides those it lists: kUnauthenticated
+// for a non-anonymous caller without a user_id; kUnavailable when the store is
+// busy; kInternal for an unexpected failure. "Not visible" below means
+// kNotFound with the key's not-found message (chat/keys.hpp). Listings take
+// `limit` in 1..max_page and `offset` >= 0 (kInvalidArgument "limit" /
+// "offset" otherwise).
 class ChatService {
  public:
   virtual ~ChatService() = default;
 
+  // The bounds of this service (max_page, max_wait). Never fails.
+  virtual ServiceLimits limits() const noexcept = 0;
+
   // ---- conversations
+
+  // Creates a conversation owned by the caller (anonymous: ownerless; an admin
+  // may name another user_id). kSession: a handle "sess_<24 hex>" when none is
+  // given, expires_at defaults to now + session_ttl. Errors: kUnauthenticated
+  // for anonymous callers creating coach or quote conversations;
+  // kInvalidArgument "uuid", "handle", "type", "status", "title", "metadata",
+  // "initial_context", "expires_at" (not in the future), ...; kNotFound
+  // "agent_id" (unknown persona), "subject" (unknown job, coach and quote
+  // kinds); kConflict "handle" / "uuid" when taken.
   virtual Result<Conversation> create_conversation(const Principal& who, NewConversation c) = 0;
+  // The conversation `key` names. Errors: not visible.
   virtual Result<Conversation> get_conversation(const Principal& who, const ConversationKey& key) = 0;
+  // Conversations matching `q`, scoped by role: a user sees their own; an
+  // agent with q.kind = support every support conversation, otherwise their
+  // own; anonymous callers ownerless ones; admins the query as given.
+  // Errors: kInvalidArgument "limit", "offset", "since_id", "search";
+  // kPermissionDenied for include_deleted by a non-admin.
   virtual Result<Page<Conversation>> list_conversations(const Principal& who, ConversationQuery q) = 0;
+  // Changes the fields the patch sets. Errors: not visible; kInvalidArgument
+  // "title", "status", "initial_context", "metadata"; kNotFound "agent_id".
   virtual Result<Conversation> update_conversation(const Principal& who, const ConversationKey& key,
                                                    const ConversationPatch& patch) = 0;
+  // Soft-deletes the conversation (audited); seed 004 "deactivate". Errors: not visible.
   virtual Status delete_conversation(const Principal& who, const ConversationKey& key) = 0;
+  // Undoes a soft delete (audited); a live conversation is answered unchanged.
+  // Errors: not visible (deleted conversations are visible to this call).
   virtual Result<Conversation> restore_conversation(const Principal& who, const ConversationKey& key) = 0;
-  // Soft-deletes every message; returns how many were deleted.
+  // Soft-deletes every message (audited); returns how many were deleted. Errors: not visible.
   virtual Result<std::int64_t> clear_conversation(const Principal& who, const ConversationKey& key) = 0;
-  // Marks messages up to `up_to_message_id` (0: all so far) as read by the owner.
+  // Moves the owner's read cursor: messages with id <= last_read_message_id
+  // (0: every message so far) count as read, and unread_count drops. Errors:
+  // not visible; kInvalidArgument "last_read_message_id" when negative;
+  // kPermissionDenied when the caller sees the conversation but is not its
+  // owner (an agent reading a customer's chat must not clear its count;
+  // admins may; anyone may for ownerless conversations).
   virtual Result<Conversation> mark_read(const Principal& who, const ConversationKey& key,
-                                         std::int64_t up_to_message_id = 0) = 0;
-  // Admin only: removes rows soft-deleted longer ago than the retention.
+                                         std::int64_t last_read_message_id = 0) = 0;
+  // Removes for good the rows soft-deleted longer ago than the retention;
+  // returns how many rows went. Errors: kPermissionDenied for non-admins.
   virtual Result<std::int64_t> purge(const Principal& who) = 0;
 
   // ---- messages
+
+  // Appends a message (idempotent by client_id, see above). Role rules:
+  // kUser and kAssistant are open to whoever sees the conversation; kAgent
+  // needs a human agent or an admin; kSystem an admin, or an ownerless session
+  // or quote conversation; NewMessage::agent_side picks kAgent or kAssistant
+  // from the caller. Errors: not visible; kInvalidArgument "content" (empty or
+  // too long), "metadata", "client_id", "uuid", ...; kPermissionDenied for a
+  // role the caller may not write; kGone when expired or inactive (a replay of
+  // a post that succeeded before is still answered); kConflict "client_id".
   virtual Result<PostResult> post_message(const Principal& who, const ConversationKey& key, NewMessage m) = 0;
+  // Errors: kNotFound "message not found" when unknown or not visible.
   virtual Result<Message> get_message(const Principal& who, const MessageKey& key) = 0;
+  // The conversation's messages per `q` (cursor: q.after_id). Errors: not
+  // visible; kInvalidArgument "limit", "offset", "after_id", "before_id",
+  // "search"; kPermissionDenied for include_deleted by a non-admin.
   virtual Result<Page<Message>> list_messages(const Principal& who, const ConversationKey& key,
                                               MessageQuery q) = 0;
+  // Changes the fields the patch sets (content, metadata, status, usage).
+  // Errors: kInvalidArgument "content" ("content: content or metadata is
+  // required") when the patch sets no field, "content" when empty or too
+  // long, "metadata", ...; message not visible; kPermissionDenied when the
+  // caller may not write the message's role; kGone when the conversation is
+  // expired or inactive.
   virtual Result<Message> edit_message(const Principal& who, const MessageKey& key, const MessagePatch& patch) = 0;
+  // Soft-deletes the message (audited). Errors: message not visible.
   virtual Status delete_message(const Principal& who, const MessageKey& key) = 0;
+  // Undoes a soft delete (audited); a live message is answered unchanged. Errors: message not visible.
   virtual Result<Message> restore_message(const Principal& who, const MessageKey& key) = 0;
+  // Full-text search over the live messages the caller sees, best first.
+  // With q.conversation_id the conversation must be visible (by integer id).
+  // Errors: kInvalidArgument "text" (empty or too long), "limit", "offset".
   virtual Result<Page<SearchHit>> search_messages(const Principal& who, SearchQuery q) = 0;
   // list_messages and get_message that also answer the conversation, read in
   // the same call (same rules, same errors).
   virtual Result<ThreadMessages> list_thread_messages(const Principal& who, const ConversationKey& key,
                                                       MessageQuery q) = 0;
   virtual Result<ThreadMessage> get_thread_message(const Principal& who, const MessageKey& key) = 0;
-  // Messages with id > after_id, returned as soon as there are any, or an
-  // empty list after `timeout` (capped at ServiceOptions::max_wait).
+  // The messages after the cursor (id > after_id, at most max_page, oldest
+  // first), returned as soon as there are any, or an empty list after
+  // `timeout` (capped at ServiceOptions::max_wait, so callers pass the
+  // client's value as it is) or at shutdown(). Errors: not visible (also when
+  // the conversation goes away during the wait); kInvalidArgument "timeout"
+  // (negative), "after_id" (negative).
   virtual Result<std::vector<Message>> wait_for_messages(const Principal& who, const ConversationKey& key,
                                                          std::int64_t after_id,
                                                          std::chrono::milliseconds timeout) = 0;
 
-  // ---- AI replies
+  // ---- AI replies (chat/reply.hpp)
+
+  // Stores the user message, asks the provider, stores the assistant message
+  // (metadata: model, prompt_tokens, completion_tokens, finish_reason,
+  // reply_to). A retry with the client_id of a stored, answered user message
+  // returns the stored answer without calling the provider. Errors: not
+  // visible; kInvalidArgument "content" (too long, too large for the context
+  // window, or empty with a client_id), "client_id", "metadata", "model",
+  // "max_tokens" (not positive), "temperature" (outside 0..2); kNotFound
+  // "agent_id"; kGone; kConflict "client_id"; the provider's errors
+  // (kUpstream, kUnavailable, kDeadlineExceeded): the user message stays
+  // stored, and no answer is stored when the provider produced nothing.
   virtual Result<ReplyResult> reply(const Principal& who, const ConversationKey& key, ReplyRequest r) = 0;
+  // reply() delivering the answer chunk by chunk; on_chunk returning false (or
+  // throwing) cancels. A cancelled or failed stream stores what was produced
+  // with status kFailed; a retried, answered request gets the stored answer as
+  // one chunk. Same errors as reply().
   virtual Result<ReplyResult> reply_stream(const Principal& who, const ConversationKey& key, ReplyRequest r,
                                            const StreamCallback& on_chunk) = 0;
   // The checks reply()/reply_stream() make before storing anything (request
-  // fields, conversation visible, writable: kGone when expired or inactive),
-  // with nothing stored and no provider call: lets an SSE route answer a
-  // plain error before its stream starts. A reply may still fail afterwards
-  // (the conversation expiring in between, the provider failing).
+  // fields, conversation visible, persona known, writable: kGone when expired
+  // or inactive), with nothing stored and no provider call: lets an SSE route
+  // answer a plain error before its stream starts. A reply may still fail
+  // afterwards (the conversation expiring in between, the provider failing).
   virtual Status check_reply(const Principal& who, const ConversationKey& key, const ReplyRequest& r) = 0;
 
   // ---- registries
-  virtual Result<Agent> put_agent(const Principal& who, Agent a) = 0;  // admin
+
+  // Creates or replaces an AI persona. Errors: kPermissionDenied for
+  // non-admins; kInvalidArgument "id" (negative), "name" (required),
+  // "system_prompt", "model".
+  virtual Result<Agent> put_agent(const Principal& who, Agent a) = 0;
+  // Errors: kNotFound "agent not found".
   virtual Result<Agent> get_agent(const Principal& who, std::int64_t id) = 0;
   virtual Result<std::vector<Agent>> list_agents(const Principal& who) = 0;
-  virtual Result<Subject> put_subject(const Principal& who, Subject s) = 0;  // any authenticated caller
+  // Creates or replaces a subject (a job); an empty id gets a uuid. Errors:
+  // kUnauthenticated for anonymous callers; kInvalidArgument "id", "title"
+  // (required), "description"; kConflict "id" when another user created it
+  // (admins may overwrite).
+  virtual Result<Subject> put_subject(const Principal& who, Subject s) = 0;
+  // Errors: kUnauthenticated for anonymous callers; kNotFound "subject not found".
   virtual Result<Subject> get_subject(const Principal& who, std::string_view id) = 0;
-  virtual Result<Profile> put_profile(const Principal& who, Profile p) = 0;  // the caller's own
+  // Replaces the caller's own profile (each section a JSON array). Errors:
+  // kUnauthenticated for anonymous callers; kInvalidArgument "work_history",
+  // "education", "projects", "skills".
+  virtual Result<Profile> put_profile(const Principal& who, Profile p) = 0;
+  // The caller's own profile; an empty one when none was stored. Errors:
+  // kUnauthenticated for anonymous callers.
   virtual Result<Profile> get_profile(const Principal& who) = 0;
-  virtual Result<std::vector<AuditEntry>> list_audit(const Principal& who, const AuditQuery& q) = 0;  // admin
+  // Errors: kPermissionDenied for non-admins; kInvalidArgument "limit", "offset".
+  virtual Result<std::vector<AuditEntry>> list_audit(const Principal& who, const AuditQuery& q) = 0;
 
-  // ---- seeds 002 / 003: support desk
+  // ---- seeds 002 / 003: support desk (chat/support.hpp, chat/analytics.hpp)
 
   // Seed 002 customer post: appends to the named support conversation, or
   // creates one (see SupportPost) owned by the caller when authenticated,
   // ownerless otherwise. Role user for anonymous and user callers; role agent
-  // for agents and admins. Returns the message and the messages per `since`.
+  // for agents and admins. Returns the message and the messages after the
+  // cursor p.after_id. Errors: kInvalidArgument "content", "after_id"
+  // (negative), "name", "email"; kNotFound "conversation" for agents and
+  // admins naming no conversation; kGone.
   virtual Result<SupportPostResult> post_support_message(const Principal& who, SupportPost p) = 0;
   // Seed 003 dashboard over the caller's own live support conversations
-  // (admins too: their own). kInvalidArgument (field "days") outside 1..366.
+  // (admins too: their own). Errors: kUnauthenticated for anonymous callers;
+  // kInvalidArgument "days" outside 1..366.
   virtual Result<Dashboard> analytics_dashboard(const Principal& who, const DashboardQuery& q) = 0;
-  // Admin only (kPermissionDenied otherwise): figures over every live support conversation.
+  // Figures over every live support conversation. Errors: kUnauthenticated
+  // for anonymous callers; kPermissionDenied for non-admins.
   virtual Result<GlobalAnalytics> analytics_global(const Principal& who) = 0;
-  // The activity sessions of a visible conversation, oldest first, derived
-  // from its live messages at read time (exact under soft deletes).
-  virtual Result<std::vector<ChatSession>> list_sessions(const Principal& who, const ConversationKey& key) = 0;
+  // The activity periods (seed 003 "sessions") of a visible conversation,
+  // oldest first, derived from its live messages at read time (exact under
+  // soft deletes). Errors: not visible.
+  virtual Result<std::vector<ActivityPeriod>> list_activity_periods(const Principal& who,
+                                                                    const ConversationKey& key) = 0;
   // Ends every wait_for_messages now (they return an empty list) and makes
   // later ones return at once; everything else keeps working. For a server
   // stopping gracefully. Idempotent, thread-safe.
   virtual void shutdown() noexcept = 0;
 
-  // ---- seed 004: resume-coach sessions
+  // ---- seed 004: resume-coach sessions (chat/coach.hpp)
+
   // Gets or creates the caller's active coach session for job `s.job_id` and
   // asks it `s.question` (as reply() does). The session is the caller's live
   // conversation of kind coach with subject = job_id (the newest, should there
   // be several). A new session gets an initial_context built from the caller's
-  // profile and the job within ServiceOptions::coach budgets (format:
-  // coach_context.hpp; metadata {"job_id", "resume_tokens", "job_tokens",
-  // "resume_truncated", "job_truncated"}), the job title as its title, and a
-  // handle "coach-<hash of user and job>-<n>" that makes creation race-free:
-  // two concurrent first starts create one session, both ask in it. A
-  // deleted (deactivated) session is never reused. Errors: kUnauthenticated
-  // for anonymous callers; kInvalidArgument "job_id" / "question" for empty
-  // or oversized input; kNotFound (field "job_id") for an unknown job; the
-  // provider's errors as reply() has them (the session and the question stay
-  // stored, and the next start continues in that session).
+  // profile and the job within ServiceOptions::coach budgets, the job title as
+  // its title, and a handle "coach-<hash of user and job>-<n>" that makes
+  // creation race-free: two concurrent first starts create one session, both
+  // ask in it. A deleted (deactivated) session is never reused. Errors:
+  // kUnauthenticated for anonymous callers; kInvalidArgument "job_id" /
+  // "question" for empty or oversized input; kNotFound (field "job_id") for an
+  // unknown job; the provider's errors as reply() has them (the session and
+  // the question stay stored, and the next start continues in that session).
   virtual Result<CoachStartResult> start_coach_session(const Principal& who, CoachStart s) = 0;
-  // ---- end seed 004
+  // The coach session `key` names (its kind is forced to coach), with the
+  // figures its context was built with. Errors: kUnauthenticated for
+  // anonymous callers; not visible (unknown, deactivated, another user's).
+  virtual Result<CoachSession> get_coach_session(const Principal& who, const ConversationKey& key) = 0;
+  // The caller's own active coach sessions, most recent activity first (admins
+  // too: their own). Errors: kUnauthenticated; kInvalidArgument "limit", "offset".
+  virtual Result<Page<CoachSession>> list_coach_sessions(const Principal& who, const CoachSessionQuery& q) = 0;
+  // The session's initial_context and its resume and job parts. Errors: as get_coach_session.
+  virtual Result<CoachContextSections> get_coach_context(const Principal& who, const ConversationKey& key) = 0;
 };
 
-// Fails with kInvalidArgument when deps.store is null.
+// Fails with kInvalidArgument when deps.store is null ("store") or an option
+// is out of range ("max_page" < 1, "context_tokens" <= reply_tokens,
+// "session_ttl" <= 0, "retention" < 0, "max_wait" < 0).
 Result<std::unique_ptr<ChatService>> make_chat_service(ServiceDeps deps, ServiceOptions options = {});
 
 }  // namespace chat

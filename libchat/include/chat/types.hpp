@@ -9,6 +9,19 @@
 // and times are std::optional; metadata-like fields hold JSON text (an object,
 // "{}" when empty) that the library validates before it stores it. Times are
 // Timestamps (UTC milliseconds, chat/time.hpp).
+//
+// Vocabulary (one word per concept; the seed words that map to it):
+// - Conversation: seed 001 "session", 002 "conversation", 003 "conversation",
+//   004 "session" / "chat session", 000 "quote chat".
+// - Cursor: a message id. Message ids grow monotonically across the store, so
+//   "the messages after cursor N" are those with id > N: MessageQuery::after_id,
+//   SupportPost::after_id and wait_for_messages(after_id) (seed 002 `since`).
+//   A conversation's read cursor is last_read_message_id (seed 003 `up_to`).
+// - Agent, three senses kept apart by their type:
+//   `Agent` is an AI persona (seed 003 agent_id: name, system prompt, model);
+//   `PrincipalRole::kAgent` is a human support agent calling the service;
+//   `Role::kAgent` is a message written by such a human agent. A message
+//   written for the AI persona has Role::kAssistant.
 #pragma once
 
 #include <cstdint>
@@ -96,7 +109,7 @@ struct Attachment {
 };
 
 struct Message {
-  std::int64_t id = 0;  // monotonic across the whole store: the `since` cursor
+  std::int64_t id = 0;  // monotonic across the whole store: the cursor (seed 002 `since`)
   std::string uuid;
   std::int64_t conversation_id = 0;
   std::string client_id;  // idempotency key, unique among live messages of a conversation
@@ -213,9 +226,16 @@ struct NewMessage {
   std::optional<double> processing_time;
   std::optional<double> cost;
   std::vector<NewAttachment> attachments;
+  // The agent side of a support conversation (seed 003 sender_type "agent"):
+  // the service picks the role from the caller, Role::kAgent for a human
+  // agent (principal role agent or admin) and Role::kAssistant for anyone
+  // else (writing for the AI persona); `role` is then ignored. A service
+  // input only: the store never reads it.
+  bool agent_side = false;
 };
 
-// Fields left empty are not changed. The message keeps its id and place.
+// Fields left empty are not changed. The message keeps its id and place. A
+// patch that sets no field is refused by ChatService::edit_message.
 struct MessagePatch {
   std::optional<std::string> content;
   std::optional<std::string> metadata;
@@ -258,7 +278,7 @@ struct ConversationQuery {
 struct MessageQuery {
   std::optional<Role> role;
   std::string search;         // case-insensitive substring of content
-  std::int64_t after_id = 0;  // only messages with id > after_id (the `since` cursor)
+  std::int64_t after_id = 0;  // the cursor: only messages with id > after_id (seed 002 `since`)
   std::int64_t before_id = 0; // when > 0, only messages with id < before_id
   bool newest_first = false;  // default: chronological (id ascending)
   bool include_system = true;

@@ -95,4 +95,16 @@ CoachContext build_coach_context(const Profile& p, const Subject& job, const Coa
   return c;
 }
 
+CoachContextParts split_coach_context(std::string_view text) {
+  CoachContextParts out;
+  std::string_view resume = text;
+  if (auto at = text.find(kCoachJobHeading); at != std::string_view::npos) {
+    resume = text.substr(0, at);
+    out.job = std::string(text.substr(at + 2));  // from "## Job:", without the blank line before it
+  }
+  if (auto r = resume.find("## Resume"); r != std::string_view::npos) resume = resume.substr(r);
+  out.resume = std::string(resume);
+  return out;
+}
+
 }  // namespace chat::detail

@@ -34,7 +34,7 @@
 #include <string>
 #include <string_view>
 
-#include "chat/service.hpp"
+#include "chat/coach.hpp"
 #include "chat/token_counter.hpp"
 #include "chat/types.hpp"
 
@@ -55,5 +55,15 @@ std::string render_resume(const Profile& p);
 
 CoachContext build_coach_context(const Profile& p, const Subject& job, const CoachOptions& o,
                                  const TokenCounter& counter);
+
+// The parts of an initial_context in the format above: `resume` from
+// "## Resume" up to the job heading, `job` from "## Job:" to the end. A text
+// without the job heading is all resume (from "## Resume" when present);
+// resume entries never contain the heading (newlines become spaces).
+struct CoachContextParts {
+  std::string resume;
+  std::string job;
+};
+CoachContextParts split_coach_context(std::string_view text);
 
 }  // namespace chat::detail

@@ -30,7 +30,6 @@ namespace {
 
 using nlohmann::json;
 constexpr auto kQuote = chat::ConversationKind::kQuote;
-constexpr std::int64_t kMaxHistory = 1000;
 
 chat::ConversationKey quote_chat(const PathParams& p) {
   return chat::ConversationKey::of_subject(std::string(p.get("job_id")), kQuote);
@@ -96,7 +95,7 @@ void register_seed000_routes(Router& router, const RouteContext& ctx) {
     auto who = ctx.authenticate_required(req, res);
     if (!who) return;
     chat::MessageQuery q;
-    q.limit = kMaxHistory;
+    q.limit = ctx.service.limits().max_page;
     auto page = ctx.service.list_messages(*who, quote_chat(p), q);
     if (!page) return render_quote_error(res, page.error(), "JOB_NOT_FOUND");
     json messages = json::array();
@@ -163,10 +162,6 @@ void register_seed000_routes(Router& router, const RouteContext& ctx) {
                  auto metadata = optional_object(*body, "metadata");
                  if (!metadata) return render_quote_error(res, metadata.error());
                  patch.metadata = *metadata;
-                 if (!patch.content && !patch.metadata) {
-                   return render_quote_error(
-                       res, chat::Error::invalid("content", "content: content or metadata is required"));
-                 }
                  auto key = chat::MessageKey::of_client_id(quote_chat(p), std::string(p.get("message_id")));
                  auto m = ctx.service.edit_message(*who, key, patch);
                  if (!m) return render_quote_error(res, m.error());

@@ -26,11 +26,10 @@ using nlohmann::json;
 constexpr auto kSession = chat::ConversationKind::kSession;
 
 // Listing pages: the seed returns bare arrays without pagination, so limit and
-// offset are optional query parameters. A session's history defaults to the
-// largest page so that a front end gets the whole of any ordinary chat.
-constexpr std::int64_t kMaxPage = 1000;
+// offset are optional query parameters (at most the service's max_page). A
+// session's history defaults to the largest page so that a front end gets the
+// whole of any ordinary chat.
 constexpr std::int64_t kDefaultSessionPage = 100;
-constexpr std::int64_t kDefaultMessagePage = 1000;
 
 json nullable(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
@@ -58,7 +57,6 @@ json message_json(const chat::Message& m, const json& session) {
 // ("conversation"); the seed's client knows session_id, message and sessions.
 // Only names are translated, never the code.
 chat::Error seed_field(chat::Error e) {
-  if (e.code == chat::ErrorCode::kNotFound && e.message == "conversation not found") e.message = "session not found";
   static const std::pair<const char*, const char*> kNames[] = {{"handle", "session_id"}, {"content", "message"}};
   for (const auto& [lib, seed] : kNames) {
     if (e.field != lib) continue;
@@ -153,7 +151,7 @@ void register_session_routes(Router& router, const RouteContext& ctx) {
     auto search = query_string(req, "search");
     if (!search) return render_seed_error(res, search.error());
     if (*search) q.search = **search;
-    auto limit = query_int64(req, "limit", kDefaultSessionPage, 1, kMaxPage);
+    auto limit = query_int64(req, "limit", kDefaultSessionPage, 1, ctx.service.limits().max_page);
     if (!limit) return render_seed_error(res, limit.error());
     auto offset = query_int64(req, "offset", 0, 0, INT64_MAX);
     if (!offset) return render_seed_error(res, offset.error());
@@ -209,7 +207,7 @@ void register_message_routes(Router& router, const RouteContext& ctx) {
     auto search = query_string(req, "search");
     if (!search) return render_seed_error(res, search.error());
     if (*search) q.search = **search;
-    auto limit = query_int64(req, "limit", kDefaultMessagePage, 1, kMaxPage);
+    auto limit = query_int64(req, "limit", ctx.service.limits().max_page, 1, ctx.service.limits().max_page);
     if (!limit) return render_seed_error(res, limit.error());
     auto offset = query_int64(req, "offset", 0, 0, INT64_MAX);
     if (!offset) return render_seed_error(res, offset.error());

@@ -2,7 +2,7 @@
 //
 //   POST /api/messages/[?since=N]        customer (or agent) post; creates the conversation when
 //                                        `conversation` is missing, not a uuid, or unknown
-//   GET  /api/messages/{uuid}/[?since=N][&wait=S]   poll (long-poll with wait, capped at 30 s)
+//   GET  /api/messages/{uuid}/[?since=N][&wait=S]   poll (long-poll with wait, capped by ServiceOptions::max_wait, 30 s)
 //   GET  /api/conversation/[?limit&offset]          support conversations (token role agent/admin)
 //
 // Envelope: {"items": [...], "count": n}; a message item is
@@ -24,7 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::int64_t kMaxWaitSeconds = 30;
 constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
 
 json message_item(const std::string& conversation_uuid, const chat::Message& m) {
@@ -89,7 +88,7 @@ void register_seed002_routes(Router& router, const RouteContext& ctx) {
     post.name = name->value_or("");
     post.email = email->value_or("");
     post.content = std::move(*content);
-    post.since = *since;
+    post.after_id = *since;
     auto out = ctx.service.post_support_message(*who, std::move(post));
     if (!out) return render_error(res, out.error());
     render_json(res, 200, message_items(out->conversation.uuid, out->messages));
@@ -113,15 +112,14 @@ void register_seed002_routes(Router& router, const RouteContext& ctx) {
         return render_error(res, chat::Error{chat::ErrorCode::kResourceExhausted,
                                              "too many open long-polls; retry later", {}});
       }
-      const auto timeout = std::chrono::seconds(std::min(*wait, kMaxWaitSeconds));
-      auto got = ctx.service.wait_for_messages(*who, key, *since, timeout);
+      auto got = ctx.service.wait_for_messages(*who, key, *since, std::chrono::seconds(*wait));
       if (!got) return render_error(res, got.error());
       return render_json(res, 200, message_items(lower(uuid), *got));
     }
 
     chat::MessageQuery q;
     q.after_id = *since;
-    q.limit = 1000;
+    q.limit = ctx.service.limits().max_page;
     auto page = ctx.service.list_messages(*who, key, q);
     if (!page) return render_error(res, page.error());
     render_json(res, 200, message_items(lower(uuid), page->items));
@@ -131,7 +129,7 @@ void register_seed002_routes(Router& router, const RouteContext& ctx) {
   router.get("/api/conversation/", [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams&) {
     auto who = ctx.authenticate_required(req, res, chat::PrincipalRole::kAgent);
     if (!who) return;
-    auto limit = query_int64(req, "limit", 100, 1, 1000);
+    auto limit = query_int64(req, "limit", 100, 1, ctx.service.limits().max_page);
     if (!limit) return render_error(res, limit.error());
     auto offset = query_int64(req, "offset", 0, 0, kMaxId);
     if (!offset) return render_error(res, offset.error());

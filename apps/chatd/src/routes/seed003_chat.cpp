@@ -88,10 +88,7 @@ std::optional<chat::ConversationKey> conversation_key(const PathParams& p, httpl
     render_error(res, chat::Error::not_found("conversation not found"));
     return std::nullopt;
   }
-  // Integer ids are guessable: ownerless customer chats (seed 002) stay hidden from plain users.
-  auto key = chat::ConversationKey::of_id(*id, chat::ConversationKind::kSupport);
-  key.hide_ownerless = true;
-  return key;
+  return chat::ConversationKey::of_id(*id, chat::ConversationKind::kSupport);
 }
 
 std::string plural(std::int64_t n, const char* word) {
@@ -247,10 +244,7 @@ void register_seed003_routes(Router& router, const RouteContext& ctx) {
     if (s == "user") {
       m.role = chat::Role::kUser;
     } else if (s == "agent") {
-      // A human agent (token role agent/admin) writes as agent; anyone else
-      // writing for the AI persona stores an assistant message.
-      const bool staff = who->role == chat::PrincipalRole::kAgent || who->role == chat::PrincipalRole::kAdmin;
-      m.role = staff ? chat::Role::kAgent : chat::Role::kAssistant;
+      m.agent_side = true;
     } else {
       return render_error(res, chat::Error::invalid("sender_type", "sender_type: must be \"user\" or \"agent\""));
     }
@@ -327,14 +321,14 @@ void register_seed003_routes(Router& router, const RouteContext& ctx) {
     if (!who) return;
     auto key = conversation_key(p, res);
     if (!key) return;
-    auto sessions = ctx.service.list_sessions(*who, *key);
+    auto sessions = ctx.service.list_activity_periods(*who, *key);
     if (!sessions) return render_error(res, sessions.error());
     json items = json::array();
     for (const auto& s : *sessions)
       items.push_back({{"conversation_id", s.conversation_id},
-                       {"session_start", chat::format_timestamp(s.session_start)},
-                       {"session_end", chat::format_timestamp(s.session_end)},
-                       {"messages_count", s.messages_count},
+                       {"session_start", chat::format_timestamp(s.start)},
+                       {"session_end", chat::format_timestamp(s.end)},
+                       {"messages_count", s.message_count},
                        {"duration_minutes", s.duration_minutes}});
     ok(res, 200, plural(static_cast<std::int64_t>(sessions->size()), "session"),
        {{"sessions", std::move(items)}, {"total", sessions->size()}});
@@ -363,8 +357,8 @@ void register_seed003_routes(Router& router, const RouteContext& ctx) {
         {"average_response_time", d->average_response_time.value_or(0.0)},
         {"most_active_agent", std::move(agent)},
         {"daily_stats", std::move(daily)},
-        {"total_sessions", d->total_sessions},
-        {"average_session_duration", d->average_session_duration.value_or(0.0)},
+        {"total_sessions", d->total_activity_periods},
+        {"average_session_duration", d->average_activity_period_minutes.value_or(0.0)},
         {"days", *days}});
   });
 

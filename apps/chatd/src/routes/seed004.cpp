@@ -41,8 +41,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kJobHeading = "\n\n## Job: ";  // libchat's coach_context.hpp format
-
 chat::ConversationKey session_key(std::string_view id) {
   return chat::ConversationKey::of_any(std::string(id), chat::ConversationKind::kCoach);
 }
@@ -51,14 +49,11 @@ json opt_time(const std::optional<chat::Timestamp>& t) {
   return t ? json(chat::format_timestamp(*t)) : json(nullptr);
 }
 
-json session_json(const chat::Conversation& c) {
-  json meta = json_from_text(c.metadata);
-  auto get = [&](const char* k, json fallback) {
-    return meta.is_object() && meta.contains(k) ? meta[k] : fallback;
-  };
+json session_json(const chat::CoachSession& s) {
+  const chat::Conversation& c = s.conversation;
   return {{"session_id", c.uuid},
           {"id", c.id},
-          {"job_id", c.subject},
+          {"job_id", s.job_id},
           {"title", c.title},
           {"is_active", c.is_active},
           {"created_at", chat::format_timestamp(c.created_at)},
@@ -66,10 +61,10 @@ json session_json(const chat::Conversation& c) {
           {"last_message_at", opt_time(c.last_message_at)},
           {"total_messages", c.total_messages},
           {"total_tokens_used", c.total_tokens},
-          {"resume_tokens", get("resume_tokens", 0)},
-          {"job_tokens", get("job_tokens", 0)},
-          {"resume_truncated", get("resume_truncated", false)},
-          {"job_truncated", get("job_truncated", false)}};
+          {"resume_tokens", s.resume_tokens},
+          {"job_tokens", s.job_tokens},
+          {"resume_truncated", s.resume_truncated},
+          {"job_truncated", s.job_truncated}};
 }
 
 json usage_json(const chat::Usage& u) {
@@ -128,7 +123,7 @@ void register_seed004_routes(Router& router, const RouteContext& ctx) {
                  {"id", c.id},
                  {"response", r->reply.assistant_message.content},
                  {"created", r->created},
-                 {"session", session_json(c)},
+                 {"session", session_json(r->session)},
                  {"usage", usage_json(r->reply.usage)}});
   });
 
@@ -158,7 +153,7 @@ void register_seed004_routes(Router& router, const RouteContext& ctx) {
                if (!who) return;
                chat::MessageQuery q;
                q.include_system = false;
-               q.limit = 1000;
+               q.limit = ctx.service.limits().max_page;
                auto page = ctx.service.list_messages(*who, session_key(p.get("session_id")), q);
                if (!page) return render_error(res, page.error());
                json messages = json::array();
@@ -180,38 +175,25 @@ void register_seed004_routes(Router& router, const RouteContext& ctx) {
              [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams& p) {
                auto who = ctx.authenticate_required(req, res);
                if (!who) return;
-               auto c = ctx.service.get_conversation(*who, session_key(p.get("session_id")));
+               auto c = ctx.service.get_coach_context(*who, session_key(p.get("session_id")));
                if (!c) return render_error(res, c.error());
-               // Split at the job heading (resume entries never contain it).
-               const std::string& text = c->initial_context;
-               std::string resume = text;
-               std::string job;
-               if (auto at = text.find(kJobHeading); at != std::string::npos) {
-                 resume = text.substr(0, at);
-                 job = text.substr(at + 2);
-               }
-               if (auto r = resume.find("## Resume"); r != std::string::npos) resume = resume.substr(r);
                render_json(res, 200,
-                           {{"session_id", c->uuid},
-                            {"job_id", c->subject},
-                            {"initial_context", text},
-                            {"resume", resume},
-                            {"job_description", job}});
+                           {{"session_id", c->session.conversation.uuid},
+                            {"job_id", c->session.job_id},
+                            {"initial_context", c->initial_context},
+                            {"resume", c->resume},
+                            {"job_description", c->job_description}});
              });
 
   router.get("/api/chat/sessions", [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams&) {
     auto who = ctx.authenticate_required(req, res);
     if (!who) return;
-    chat::ConversationQuery q;
-    q.kind = chat::ConversationKind::kCoach;
-    q.user_id = who->user_id;  // "the caller's": admins too see their own here
-    q.is_active = true;
-    q.order = chat::ConversationOrder::kRecentActivity;
-    q.limit = 1000;
-    auto page = ctx.service.list_conversations(*who, q);
+    chat::CoachSessionQuery q;
+    q.limit = ctx.service.limits().max_page;
+    auto page = ctx.service.list_coach_sessions(*who, q);
     if (!page) return render_error(res, page.error());
     json sessions = json::array();
-    for (const auto& c : page->items) sessions.push_back(session_json(c));
+    for (const auto& s : page->items) sessions.push_back(session_json(s));
     render_json(res, 200, {{"sessions", std::move(sessions)}, {"count", page->total}});
   });
 

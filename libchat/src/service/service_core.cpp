@@ -1,0 +1,28 @@
+#include "service/service_core.hpp"
+
+#include <utility>
+
+namespace chat::detail {
+
+Status check_principal(const Principal& who) {
+  if (!who.is_anonymous() && who.user_id.empty()) return Error::unauthenticated("the caller has no user id");
+  return {};
+}
+
+ServiceCore::ServiceCore(ServiceDeps deps, ServiceOptions opts)
+    : store(std::move(deps.store)),
+      llm(deps.llm ? std::move(deps.llm) : std::shared_ptr<LlmProvider>(make_echo_provider())),
+      clock(deps.clock ? std::move(deps.clock) : std::shared_ptr<Clock>(make_system_clock())),
+      logger(std::move(deps.logger)),
+      tokens(deps.tokens ? std::move(deps.tokens) : std::shared_ptr<TokenCounter>(make_estimating_token_counter())),
+      options(std::move(opts)) {}
+
+void ServiceCore::log(LogLevel level, const std::string& message) const {
+  if (logger && logger->enabled(level)) logger->log(level, message);
+}
+
+AuditContext ServiceCore::audit(const Principal& who) const {
+  return AuditContext{who.is_anonymous() ? std::string() : who.user_id, now()};
+}
+
+}  // namespace chat::detail

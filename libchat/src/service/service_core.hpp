@@ -1,0 +1,60 @@
+// The state every part of the ChatService shares: its dependencies, options
+// and event hub, and the common guard every public operation runs through.
+// Private to libchat.
+//
+// The guard is where rules that hold for every operation live, so that no
+// operation repeats them:
+// - Nothing throws out of the service: an exception from a store, provider or
+//   callback becomes kInternal ("internal error") and is logged.
+// - A caller that is not anonymous must carry a user_id (kUnauthenticated
+//   "the caller has no user id"); an anonymous caller's user_id is ignored.
+//
+// Thread safety: the members are set at construction and then only read;
+// the store, provider, clock, logger, token counter and hub are thread-safe.
+#pragma once
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "chat/service.hpp"
+#include "service/event_hub.hpp"
+
+namespace chat::detail {
+
+// kUnauthenticated for a non-anonymous principal without a user_id.
+Status check_principal(const Principal& who);
+
+struct ServiceCore {
+  ServiceCore(ServiceDeps deps, ServiceOptions opts);
+
+  std::shared_ptr<Store> store;
+  std::shared_ptr<LlmProvider> llm;
+  std::shared_ptr<Clock> clock;
+  std::shared_ptr<Logger> logger;
+  std::shared_ptr<TokenCounter> tokens;
+  const ServiceOptions options;
+  EventHub hub;
+
+  Timestamp now() const { return clock->now(); }
+  void log(LogLevel level, const std::string& message) const;
+  // Who did a destructive change, and when (anonymous callers: no actor).
+  AuditContext audit(const Principal& who) const;
+
+  // Runs `f` for operation `op` of `who` under the common rules above.
+  template <typename F>
+  auto guard(std::string_view op, const Principal& who, F&& f) -> decltype(f()) {
+    try {
+      CHAT_RETURN_IF_ERROR(check_principal(who));
+      return f();
+    } catch (const std::exception& e) {
+      log(LogLevel::kError, std::string(op) + ": unexpected exception: " + e.what());
+    } catch (...) {
+      log(LogLevel::kError, std::string(op) + ": unexpected exception");
+    }
+    return Error::internal("internal error");
+  }
+};
+
+}  // namespace chat::detail
