@@ -89,6 +89,12 @@ TEST_CASE("seed001: read a session by uuid or session_id, with or without the tr
   check_error(s.get("/api/chats/sessions/nope/"), 404);
   CHECK(s.get("/api/chats/sessions/nope/").json["message"] == "session not found");
   check_error(s.get("/api/chats/sessions/00000000-0000-4000-8000-000000000000/"), 404);
+  // An anonymous session is not reached by its guessable integer id (uuid and session_id are its capabilities).
+  auto by_id = s.service->get_conversation(chat::Principal::anonymous(), chat::ConversationKey::of_any("abc"));
+  REQUIRE(by_id.ok());
+  auto by_number = s.get("/api/chats/sessions/" + std::to_string(by_id->id) + "/");
+  check_error(by_number, 404);
+  CHECK(by_number.json["message"] == "session not found");
   // Wrong method: 405 with Allow.
   auto r = s.send("PATCH", "/api/chats/sessions/abc/", "{}");
   CHECK(r.status == 405);
@@ -281,7 +287,8 @@ TEST_CASE("seed001: routes never reach other kinds of threads", "[http][seed001]
   REQUIRE(support.ok());
   chat::NewMessage m;
   m.content = "private";
-  auto posted = s.service->post_message(chat::Principal::anonymous(), chat::ConversationKey::of_id(support->id), m);
+  // By uuid: an ownerless conversation's integer id reaches it for agents and admins only.
+  auto posted = s.service->post_message(chat::Principal::anonymous(), chat::ConversationKey::of_uuid(support->uuid), m);
   REQUIRE(posted.ok());
   CHECK(s.get("/api/chats/sessions/support-1/").status == 404);
   CHECK(s.get("/api/chats/messages/?session_id=support-1").status == 404);

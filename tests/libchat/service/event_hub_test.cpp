@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <latch>
 #include <thread>
 #include <vector>
 
@@ -48,11 +49,14 @@ TEST_CASE("event hub: wait times out without a publish and wakes promptly with o
   CHECK_FALSE(w.wait_for_change(seen, in(50ms)));
   CHECK(std::chrono::steady_clock::now() - t0 >= 50ms);
 
+  // The version was read before: a publish before or during the wait is seen either way.
+  std::latch waiting(1);
   std::thread publisher([&] {
-    std::this_thread::sleep_for(30ms);
+    waiting.wait();
     hub.publish(3);
   });
   const auto t1 = std::chrono::steady_clock::now();
+  waiting.count_down();
   CHECK(w.wait_for_change(seen, in(5000ms)));
   CHECK(std::chrono::steady_clock::now() - t1 < 2000ms);
   publisher.join();
@@ -79,7 +83,8 @@ TEST_CASE("event hub: many waiters on different conversations wake only for thei
       if (changed) ++woke;
     });
   }
-  std::this_thread::sleep_for(50ms);
+  // Every version was read before the threads started: the publish needs no
+  // waiter to be parked yet to be seen.
   hub.publish(1);
   for (auto& t : threads) t.join();
   CHECK(woke.load() == 1);
@@ -149,16 +154,25 @@ TEST_CASE("event hub: after unsubscribe returns the callback never runs again", 
   std::atomic<bool> stop{false};
   std::atomic<int> after{0};
   std::atomic<bool> unsubscribed{false};
+  std::atomic<int> calls{0};
+  std::atomic<int> publishes{0};
   auto sub = hub.subscribe(11, [&](const HubEvent&) {
     if (unsubscribed.load()) ++after;
+    if (calls.fetch_add(1) == 0) calls.notify_all();
   });
   std::thread publisher([&] {
-    while (!stop.load()) hub.publish(11);
+    while (!stop.load()) {
+      hub.publish(11);
+      publishes.fetch_add(1);
+      publishes.notify_all();
+    }
   });
-  std::this_thread::sleep_for(20ms);
+  calls.wait(0);  // the callback is running on the publisher's thread
   sub.reset();
   unsubscribed.store(true);
-  std::this_thread::sleep_for(20ms);
+  // Many publishes after reset() returned must not reach the callback.
+  const int target = publishes.load() + 1000;
+  for (int seen = publishes.load(); seen < target; seen = publishes.load()) publishes.wait(seen);
   stop.store(true);
   publisher.join();
   CHECK(after.load() == 0);
@@ -168,14 +182,18 @@ TEST_CASE("event hub: shutdown wakes every waiter", "[events]") {
   EventHub hub;
   std::vector<std::thread> threads;
   std::atomic<int> returned{0};
+  std::latch watching(20);
   for (int i = 0; i < 20; ++i) {
     threads.emplace_back([&, i] {
       auto w = hub.watch(i % 4);
-      (void)w.wait_for_change(w.version(), in(30000ms));
+      const auto seen = w.version();
+      watching.count_down();
+      // Parked or not yet: after shutdown() a wait returns at once either way.
+      (void)w.wait_for_change(seen, in(30000ms));
       ++returned;
     });
   }
-  std::this_thread::sleep_for(50ms);
+  watching.wait();
   const auto t0 = std::chrono::steady_clock::now();
   hub.shutdown();
   for (auto& t : threads) t.join();

@@ -85,9 +85,12 @@ TEST_CASE("service: owners, agents and admins see what they should", "[service]"
   // Agents see support conversations, not coach ones.
   CHECK(f.svc->get_conversation(kAgent, key(alice_support)).ok());
   CHECK_FALSE(f.svc->get_conversation(kAgent, key(alice_coach)).ok());
-  // Anyone sees ownerless conversations.
-  CHECK(f.svc->get_conversation(kBob, key(public_session)).ok());
-  CHECK(f.svc->get_conversation(kAnon, key(public_session)).ok());
+  // Anyone sees ownerless conversations named by a capability (uuid, handle),
+  // not by their guessable integer id.
+  CHECK(f.svc->get_conversation(kBob, cap(public_session)).ok());
+  CHECK(f.svc->get_conversation(kAnon, cap(public_session)).ok());
+  CHECK(f.svc->get_conversation(kBob, key(public_session)).error().code == ErrorCode::kNotFound);
+  CHECK(f.svc->get_conversation(kAnon, key(public_session)).error().code == ErrorCode::kNotFound);
   // Admin sees all.
   for (const auto& c : {alice_support, alice_coach, bob_support, public_session})
     CHECK(f.svc->get_conversation(kAdmin, key(c)).ok());
@@ -126,7 +129,13 @@ TEST_CASE("service: owners, agents and admins see what they should", "[service]"
   CHECK(hit_ids(kAnon, {}) == 1);
   SearchQuery in_public;
   in_public.conversation_id = public_session.id;
-  CHECK(hit_ids(kAlice, in_public) == 1);
+  CHECK(hit_ids(kAdmin, in_public) == 1);
+  in_public.text = "needle";  // by integer id: hidden from users (chat/keys.hpp)
+  CHECK(f.svc->search_messages(kAlice, in_public).error().code == ErrorCode::kNotFound);
+  // Scoped to one visible conversation, the owner filter does not apply.
+  SearchQuery in_alice_support;
+  in_alice_support.conversation_id = alice_support.id;
+  CHECK(hit_ids(kAgent, in_alice_support) == 1);
   SearchQuery agent_support;
   agent_support.kind = ConversationKind::kSupport;
   CHECK(hit_ids(kAgent, agent_support) == 2);
@@ -142,11 +151,15 @@ TEST_CASE("service: conversation keys resolve by id, uuid, handle and any", "[se
   const Conversation c = *created;
   CHECK(c.expires_at == from_millis(kStartMs) + std::chrono::hours(24));
 
-  auto id_of = [&](const ConversationKey& k) -> std::int64_t {
-    auto r = f.svc->get_conversation(kAnon, k);
+  auto id_of = [&](const ConversationKey& k, const Principal& who = kAnon) -> std::int64_t {
+    auto r = f.svc->get_conversation(who, k);
     return r.ok() ? r->id : -1;
   };
-  CHECK(id_of(ConversationKey::of_id(c.id)) == c.id);
+  // An ownerless session by integer id: agents and admins only.
+  CHECK(id_of(ConversationKey::of_id(c.id)) == -1);
+  CHECK(id_of(ConversationKey::of_id(c.id), kAlice) == -1);
+  CHECK(id_of(ConversationKey::of_id(c.id), kAgent) == c.id);
+  CHECK(id_of(ConversationKey::of_id(c.id), kAdmin) == c.id);
   CHECK(id_of(ConversationKey::of_uuid(c.uuid)) == c.id);
   std::string upper = c.uuid;
   for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
@@ -154,12 +167,14 @@ TEST_CASE("service: conversation keys resolve by id, uuid, handle and any", "[se
   CHECK(id_of(ConversationKey::of_handle("my-session.1")) == c.id);
   CHECK(id_of(ConversationKey::of_any(c.uuid)) == c.id);
   CHECK(id_of(ConversationKey::of_any("my-session.1")) == c.id);
-  CHECK(id_of(ConversationKey::of_any(std::to_string(c.id))) == c.id);
+  CHECK(id_of(ConversationKey::of_any(std::to_string(c.id))) == -1);
+  CHECK(id_of(ConversationKey::of_any(std::to_string(c.id)), kAlice) == -1);
+  CHECK(id_of(ConversationKey::of_any(std::to_string(c.id)), kAdmin) == c.id);
   CHECK(id_of(ConversationKey::of_any("")) == -1);
   CHECK(id_of(ConversationKey::of_any("nope")) == -1);
   // Kind mismatch: not found.
-  CHECK(id_of(ConversationKey::of_id(c.id, ConversationKind::kSession)) == c.id);
-  CHECK(id_of(ConversationKey::of_id(c.id, ConversationKind::kSupport)) == -1);
+  CHECK(id_of(ConversationKey::of_id(c.id, ConversationKind::kSession), kAdmin) == c.id);
+  CHECK(id_of(ConversationKey::of_id(c.id, ConversationKind::kSupport), kAdmin) == -1);
   CHECK(id_of(ConversationKey::of_any(c.uuid, ConversationKind::kQuote)) == -1);
 
   // A handle that looks like a number wins over the id (handle before id).
@@ -198,7 +213,7 @@ TEST_CASE("service: message roles need the right principal", "[service]") {
   auto sys_denied = f.svc->post_message(kAlice, key(support), m);
   REQUIRE_FALSE(sys_denied.ok());
   CHECK(sys_denied.error().code == ErrorCode::kPermissionDenied);
-  CHECK(f.svc->post_message(kAnon, key(session), m).ok());  // seed 001: system rows in public sessions
+  CHECK(f.svc->post_message(kAnon, cap(session), m).ok());  // seed 001: system rows in public sessions
   CHECK(f.svc->post_message(kAdmin, key(support), m).ok());
 
   m.role = Role::kAssistant;  // seed 000: clients store assistant messages themselves

@@ -127,7 +127,7 @@ struct Fixture {
     m.role = role;
     m.content = std::move(content);
     m.client_id = std::move(client_id);
-    auto r = svc->post_message(who, ConversationKey::of_id(c.id), m);
+    auto r = svc->post_message(who, ConversationKey::of_uuid(c.uuid), m);
     if (!r.ok()) FAIL("post failed: " << r.error().message);
     return r->message;
   }
@@ -147,6 +147,9 @@ struct Fixture {
   }
 };
 
+// By integer id: reaches ownerless conversations for agents and admins only (chat/keys.hpp).
 inline ConversationKey key(const Conversation& c) { return ConversationKey::of_id(c.id); }
+// By uuid, a capability: reaches ownerless conversations for anyone.
+inline ConversationKey cap(const Conversation& c) { return ConversationKey::of_uuid(c.uuid); }
 
 }  // namespace svc_test

@@ -118,7 +118,7 @@ TEST_CASE("service: every validation error names its field and writes nothing", 
   check_invalid(f.svc->reply(kAlice, key(c), rr), "max_tokens");
 
   check_invalid(f.svc->wait_for_messages(kAlice, key(c), 0, -1ms), "timeout");
-  check_invalid(f.svc->mark_read(kAlice, key(c), -1), "up_to_message_id");
+  check_invalid(f.svc->mark_read(kAlice, key(c), -1), "last_read_message_id");
 
   Agent a;
   check_invalid(f.svc->put_agent(kAdmin, a), "name");
@@ -194,13 +194,13 @@ TEST_CASE("service: expired and deactivated conversations refuse writes, reads s
   f.clock->advance(std::chrono::hours(24));  // exactly at expires_at: expired
   NewMessage m;
   m.content = "too late";
-  auto late = f.svc->post_message(kAnon, key(s), m);
+  auto late = f.svc->post_message(kAnon, cap(s), m);
   REQUIRE_FALSE(late.ok());
   CHECK(late.error().code == ErrorCode::kGone);
   CHECK(late.error().message.find("session expired at 2024-06-30T10:00:00.000Z") != std::string::npos);
   ReplyRequest rr;
   rr.content = "reply?";
-  auto reply = f.svc->reply(kAnon, key(s), rr);
+  auto reply = f.svc->reply(kAnon, cap(s), rr);
   REQUIRE_FALSE(reply.ok());
   CHECK(reply.error().code == ErrorCode::kGone);
   MessagePatch p;
@@ -210,15 +210,15 @@ TEST_CASE("service: expired and deactivated conversations refuse writes, reads s
   CHECK(edit.error().code == ErrorCode::kGone);
 
   // Reads work; a retry of a post that succeeded earlier is still answered.
-  CHECK(f.svc->get_conversation(kAnon, key(s)).ok());
-  auto msgs = f.svc->list_messages(kAnon, key(s), {});
+  CHECK(f.svc->get_conversation(kAnon, cap(s)).ok());
+  auto msgs = f.svc->list_messages(kAnon, cap(s), {});
   REQUIRE(msgs.ok());
   REQUIRE(msgs->items.size() == 1);
   CHECK(msgs->items[0].content == "before expiry");
   NewMessage retry;
   retry.content = "before expiry";
   retry.client_id = "c-1";
-  auto replay = f.svc->post_message(kAnon, key(s), retry);
+  auto replay = f.svc->post_message(kAnon, cap(s), retry);
   REQUIRE(replay.ok());
   CHECK(replay->replayed);
   CHECK(f.last_message_id() == before.id);
@@ -226,8 +226,8 @@ TEST_CASE("service: expired and deactivated conversations refuse writes, reads s
   // Extending the session makes it writable again.
   ConversationPatch extend;
   extend.expires_at = f.clock->now() + std::chrono::hours(1);
-  REQUIRE(f.svc->update_conversation(kAnon, key(s), extend).ok());
-  CHECK(f.svc->post_message(kAnon, key(s), m).ok());
+  REQUIRE(f.svc->update_conversation(kAnon, cap(s), extend).ok());
+  CHECK(f.svc->post_message(kAnon, cap(s), m).ok());
 
   // Deactivated (seed 004): kGone as well.
   const Conversation coach = f.create(kAlice, ConversationKind::kCoach);

@@ -210,11 +210,11 @@ TEST_CASE("service: post resolves every kind of key and refuses what the caller 
   const Conversation s = f.create(kAnon, ConversationKind::kSession, "sess-1");
   const Conversation mine = f.create(kAlice, ConversationKind::kSupport);
 
-  CHECK(f.svc->post_message(kAnon, ConversationKey::of_id(s.id), msg("a")).ok());
+  CHECK(f.svc->post_message(kAgent, ConversationKey::of_id(s.id), msg("a")).ok());  // by id: staff only
   CHECK(f.svc->post_message(kAnon, ConversationKey::of_uuid(s.uuid), msg("b")).ok());
   CHECK(f.svc->post_message(kAnon, ConversationKey::of_handle("sess-1"), msg("c")).ok());
   CHECK(f.svc->post_message(kAnon, ConversationKey::of_any("sess-1", ConversationKind::kSession), msg("d")).ok());
-  CHECK(f.svc->post_message(kAnon, ConversationKey::of_any(std::to_string(s.id)), msg("e")).ok());
+  CHECK(f.svc->post_message(kAdmin, ConversationKey::of_any(std::to_string(s.id)), msg("e")).ok());
   CHECK(f.total_messages(s.id) == 5);
 
   auto not_found = [&](const Principal& who, const ConversationKey& key, Role role = Role::kUser) {
@@ -223,7 +223,9 @@ TEST_CASE("service: post resolves every kind of key and refuses what the caller 
     CHECK(r.error().code == ErrorCode::kNotFound);
     CHECK(r.error().message == "conversation not found");
   };
-  not_found(kAnon, ConversationKey::of_id(s.id, ConversationKind::kSupport));        // kind mismatch by id
+  not_found(kAnon, ConversationKey::of_id(s.id));                                    // ownerless, by integer id
+  not_found(kAlice, ConversationKey::of_any(std::to_string(s.id)));                  // and by its numeric fallback
+  not_found(kAdmin, ConversationKey::of_id(s.id, ConversationKind::kSupport));       // kind mismatch by id
   not_found(kAnon, ConversationKey::of_handle("sess-1", ConversationKind::kQuote));  // and by handle
   not_found(kBob, ConversationKey::of_id(mine.id));                                  // someone else's
   not_found(kBob, ConversationKey::of_id(mine.id), Role::kSystem);                   // invisible beats role

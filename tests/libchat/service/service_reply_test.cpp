@@ -161,7 +161,7 @@ TEST_CASE("service: reply_stream forwards chunks and stores their concatenation"
   std::vector<std::string> chunks;
   std::string assistant_uuid;
   std::int64_t user_id = 0;
-  auto out = f.svc->reply_stream(kAnon, key(c), r, [&](const StreamEvent& e) {
+  auto out = f.svc->reply_stream(kAnon, cap(c), r, [&](const StreamEvent& e) {
     chunks.emplace_back(e.chunk);
     assistant_uuid = std::string(e.assistant_uuid);
     REQUIRE(e.user_message != nullptr);

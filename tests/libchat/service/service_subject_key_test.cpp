@@ -114,17 +114,17 @@ TEST_CASE("service: check_reply answers reply's refusals and stores nothing", "[
   const Conversation s = f.create(kAnon, ConversationKind::kSession);
   ReplyRequest r;
   r.content = "hi";
-  CHECK(f.svc->check_reply(kAnon, key(s), r).ok());
+  CHECK(f.svc->check_reply(kAnon, cap(s), r).ok());
   CHECK(f.last_message_id() == 0);
 
   CHECK(f.svc->check_reply(kAnon, ConversationKey::of_handle("missing"), r).error().code == ErrorCode::kNotFound);
   ReplyRequest bad = r;
   bad.temperature = 9;
-  CHECK(f.svc->check_reply(kAnon, key(s), bad).error().field == "temperature");
+  CHECK(f.svc->check_reply(kAnon, cap(s), bad).error().field == "temperature");
 
   f.clock->advance(25h);  // past the 24 h default expiry
-  CHECK(f.svc->check_reply(kAnon, key(s), r).error().code == ErrorCode::kGone);
-  CHECK(f.svc->reply(kAnon, key(s), r).error().code == ErrorCode::kGone);
+  CHECK(f.svc->check_reply(kAnon, cap(s), r).error().code == ErrorCode::kGone);
+  CHECK(f.svc->reply(kAnon, cap(s), r).error().code == ErrorCode::kGone);
   CHECK(f.last_message_id() == 0);
 }
 
@@ -133,7 +133,7 @@ TEST_CASE("service: thread reads answer the conversation with its messages", "[s
   const Conversation s = f.create(kAnon, ConversationKind::kSession);
   const Message m = f.post(kAnon, s, "hi");
   f.post(kAnon, s, "there");
-  auto t = f.svc->list_thread_messages(kAnon, ConversationKey::of_id(s.id, ConversationKind::kSession), {});
+  auto t = f.svc->list_thread_messages(kAnon, ConversationKey::of_uuid(s.uuid, ConversationKind::kSession), {});
   REQUIRE(t.ok());
   CHECK(t->conversation.uuid == s.uuid);
   CHECK(t->messages.items.size() == 2);
@@ -149,8 +149,8 @@ TEST_CASE("service: thread reads answer the conversation with its messages", "[s
             .code == ErrorCode::kNotFound);
   MessageQuery bad;
   bad.limit = 0;
-  CHECK(f.svc->list_thread_messages(kAnon, key(s), bad).error().field == "limit");
+  CHECK(f.svc->list_thread_messages(kAnon, cap(s), bad).error().field == "limit");
   REQUIRE(f.svc->delete_message(kAnon, MessageKey::of_uuid(m.uuid)).ok());
   CHECK(f.svc->get_thread_message(kAnon, MessageKey::of_uuid(m.uuid)).error().code == ErrorCode::kNotFound);
-  CHECK(f.svc->list_thread_messages(kAnon, key(s), {})->messages.items.size() == 1);
+  CHECK(f.svc->list_thread_messages(kAnon, cap(s), {})->messages.items.size() == 1);
 }

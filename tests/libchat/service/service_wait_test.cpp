@@ -1,4 +1,5 @@
 // wait_for_messages: the long-poll behind seed 002's `since` polling.
+#include <latch>
 #include <thread>
 
 #include "service/service_fixture.hpp"
@@ -33,23 +34,26 @@ TEST_CASE("service: wait_for_messages wakes promptly on a post from another thre
   const Conversation c = f.create(kAnon, ConversationKind::kSupport);
   const Message first = f.post(kAnon, c, "hello?");
   // Catch assertions are not thread-safe: threads record, the test thread checks.
+  // The post comes once the waiter has started; whether it is parked yet or
+  // not, the wait must answer with the new message (no lost wakeup).
   std::atomic<bool> posted{false};
+  std::latch waiting(1);
   std::thread poster([&] {
-    std::this_thread::sleep_for(100ms);
+    waiting.wait();
     NewMessage m;
     m.role = Role::kAgent;
     m.content = "hi, how can I help?";
     posted = f.svc->post_message(kAgent, key(c), m).ok();
   });
   const auto t0 = SteadyClock::now();
-  auto got = f.svc->wait_for_messages(kAnon, key(c), first.id, 20s);
+  waiting.count_down();
+  auto got = f.svc->wait_for_messages(kAnon, ConversationKey::of_uuid(c.uuid), first.id, 20s);
   const auto waited = SteadyClock::now() - t0;
   poster.join();
   CHECK(posted.load());
   REQUIRE(got.ok());
   REQUIRE(got->size() == 1);
   CHECK((*got)[0].content == "hi, how can I help?");
-  CHECK(waited >= 50ms);
   CHECK(waited < 5s);
 }
 
@@ -84,13 +88,15 @@ TEST_CASE("service: a change that is not a new message does not end the wait", "
   const Conversation c = f.create(kAlice);
   const Message m = f.post(kAlice, c, "only");
   std::atomic<bool> touched{false};
+  std::latch waiting(1);
   std::thread toucher([&] {
-    std::this_thread::sleep_for(50ms);
+    waiting.wait();
     ConversationPatch p;
     p.title = "renamed";
     touched = f.svc->update_conversation(kAlice, key(c), p).ok();
   });
   const auto t0 = SteadyClock::now();
+  waiting.count_down();
   auto got = f.svc->wait_for_messages(kAlice, key(c), m.id, 300ms);
   toucher.join();
   CHECK(touched.load());
@@ -103,11 +109,13 @@ TEST_CASE("service: a conversation deleted during a wait ends it with not found"
   Fixture f;
   const Conversation c = f.create(kAlice);
   std::atomic<bool> deleted{false};
+  std::latch waiting(1);
   std::thread deleter([&] {
-    std::this_thread::sleep_for(50ms);
+    waiting.wait();
     deleted = f.svc->delete_conversation(kAlice, key(c)).ok();
   });
   const auto t0 = SteadyClock::now();
+  waiting.count_down();
   auto got = f.svc->wait_for_messages(kAlice, key(c), 0, 10s);
   deleter.join();
   CHECK(deleted.load());
@@ -124,17 +132,19 @@ TEST_CASE("service: many concurrent waiters wake only for their own conversation
   std::vector<int> got(kWaiters, -1);
   std::vector<SteadyClock::duration> waited(kWaiters);
   std::vector<std::thread> threads;
+  std::latch started(kWaiters);
   for (int i = 0; i < kWaiters; ++i) {
     threads.emplace_back([&, i] {
       const auto idx = static_cast<std::size_t>(i);
       const auto t0 = SteadyClock::now();
+      started.count_down();
       // Even-numbered conversations get a post; odd ones must time out.
-      auto r = f.svc->wait_for_messages(kAnon, key(convs[idx]), 0, i % 2 == 0 ? 20s : 600ms);
+      auto r = f.svc->wait_for_messages(kAnon, ConversationKey::of_uuid(convs[idx].uuid), 0, i % 2 == 0 ? 20s : 600ms);
       waited[idx] = SteadyClock::now() - t0;
       got[idx] = r.ok() ? static_cast<int>(r->size()) : -2;
     });
   }
-  std::this_thread::sleep_for(100ms);
+  started.wait();
   for (int i = 0; i < kWaiters; i += 2) f.post(kAnon, convs[static_cast<std::size_t>(i)], "for you");
   for (auto& t : threads) t.join();
   for (int i = 0; i < kWaiters; ++i) {
@@ -162,7 +172,7 @@ TEST_CASE("service: concurrent posters, readers and waiters on one service", "[s
   std::thread follower([&] {
     std::int64_t after = 0;
     while (seen_total.load() < kPosters * kPerPoster) {
-      auto r = f.svc->wait_for_messages(kAnon, key(c), after, 5s);
+      auto r = f.svc->wait_for_messages(kAnon, cap(c), after, 5s);
       if (!r.ok()) break;
       if (r->empty()) continue;
       for (const auto& m : *r) {
@@ -180,7 +190,7 @@ TEST_CASE("service: concurrent posters, readers and waiters on one service", "[s
         NewMessage m;
         m.content = std::to_string(p * 1000 + i);
         m.client_id = m.content;
-        if (!f.svc->post_message(kAnon, key(c), m).ok()) ++failed_posts;
+        if (!f.svc->post_message(kAnon, cap(c), m).ok()) ++failed_posts;
       }
     });
   }
@@ -190,5 +200,5 @@ TEST_CASE("service: concurrent posters, readers and waiters on one service", "[s
   CHECK(out_of_order.load() == 0);
   CHECK(failed_posts.load() == 0);
   CHECK(seen_total.load() == kPosters * kPerPoster);
-  CHECK(f.svc->get_conversation(kAnon, key(c))->total_messages == kPosters * kPerPoster);
+  CHECK(f.svc->get_conversation(kAnon, cap(c))->total_messages == kPosters * kPerPoster);
 }
