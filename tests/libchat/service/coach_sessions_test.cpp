@@ -117,3 +117,67 @@ TEST_CASE("start_coach_session: concurrent first starts share one session", "[se
   REQUIRE(c.ok());
   CHECK(c->total_messages == 2 * kThreads);
 }
+
+TEST_CASE("coach sessions: structured figures, the caller's own list, context sections", "[service][seed004]") {
+  Fixture f;
+  job(f, kAlice, "9", "Build a chat backend.");
+  Profile p;
+  p.skills = R"(["C++", "SQL"])";
+  REQUIRE(f.svc->put_profile(kAlice, p).ok());
+  auto started = start(f, kAlice, "9");
+  const CoachSession& s = started.session;
+  CHECK(s.conversation.id == started.reply.conversation.id);
+  CHECK(s.job_id == "9");
+  CHECK(s.resume_tokens > 0);
+  CHECK(s.job_tokens > 0);
+  CHECK_FALSE(s.resume_truncated);
+  CHECK_FALSE(s.job_truncated);
+
+  // get: by uuid or integer id; another user's session is not found.
+  for (const auto& k : {ConversationKey::of_any(s.conversation.uuid), ConversationKey::of_any(std::to_string(s.conversation.id))}) {
+    auto got = f.svc->get_coach_session(kAlice, k);
+    REQUIRE(got.ok());
+    CHECK(got->resume_tokens == s.resume_tokens);
+    CHECK(got->job_tokens == s.job_tokens);
+    CHECK(f.svc->get_coach_session(kBob, k).error().code == ErrorCode::kNotFound);
+  }
+  CHECK(f.svc->get_coach_session(kAnon, ConversationKey::of_any(s.conversation.uuid)).error().code ==
+        ErrorCode::kUnauthenticated);
+  // The key's kind is forced: a support conversation is no coach session.
+  auto support = f.create(kAlice);
+  CHECK(f.svc->get_coach_session(kAlice, ConversationKey::of_id(support.id)).error().code == ErrorCode::kNotFound);
+
+  // context: the two parts of the initial_context.
+  auto ctx = f.svc->get_coach_context(kAlice, ConversationKey::of_uuid(s.conversation.uuid));
+  REQUIRE(ctx.ok());
+  CHECK(ctx->initial_context == s.conversation.initial_context);
+  CHECK(ctx->resume.rfind("## Resume", 0) == 0);
+  CHECK(ctx->resume.find("C++, SQL") != std::string::npos);
+  CHECK(ctx->resume.find("## Job:") == std::string::npos);
+  CHECK(ctx->job_description == "## Job: Job 9\nBuild a chat backend.");
+  CHECK(ctx->session.job_id == "9");
+
+  // list: the caller's own active sessions, admins included.
+  job(f, kAdmin, "10");
+  start(f, kAdmin, "10");
+  CoachSessionQuery q;
+  auto alice_list = f.svc->list_coach_sessions(kAlice, q);
+  REQUIRE(alice_list.ok());
+  REQUIRE(alice_list->items.size() == 1);
+  CHECK(alice_list->total == 1);
+  CHECK(alice_list->items[0].job_id == "9");
+  CHECK(alice_list->items[0].resume_tokens == s.resume_tokens);
+  auto admin_list = f.svc->list_coach_sessions(kAdmin, q);
+  REQUIRE(admin_list.ok());
+  REQUIRE(admin_list->items.size() == 1);
+  CHECK(admin_list->items[0].job_id == "10");
+  q.limit = 0;
+  CHECK(f.svc->list_coach_sessions(kAlice, q).error().field == "limit");
+  CHECK(f.svc->list_coach_sessions(kAnon, CoachSessionQuery{}).error().code == ErrorCode::kUnauthenticated);
+
+  // A deactivated session leaves the list and is not found.
+  REQUIRE(f.svc->delete_conversation(kAlice, ConversationKey::of_uuid(s.conversation.uuid)).ok());
+  CHECK(f.svc->list_coach_sessions(kAlice, CoachSessionQuery{})->items.empty());
+  CHECK(f.svc->get_coach_context(kAlice, ConversationKey::of_uuid(s.conversation.uuid)).error().code ==
+        ErrorCode::kNotFound);
+}
