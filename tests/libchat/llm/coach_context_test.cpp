@@ -83,3 +83,15 @@ TEST_CASE("coach context: format, sections in priority order, budgets", "[contex
   auto e = chat::detail::build_coach_context(empty, job, CoachOptions{}, *counter);
   CHECK(e.text.find("## Resume\n(no resume on file)\n\n## Job: Backend Engineer") != std::string::npos);
 }
+
+TEST_CASE("split_coach_context: the resume part and the job part", "[coach]") {
+  auto parts = detail::split_coach_context("Preamble.\n\n## Resume\n### Skills\nC++\n\n## Job: Dev\nWrite code.");
+  CHECK(parts.resume == "## Resume\n### Skills\nC++");
+  CHECK(parts.job == "## Job: Dev\nWrite code.");
+  auto no_job = detail::split_coach_context("Preamble.\n\n## Resume\n(no resume on file)");
+  CHECK(no_job.resume == "## Resume\n(no resume on file)");
+  CHECK(no_job.job.empty());
+  auto bare = detail::split_coach_context("just text");
+  CHECK(bare.resume == "just text");
+  CHECK(bare.job.empty());
+}
