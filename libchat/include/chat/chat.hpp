@@ -6,6 +6,7 @@
 #include "chat/logger.hpp"
 #include "chat/result.hpp"
 #include "chat/service.hpp"
+#include "chat/sqlite_store.hpp"
 #include "chat/store.hpp"
 #include "chat/time.hpp"
 #include "chat/token_counter.hpp"

@@ -2,7 +2,7 @@
 // return live rows only (in-memory and file stores).
 #include <catch2/catch.hpp>
 
-#include "chat/store.hpp"
+#include "chat/sqlite_store.hpp"
 #include "chat/uuid.hpp"
 #include "store/store_fixture.hpp"
 
