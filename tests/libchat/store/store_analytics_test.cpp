@@ -104,20 +104,3 @@ TEST_CASE("activity lists live conversations and messages in order", "[store][an
   CHECK(all->conversations == 3);
   CHECK(all->messages == 4);
 }
-
-TEST_CASE("a file store migrates to version 2 with the agent index", "[store][analytics]") {
-  chat::testing::TempDir dir;
-  SqliteOptions o;
-  o.path = dir.file("chat.db");
-  {
-    auto s = open_sqlite_store(o);
-    REQUIRE(s.ok());
-    auto c = conv(**s, "u1", std::nullopt, kT0);
-    msg(**s, c, Role::kUser, kT0 + 1);
-  }
-  auto s = open_sqlite_store(o);
-  REQUIRE(s.ok());
-  auto t = (*s)->activity_totals(ConversationKind::kSupport);
-  REQUIRE(t.ok());
-  CHECK(t->messages == 1);
-}
