@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite/database.hpp"
+#include "store/sqlite/connection.hpp"
 
 using chat::sqlite::Conn;
 using chat::sqlite::kMaxCachedStatements;

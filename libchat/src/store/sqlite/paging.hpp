@@ -10,7 +10,7 @@
 
 #include "chat/result.hpp"
 #include "chat/types.hpp"
-#include "store/sqlite/database.hpp"
+#include "store/sqlite/connection.hpp"
 #include "store/sqlite/rows.hpp"
 
 namespace chat::sqlite {

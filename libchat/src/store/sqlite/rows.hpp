@@ -17,7 +17,7 @@
 #include "chat/store.hpp"
 #include "chat/time.hpp"
 #include "chat/types.hpp"
-#include "store/sqlite/database.hpp"
+#include "store/sqlite/connection.hpp"
 
 namespace chat::sqlite {
 

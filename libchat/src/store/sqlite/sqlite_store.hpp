@@ -1,6 +1,8 @@
 // SqliteStore: chat::Store on SQLite, a facade that forwards every operation
 // to the part that owns it (leveldb's DBImpl style):
-//   database.hpp      connections, statements, transactions, error mapping
+//   connection.hpp    one connection: cached statements, transactions
+//   database.hpp      writer + reader pool, read/write wrappers, error mapping, lock file
+//   rows.hpp          binding, column lists, row -> domain type; paging.hpp: Page<T> listings
 //   schema.hpp        migrations
 //   conversations.hpp / messages.hpp / registries.hpp / audit.hpp  the tables
 //   search_index.hpp  the background FTS indexer and search
