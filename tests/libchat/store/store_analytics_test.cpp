@@ -4,7 +4,6 @@
 
 #include "chat/sqlite_store.hpp"
 #include "chat/uuid.hpp"
-#include "store/store_fixture.hpp"
 
 using namespace chat;
 
