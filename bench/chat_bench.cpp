@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "chat/service.hpp"
+#include "chat/sqlite_store.hpp"
 #include "chat/store.hpp"
 #include "chat/uuid.hpp"
 

@@ -16,6 +16,7 @@
 #include "chat/llm.hpp"
 #include "chat/logger.hpp"
 #include "chat/service.hpp"
+#include "chat/sqlite_store.hpp"
 #include "chat/store.hpp"
 #include "chat/time.hpp"
 #include "config.hpp"

@@ -10,6 +10,7 @@
 #include "chat/reply.hpp"
 #include "chat/result.hpp"
 #include "chat/service.hpp"
+#include "chat/sqlite_store.hpp"
 #include "chat/store.hpp"
 #include "chat/support.hpp"
 #include "chat/time.hpp"

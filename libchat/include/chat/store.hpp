@@ -10,8 +10,8 @@
 // expiry and business rules belong to ChatService, not here (append_message
 // can run the caller's check in its transaction: see AppendPrecondition).
 //
-// Thread safety: every Store returned by a factory here is safe to use from
-// many threads at once (one writer at a time, readers concurrent).
+// Thread safety: every Store implementation is safe to use from many threads
+// at once (chat/sqlite_store.hpp: one writer at a time, readers concurrent).
 //
 // Failure: no method throws. Constraint violations come back as kConflict,
 // unknown ids as kNotFound, invalid JSON text as kInvalidArgument, a database
@@ -19,16 +19,13 @@
 // message that leaks no SQL.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "chat/logger.hpp"
 #include "chat/result.hpp"
 #include "chat/time.hpp"
 #include "chat/types.hpp"
@@ -105,19 +102,50 @@ class Store {
  public:
   virtual ~Store() = default;
 
+  // Every method may also fail with kUnavailable (the database is busy past
+  // its timeout, or full) or kInternal (any other storage failure); those are
+  // not repeated below. Times are stored with millisecond precision. `limit`
+  // and `offset` count rows; a negative one is kInvalidArgument naming the
+  // field ("limit" / "offset"). Metadata is a JSON object of at most 64 KiB,
+  // stored in compact form ("{}" when empty).
+
   // ---- conversations
+
+  // Creates a live conversation; an empty `c.uuid` gets a new UUID v4, an
+  // empty type "chat", an empty status "active". kInvalidArgument: "uuid" is
+  // not a UUID, "metadata" is not a JSON object or too large. kConflict: the
+  // uuid or the handle ("uuid" / "handle") is already taken, also by a
+  // soft-deleted conversation (it can still be restored).
   virtual Result<Conversation> create_conversation(const NewConversation& c, Timestamp now) = 0;
+  // kNotFound: no conversation has this id, or it is soft-deleted and
+  // `include_deleted` is false. The same for the two lookups below (an empty
+  // handle is never found).
   virtual Result<Conversation> get_conversation(std::int64_t id, bool include_deleted = false) = 0;
   virtual Result<Conversation> find_conversation_by_uuid(std::string_view uuid, bool include_deleted = false) = 0;
   virtual Result<Conversation> find_conversation_by_handle(std::string_view handle,
                                                            bool include_deleted = false) = 0;
+  // One page in `q.order`, with the total of matching rows read in the same
+  // snapshot. `q.search` is a substring of handle, external_user_id or title,
+  // case-insensitive for ASCII letters only.
   virtual Result<Page<Conversation>> list_conversations(const ConversationQuery& q) = 0;
+  // Sets the fields `p` names (nullopt leaves a field as it is) and
+  // updated_at. kNotFound: missing or soft-deleted. kInvalidArgument: "metadata".
   virtual Result<Conversation> update_conversation(std::int64_t id, const ConversationPatch& p, Timestamp now) = 0;
+  // Hides the conversation (and thereby its messages) from every read path;
+  // audited as "conversation.delete". kNotFound: missing or already deleted.
   virtual Status soft_delete_conversation(std::int64_t id, const AuditContext& audit) = 0;
+  // Undoes soft_delete_conversation; audited as "conversation.restore".
+  // kNotFound: no soft-deleted conversation has this id.
   virtual Result<Conversation> restore_conversation(std::int64_t id, const AuditContext& audit) = 0;
-  // Soft-deletes every live message of the conversation; returns how many.
+  // Soft-deletes every live message of the conversation and zeroes its
+  // counters; returns how many messages. Audited as "conversation.clear" with
+  // detail {"deleted_count": n}. kNotFound: missing or soft-deleted.
   virtual Result<std::int64_t> clear_conversation(std::int64_t id, const AuditContext& audit) = 0;
-  // Everything up to and including `up_to_message_id` counts as read.
+  // Everything up to and including `up_to_message_id` counts as read. The
+  // mark never moves back and is clamped to the conversation's largest
+  // message id; non-user messages between the old and the new mark whose
+  // status is `sent` become `read`, and unread_count is recomputed.
+  // kNotFound: missing or soft-deleted.
   virtual Result<Conversation> mark_read(std::int64_t conversation_id, std::int64_t up_to_message_id,
                                          Timestamp now) = 0;
 
@@ -125,6 +153,9 @@ class Store {
   // Appends to a live conversation, updating its counters in the same
   // transaction. When `m.client_id` names a live message of the conversation,
   // nothing is written and that message is returned with created = false.
+  // kNotFound: the conversation is missing or soft-deleted. kInvalidArgument:
+  // "uuid" is not a UUID, "metadata", negative "tokens_used". kConflict: the
+  // uuid is already taken.
   //
   // `precondition`, when set, is called once inside the append's write
   // transaction with the conversation row as that transaction sees it, after
@@ -136,67 +167,80 @@ class Store {
   // its writer: it must be quick and must not call the store.
   virtual Result<AppendOutcome> append_message(std::int64_t conversation_id, const NewMessage& m,
                                                Timestamp now, const AppendPrecondition& precondition = {}) = 0;
+  // kNotFound: no message has this id (uuid), or it or its conversation is
+  // soft-deleted and `include_deleted` is false. Attachments are included.
   virtual Result<Message> get_message(std::int64_t id, bool include_deleted = false) = 0;
   virtual Result<Message> find_message_by_uuid(std::string_view uuid, bool include_deleted = false) = 0;
+  // The live message of a live conversation with this client_id. kNotFound:
+  // none (an empty client_id is never found).
   virtual Result<Message> find_message_by_client_id(std::int64_t conversation_id, std::string_view client_id) = 0;
+  // One page in id order, with the total of matching rows read in the same
+  // snapshot. `q.search` is a substring of the content, case-insensitive for
+  // ASCII letters only. kNotFound: the conversation is missing, or
+  // soft-deleted and `q.include_deleted` is false.
   virtual Result<Page<Message>> list_messages(std::int64_t conversation_id, const MessageQuery& q) = 0;
+  // Sets the fields `p` names and updated_at; a changed tokens_used moves the
+  // conversation's total_tokens, changed content is re-indexed for search.
+  // kNotFound: the message or its conversation is missing or soft-deleted.
+  // kInvalidArgument: "metadata", negative "tokens_used".
   virtual Result<Message> update_message(std::int64_t id, const MessagePatch& p, Timestamp now) = 0;
+  // Hides the message and takes it out of its conversation's counters;
+  // audited as "message.delete". kNotFound: as for update_message.
   virtual Status soft_delete_message(std::int64_t id, const AuditContext& audit) = 0;
+  // Undoes soft_delete_message; audited as "message.restore". kNotFound: no
+  // soft-deleted message has this id, or its conversation is soft-deleted
+  // (restore that first). kConflict ("client_id"): a live message of the
+  // conversation took its client_id meanwhile.
   virtual Result<Message> restore_message(std::int64_t id, const AuditContext& audit) = 0;
   // Full-text search over live messages of live conversations. Fresh: a
   // message is searchable as soon as append_message returned (the index is
   // caught up before the query; indexing is kept off the append path).
+  // `q.text` is plain words, all of which must match (Unicode-aware, accents
+  // ignored); ranked by relevance, then newest first. Only the newest 1000
+  // in-scope matches are ranked, so `total` is exact up to 1000.
+  // kInvalidArgument: "query" has no words.
   virtual Result<Page<SearchHit>> search_messages(const SearchQuery& q) = 0;
-  // Largest message id ever assigned (0 for an empty store).
+  // Largest message id ever assigned (0 for an empty store); ids are never
+  // reused, even after a purge.
   virtual Result<std::int64_t> last_message_id() = 0;
 
   // ---- registries
-  virtual Result<Agent> put_agent(const Agent& a, Timestamp now) = 0;  // id 0: assign one
-  virtual Result<Agent> get_agent(std::int64_t id) = 0;
-  virtual Result<std::vector<Agent>> list_agents() = 0;
+  // Id 0 assigns a new id; any other id creates or replaces that agent.
+  // kInvalidArgument: empty "name", negative "id".
+  virtual Result<Agent> put_agent(const Agent& a, Timestamp now) = 0;
+  virtual Result<Agent> get_agent(std::int64_t id) = 0;  // kNotFound: no such agent
+  virtual Result<std::vector<Agent>> list_agents() = 0;  // by id
+  // An empty id assigns a new UUID v4; an existing id has its title and
+  // description replaced (created_by and created_at stay).
   virtual Result<Subject> put_subject(const Subject& s, Timestamp now) = 0;
-  virtual Result<Subject> get_subject(std::string_view id) = 0;
+  virtual Result<Subject> get_subject(std::string_view id) = 0;  // kNotFound: no such subject
+  // Creates or replaces the profile of `p.user_id`. Each section is a JSON
+  // array of at most 1 MiB, stored in compact form ("[]" when empty).
+  // kInvalidArgument: empty "user_id", a section (named by its field) that is
+  // not a JSON array or too large.
   virtual Result<Profile> put_profile(const Profile& p, Timestamp now) = 0;
-  virtual Result<Profile> get_profile(std::string_view user_id) = 0;
+  virtual Result<Profile> get_profile(std::string_view user_id) = 0;  // kNotFound: no profile
 
   // ---- audit and retention
+  // Newest first, optionally of one conversation.
   virtual Result<std::vector<AuditEntry>> list_audit(const AuditQuery& q) = 0;
   // Removes for good every conversation and message soft-deleted before
-  // `deleted_before` (with their attachments and index entries); returns rows removed.
+  // `deleted_before` (and every message of such a conversation), with their
+  // attachments and index entries; returns messages + conversations removed.
+  // Audited as action "purge", target_type "store", with detail
+  // {"messages", "conversations", "deleted_before" (ms since the epoch)}.
   virtual Result<std::int64_t> purge(Timestamp deleted_before, const AuditContext& audit) = 0;
-  // Indexes every message not yet in the search index; returns how many.
+  // Indexes every message not yet in the search index (new or edited);
+  // returns how many rows were (re)indexed.
   virtual Result<std::int64_t> flush_search_index() = 0;
 
-  // ---- seeds 002 / 003: analytics (read-only, on the reader pool)
+  // ---- seeds 002 / 003: analytics (read-only, on the reader pool, one snapshot each)
   // The conversations matching `q` and their messages, in a compact form.
   virtual Result<ActivityLog> activity(const ActivityQuery& q) = 0;
   // Aggregates over the live conversations of `kind` (nullopt: every kind).
   virtual Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) = 0;
 };
 
-enum class Durability {
-  kNormal,  // WAL + synchronous=NORMAL: an acknowledged write survives a process crash, not a power loss
-  kFull,    // WAL + synchronous=FULL: survives power loss too, several times slower per transaction
-};
-
-struct SqliteOptions {
-  std::string path = "chat.db";  // ":memory:" for a private in-memory database
-  Durability durability = Durability::kNormal;
-  int reader_connections = 4;    // concurrent readers (ignored for :memory:)
-  std::chrono::milliseconds busy_timeout{5000};
-  std::int64_t cache_size_kib = 65536;
-  // Pending (not yet indexed) messages that make the background indexer run;
-  // searches catch the index up themselves either way.
-  std::int64_t index_batch = 512;
-  std::shared_ptr<Logger> logger;  // null: no logging
-};
-
-// Opens (creating if needed) and migrates a SQLite database. Fails with
-// kUnavailable when the file cannot be opened or is locked by another
-// process, kInternal when it is not a libchat database of a known version.
-Result<std::unique_ptr<Store>> open_sqlite_store(const SqliteOptions& options);
-
-// A private in-memory SQLite store (tests, embedding without a file).
-Result<std::unique_ptr<Store>> open_memory_store();
+// The factories: chat/sqlite_store.hpp (open_sqlite_store, open_memory_store).
 
 }  // namespace chat

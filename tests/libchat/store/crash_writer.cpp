@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "chat/store.hpp"
+#include "chat/sqlite_store.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 2) {

@@ -2,9 +2,8 @@
 // return live rows only (in-memory and file stores).
 #include <catch2/catch.hpp>
 
-#include "chat/store.hpp"
+#include "chat/sqlite_store.hpp"
 #include "chat/uuid.hpp"
-#include "store/store_fixture.hpp"
 
 using namespace chat;
 
@@ -103,21 +102,4 @@ TEST_CASE("activity lists live conversations and messages in order", "[store][an
   REQUIRE(all.ok());
   CHECK(all->conversations == 3);
   CHECK(all->messages == 4);
-}
-
-TEST_CASE("a file store migrates to version 2 with the agent index", "[store][analytics]") {
-  chat::testing::TempDir dir;
-  SqliteOptions o;
-  o.path = dir.file("chat.db");
-  {
-    auto s = open_sqlite_store(o);
-    REQUIRE(s.ok());
-    auto c = conv(**s, "u1", std::nullopt, kT0);
-    msg(**s, c, Role::kUser, kT0 + 1);
-  }
-  auto s = open_sqlite_store(o);
-  REQUIRE(s.ok());
-  auto t = (*s)->activity_totals(ConversationKind::kSupport);
-  REQUIRE(t.ok());
-  CHECK(t->messages == 1);
 }

@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "chat/store.hpp"
+#include "chat/sqlite_store.hpp"
 #include "store/store_fixture.hpp"
 
 extern char** environ;

@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "chat/store.hpp"
+#include "chat/sqlite_store.hpp"
 #include "store/store_fixture.hpp"
 
 using namespace chat;

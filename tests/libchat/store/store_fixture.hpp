@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "chat/store.hpp"
+#include "chat/sqlite_store.hpp"
 
 namespace chat::testing {
 

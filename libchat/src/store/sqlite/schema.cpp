@@ -1,5 +1,8 @@
 #include "store/sqlite/schema.hpp"
 
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+
 namespace chat::detail {
 
 namespace {
@@ -150,6 +153,28 @@ const std::vector<SqliteMigration>& sqlite_migrations() {
       {2, kV2},
   };
   return steps;
+}
+
+Status migrate_sqlite_schema(SQLite::Database& db, const std::function<void(LogLevel, const std::string&)>& log) {
+  const auto& steps = sqlite_migrations();
+  const int known = steps.empty() ? 0 : steps.back().version;
+  int version = db.execAndGet("PRAGMA user_version").getInt();
+  if (version > known) {
+    return Error::internal(fmt::format(
+        "the database schema is version {}, newer than this libchat knows ({}); upgrade libchat", version, known));
+  }
+  if (version == 0 && db.execAndGet("SELECT COUNT(*) FROM sqlite_master").getInt64() > 0)
+    return Error::internal("the file is a SQLite database but not a libchat one");
+  for (const auto& step : steps) {
+    if (step.version <= version) continue;
+    SQLite::Transaction tx(db);
+    db.exec(step.sql);
+    db.exec(fmt::format("PRAGMA user_version = {}", step.version));
+    tx.commit();
+    log(LogLevel::kInfo, fmt::format("sqlite store: migrated schema to version {}", step.version));
+    version = step.version;
+  }
+  return {};
 }
 
 }  // namespace chat::detail

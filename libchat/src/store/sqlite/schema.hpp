@@ -1,7 +1,17 @@
-// The SQLite schema of libchat, as forward-only migrations. Private.
+// The SQLite schema of libchat, as forward-only migrations, and the step
+// that brings a database up to date. Private.
 #pragma once
 
+#include <functional>
+#include <string>
 #include <vector>
+
+#include "chat/logger.hpp"
+#include "chat/result.hpp"
+
+namespace SQLite {
+class Database;
+}  // namespace SQLite
 
 namespace chat::detail {
 
@@ -13,5 +23,12 @@ struct SqliteMigration {
 // Every migration the code knows, oldest first, versions 1..N without gaps.
 // Never edit a released step: append a new one.
 const std::vector<SqliteMigration>& sqlite_migrations();
+
+// Applies every step above the database's user_version, each in its own
+// transaction. kInternal: the version is newer than the code knows (the
+// message says "newer"), or the file holds tables but no libchat version (a
+// SQLite database of another application). Throws SQLite::Exception on a
+// storage failure (the caller maps it).
+Status migrate_sqlite_schema(SQLite::Database& db, const std::function<void(LogLevel, const std::string&)>& log);
 
 }  // namespace chat::detail

@@ -1,0 +1,28 @@
+// The seeds 002 / 003 analytics inputs: a compact activity log and grouped
+// totals, each read in one snapshot on a pooled reader. Private.
+#pragma once
+
+#include <optional>
+
+#include "chat/result.hpp"
+#include "chat/store.hpp"
+#include "store/sqlite/database.hpp"
+
+namespace chat::sqlite {
+
+// activity() walks the owner index (conversations_user) or the primary key,
+// then messages_conversation per conversation; totals() is grouped
+// aggregates over conversations_kind and messages_conversation (and
+// conversations_agent, schema step 2, for the per-agent rows).
+class Activity {
+ public:
+  explicit Activity(Database& db) : db_(db) {}
+
+  Result<ActivityLog> log(const ActivityQuery& q);
+  Result<ActivityTotals> totals(std::optional<ConversationKind> kind);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace chat::sqlite

@@ -1,0 +1,38 @@
+// The conversations table: create, look up, list, patch, soft delete,
+// restore, clear and read marks. Private.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "chat/result.hpp"
+#include "chat/store.hpp"
+#include "store/sqlite/database.hpp"
+
+namespace chat::sqlite {
+
+// The conversation row as `c` sees it. kNotFound: missing, or soft-deleted
+// and `include_deleted` is false. Shared with the message operations, which
+// check their conversation in their own transaction.
+Result<Conversation> load_conversation(Conn& c, std::int64_t id, bool include_deleted);
+
+class Conversations {
+ public:
+  explicit Conversations(Database& db) : db_(db) {}
+
+  Result<Conversation> create(const NewConversation& in, Timestamp now);
+  Result<Conversation> get(std::int64_t id, bool include_deleted);
+  Result<Conversation> find_by_uuid(std::string_view uuid, bool include_deleted);
+  Result<Conversation> find_by_handle(std::string_view handle, bool include_deleted);
+  Result<Page<Conversation>> list(const ConversationQuery& q);
+  Result<Conversation> update(std::int64_t id, const ConversationPatch& p, Timestamp now);
+  Status soft_delete(std::int64_t id, const AuditContext& audit);
+  Result<Conversation> restore(std::int64_t id, const AuditContext& audit);
+  Result<std::int64_t> clear(std::int64_t id, const AuditContext& audit);
+  Result<Conversation> mark_read(std::int64_t id, std::int64_t up_to, Timestamp now);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace chat::sqlite

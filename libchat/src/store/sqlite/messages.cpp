@@ -1,0 +1,330 @@
+#include "store/sqlite/messages.hpp"
+
+#include <fmt/format.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "chat/uuid.hpp"
+#include "json_text.hpp"
+#include "store/sqlite/audit.hpp"
+#include "store/sqlite/conversations.hpp"
+#include "store/sqlite/paging.hpp"
+#include "store/sqlite/rows.hpp"
+#include "store/sqlite/search_index.hpp"
+
+namespace chat::sqlite {
+
+namespace {
+
+// Moves the counters of `m`'s conversation by one message (delta = -1 on
+// delete, +1 on restore), then recomputes last_message_at (the newest live
+// message may just have changed).
+void adjust_counters(Conn& w, const Message& m, int delta, Timestamp at) {
+  auto s = w.prepare_static(
+      "UPDATE conversations SET total_messages = total_messages + ?1, total_tokens = total_tokens + ?2, "
+      "unread_count = unread_count + CASE WHEN ?3 AND ?4 > last_read_message_id THEN ?1 ELSE 0 END, "
+      "last_message_at = (SELECT created_at FROM messages WHERE conversation_id = ?5 AND deleted_at IS NULL "
+      "ORDER BY id DESC LIMIT 1), updated_at = ?6 WHERE id = ?5");
+  s->bind(1, delta);
+  s->bind(2, delta * m.tokens_used.value_or(0));
+  s->bind(3, m.role == Role::kUser ? 0 : 1);
+  s->bind(4, m.id);
+  s->bind(5, m.conversation_id);
+  s->bind(6, to_millis(at));
+  s->exec();
+}
+
+std::vector<Message> live_by_client_id(Conn& c, std::int64_t conversation_id, const std::string& client_id) {
+  auto s = c.prepare_static("SELECT " CHAT_MSG_COLS
+                            " FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                            "WHERE m.conversation_id = ? AND m.client_id = ? AND m.deleted_at IS NULL "
+                            "AND c.deleted_at IS NULL");
+  s->bind(1, conversation_id);
+  s->bind(2, client_id);
+  return collect_messages(c, s);
+}
+
+}  // namespace
+
+Result<Message> load_message(Conn& c, std::int64_t id, bool include_deleted) {
+  auto s = c.prepare_static("SELECT " CHAT_MSG_COLS
+                            ", c.deleted_at FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                            "WHERE m.id = ?");
+  s->bind(1, id);
+  if (!s->executeStep()) return Error::not_found("message not found");
+  std::int64_t n = 0;
+  Message m = read_message(*s, n);
+  const bool conv_deleted = !s->getColumn(kMsgColCount).isNull();
+  s->tryReset();
+  if ((m.deleted_at || conv_deleted) && !include_deleted) return Error::not_found("message not found");
+  if (n > 0) load_attachments(c, m);
+  return m;
+}
+
+std::int64_t last_assigned_message_id(Conn& c) {
+  auto s = c.prepare_static("SELECT seq FROM sqlite_sequence WHERE name = 'messages'");
+  return s->executeStep() ? s->getColumn(0).getInt64() : 0;
+}
+
+Result<AppendOutcome> Messages::append(std::int64_t conversation_id, const NewMessage& m, Timestamp now,
+                                       const AppendPrecondition& precondition) {
+  // Validation and SQL building can throw too (allocation): nothing escapes.
+  return db_.guarded<AppendOutcome>([&]() -> Result<AppendOutcome> {
+    CHAT_ASSIGN_OR_RETURN(auto meta, normalize_metadata(m.metadata));
+    if (!m.uuid.empty() && !is_uuid(m.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
+    if (m.tokens_used && *m.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
+    // Done before taking the writer lock: it is the only costly part that
+    // does not need the database.
+    AppendOutcome out;
+    Message& msg = out.message;
+    msg.uuid = m.uuid.empty() ? generate_uuid_v4() : m.uuid;
+    msg.conversation_id = conversation_id;
+    msg.client_id = m.client_id;
+    msg.role = m.role;
+    msg.content = m.content;
+    msg.content_type = m.content_type.empty() ? "text" : m.content_type;
+    msg.message_type = m.message_type.empty() ? "text" : m.message_type;
+    msg.status = m.status;
+    msg.metadata = std::move(meta);
+    msg.tokens_used = m.tokens_used;
+    msg.processing_time = m.processing_time;
+    msg.cost = m.cost;
+    msg.created_at = now;
+    msg.updated_at = now;
+
+    // Statements per append: BEGIN, [conversation row for the
+    // precondition], [client_id lookup], UPDATE of the counters (which
+    // doubles as the "conversation is live" check), INSERT, COMMIT. Fewer
+    // statements is most of what keeps append near a raw insert.
+    return db_.write<AppendOutcome>([&](Conn& w) -> Result<AppendOutcome> {
+      if (precondition) {
+        // Read by the writer in its own transaction: on a warm cache, and
+        // nothing can change the row before the insert.
+        CHAT_ASSIGN_OR_RETURN(const Conversation c, load_conversation(w, conversation_id, false));
+        Status admitted;
+        try {
+          admitted = precondition(c);
+        } catch (...) {  // NOLINT: a throwing precondition refuses the append
+          db_.log(LogLevel::kError, "sqlite store: an append precondition threw");
+          return Error::internal("internal error");
+        }
+        CHAT_RETURN_IF_ERROR(admitted);
+      }
+      if (!m.client_id.empty()) {
+        // Checked in the same write transaction as the insert: two posts
+        // with one client_id cannot both create a message.
+        auto found = live_by_client_id(w, conversation_id, m.client_id);
+        if (!found.empty()) return AppendOutcome{std::move(found.front()), false};
+      }
+      {
+        // A new id is always above last_read_message_id (marks are clamped
+        // to existing ids), so a non-user message is always unread.
+        auto s = w.prepare_static(
+            "UPDATE conversations SET total_messages = total_messages + 1, unread_count = unread_count + ?, "
+            "total_tokens = total_tokens + ?, last_message_at = ?, updated_at = ? "
+            "WHERE id = ? AND deleted_at IS NULL");
+        s->bind(1, msg.role == Role::kUser ? 0 : 1);
+        s->bind(2, msg.tokens_used.value_or(0));
+        s->bind(3, to_millis(now));
+        s->bind(4, to_millis(now));
+        s->bind(5, conversation_id);
+        if (s->exec() == 0) return Error::not_found("conversation not found");
+      }
+      {
+        auto s = w.prepare_static(
+            "INSERT INTO messages (uuid, conversation_id, client_id, role, content, content_type, message_type, "
+            "status, metadata, tokens_used, processing_time, cost, attachment_count, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        s->bind(1, msg.uuid);
+        s->bind(2, conversation_id);
+        bind_text_or_null(*s, 3, msg.client_id);
+        s->bind(4, std::string(to_string(msg.role)));
+        s->bindNoCopy(5, msg.content);
+        s->bind(6, msg.content_type);
+        s->bind(7, msg.message_type);
+        s->bind(8, std::string(to_string(msg.status)));
+        s->bindNoCopy(9, msg.metadata);
+        bind_opt(*s, 10, msg.tokens_used);
+        bind_opt(*s, 11, msg.processing_time);
+        bind_opt(*s, 12, msg.cost);
+        s->bind(13, static_cast<std::int64_t>(m.attachments.size()));
+        s->bind(14, to_millis(now));
+        s->bind(15, to_millis(now));
+        s->exec();
+      }
+      msg.id = w.db().getLastInsertRowid();
+      for (const auto& a : m.attachments) {
+        auto s = w.prepare_static(
+            "INSERT INTO message_attachments (message_id, file_name, file_type, file_size, file_path, created_at) "
+            "VALUES (?,?,?,?,?,?)");
+        s->bind(1, msg.id);
+        s->bind(2, a.file_name);
+        s->bind(3, a.file_type);
+        s->bind(4, a.file_size);
+        s->bind(5, a.file_path);
+        s->bind(6, to_millis(now));
+        s->exec();
+        msg.attachments.push_back(
+            Attachment{w.db().getLastInsertRowid(), msg.id, a.file_name, a.file_type, a.file_size, a.file_path, now});
+      }
+      index_.appended(msg.id);
+      return std::move(out);
+    });
+  });
+}
+
+Result<Message> Messages::get(std::int64_t id, bool include_deleted) {
+  return db_.read<Message>([&](Conn& r) { return load_message(r, id, include_deleted); });
+}
+
+Result<Message> Messages::find_by_uuid(std::string_view uuid, bool include_deleted) {
+  return db_.read<Message>([&](Conn& r) -> Result<Message> {
+    std::int64_t id = 0;
+    {
+      auto s = r.prepare_static("SELECT id FROM messages WHERE uuid = ?");
+      s->bind(1, std::string(uuid));
+      if (!s->executeStep()) return Error::not_found("message not found");
+      id = s->getColumn(0).getInt64();
+    }
+    return load_message(r, id, include_deleted);
+  });
+}
+
+Result<Message> Messages::find_by_client_id(std::int64_t conversation_id, std::string_view client_id) {
+  if (client_id.empty()) return Error::not_found("message not found");
+  return db_.read<Message>([&](Conn& r) -> Result<Message> {
+    auto found = live_by_client_id(r, conversation_id, std::string(client_id));
+    if (found.empty()) return Error::not_found("message not found");
+    return std::move(found.front());
+  });
+}
+
+Result<Page<Message>> Messages::list(std::int64_t conversation_id, const MessageQuery& q) {
+  // Validation and SQL building can throw too (allocation): nothing escapes.
+  return db_.guarded<Page<Message>>([&]() -> Result<Page<Message>> {
+    CHAT_RETURN_IF_ERROR(check_window(q.limit, q.offset));
+    PageQuery page;
+    page.limit = q.limit;
+    page.offset = q.offset;
+    auto& params = page.params;
+    params.emplace_back(conversation_id);
+    std::string where = " WHERE m.conversation_id = ?";
+    if (!q.include_deleted) where += " AND m.deleted_at IS NULL";
+    if (q.role) {
+      where += " AND m.role = ?";
+      params.emplace_back(std::string(to_string(*q.role)));
+    }
+    if (!q.include_system) where += " AND m.role != 'system'";
+    if (!q.search.empty()) {
+      where += " AND m.content LIKE ? ESCAPE '\\'";
+      params.emplace_back(like_pattern(q.search));
+    }
+    if (q.after_id > 0) {
+      where += " AND m.id > ?";
+      params.emplace_back(q.after_id);
+    }
+    if (q.before_id > 0) {
+      where += " AND m.id < ?";
+      params.emplace_back(q.before_id);
+    }
+    // The unfiltered live listing takes its total from the maintained
+    // counter: a COUNT over a large conversation costs milliseconds per page.
+    const bool filtered =
+        q.role || !q.include_system || !q.search.empty() || q.after_id > 0 || q.before_id > 0 || q.include_deleted;
+    page.count_sql = "SELECT COUNT(*) FROM messages m" + where;
+    page.rows_sql = fmt::format("SELECT {} FROM messages m{} ORDER BY m.id {} LIMIT ? OFFSET ?", kMsgCols, where,
+                                q.newest_first ? "DESC" : "ASC");
+    return db_.read<Page<Message>>([&](Conn& r) -> Result<Page<Message>> {
+      CHAT_ASSIGN_OR_RETURN(const Conversation conv, load_conversation(r, conversation_id, q.include_deleted));
+      if (!filtered) page.total = conv.total_messages;
+      return fetch_page<Message>(r, page, [&](Stmt& s, std::optional<std::int64_t>&) { return collect_messages(r, s); });
+    });
+  });
+}
+
+Result<Message> Messages::update(std::int64_t id, const MessagePatch& p, Timestamp now) {
+  // Validation and SQL building can throw too (allocation): nothing escapes.
+  return db_.guarded<Message>([&]() -> Result<Message> {
+    std::optional<std::string> meta;
+    if (p.metadata) {
+      CHAT_ASSIGN_OR_RETURN(meta, detail::normalize_json_object(*p.metadata, "metadata", kMaxMetadataBytes));
+    }
+    if (p.tokens_used && *p.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
+    bool edited_indexed = false;
+    auto r = db_.write<Message>([&](Conn& w) -> Result<Message> {
+      CHAT_ASSIGN_OR_RETURN(const Message cur, load_message(w, id, false));
+      {
+        auto s = w.prepare_static(
+            "UPDATE messages SET content = COALESCE(?, content), metadata = COALESCE(?, metadata), "
+            "status = COALESCE(?, status), tokens_used = COALESCE(?, tokens_used), "
+            "processing_time = COALESCE(?, processing_time), cost = COALESCE(?, cost), updated_at = ? WHERE id = ?");
+        bind_opt(*s, 1, p.content);
+        bind_opt(*s, 2, meta);
+        bind_opt(*s, 3, p.status ? std::optional<std::string>(to_string(*p.status)) : std::nullopt);
+        bind_opt(*s, 4, p.tokens_used);
+        bind_opt(*s, 5, p.processing_time);
+        bind_opt(*s, 6, p.cost);
+        s->bind(7, to_millis(now));
+        s->bind(8, id);
+        s->exec();
+      }
+      if (p.tokens_used && *p.tokens_used != cur.tokens_used.value_or(0)) {
+        auto s = w.prepare_static("UPDATE conversations SET total_tokens = total_tokens + ?, updated_at = ? WHERE id = ?");
+        s->bind(1, *p.tokens_used - cur.tokens_used.value_or(0));
+        s->bind(2, to_millis(now));
+        s->bind(3, cur.conversation_id);
+        s->exec();
+      }
+      if (p.content && *p.content != cur.content) edited_indexed = index_.queue_edit(w, id);
+      return load_message(w, id, false);
+    });
+    if (r && edited_indexed) index_.edited();
+    return r;
+  });
+}
+
+Status Messages::soft_delete(std::int64_t id, const AuditContext& audit) {
+  return db_.write<void>([&](Conn& w) -> Status {
+    CHAT_ASSIGN_OR_RETURN(const Message cur, load_message(w, id, false));
+    auto s = w.prepare_static("UPDATE messages SET deleted_at = ? WHERE id = ?");
+    s->bind(1, to_millis(audit.at));
+    s->bind(2, id);
+    s->exec();
+    adjust_counters(w, cur, -1, audit.at);
+    write_audit(w, audit, "message.delete", "message", id, cur.conversation_id, "{}");
+    return {};
+  });
+}
+
+// A message whose conversation is deleted is not restored (kNotFound):
+// restore the conversation first.
+Result<Message> Messages::restore(std::int64_t id, const AuditContext& audit) {
+  return db_.write<Message>([&](Conn& w) -> Result<Message> {
+    auto cur = load_message(w, id, true);
+    if (!cur || !cur->deleted_at) return Error::not_found("no deleted message with this id");
+    if (!load_conversation(w, cur->conversation_id, false))
+      return Error::not_found("the conversation of this message is deleted");
+    if (!cur->client_id.empty()) {
+      auto s = w.prepare_static(
+          "SELECT 1 FROM messages WHERE conversation_id = ? AND client_id = ? AND deleted_at IS NULL");
+      s->bind(1, cur->conversation_id);
+      s->bind(2, cur->client_id);
+      if (s->executeStep())
+        return Error::conflict("client_id", "a live message of this conversation already uses this client_id");
+    }
+    auto s = w.prepare_static("UPDATE messages SET deleted_at = NULL WHERE id = ?");
+    s->bind(1, id);
+    s->exec();
+    adjust_counters(w, *cur, +1, audit.at);
+    write_audit(w, audit, "message.restore", "message", id, cur->conversation_id, "{}");
+    return load_message(w, id, false);
+  });
+}
+
+Result<std::int64_t> Messages::last_id() {
+  return db_.read<std::int64_t>([&](Conn& r) -> Result<std::int64_t> { return last_assigned_message_id(r); });
+}
+
+}  // namespace chat::sqlite

@@ -1,0 +1,275 @@
+#include "store/sqlite/search_index.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite/messages.hpp"
+#include "store/sqlite/paging.hpp"
+#include "store/sqlite/rows.hpp"
+
+namespace chat::sqlite {
+
+namespace {
+
+// Newest in-scope matches that search ranks; see SearchIndex::search.
+constexpr std::int64_t kSearchWindow = 1000;
+// How often the indexer looks for a partial batch.
+constexpr auto kIndexerPeriod = std::chrono::milliseconds(200);
+
+// Plain words to an FTS5 query: every whitespace-separated token becomes an
+// FTS5 string ("" doubled inside), implicitly ANDed. Operators, column
+// filters, NEAR, '*' and quotes are thereby just text; a token with no
+// indexable characters is an empty phrase, which FTS5 ignores.
+std::string fts_query(std::string_view text) {
+  std::string out;
+  std::size_t i = 0;
+  auto space = [](char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v'; };
+  while (i < text.size()) {
+    while (i < text.size() && space(text[i])) ++i;
+    if (i >= text.size()) break;
+    if (!out.empty()) out.push_back(' ');
+    out.push_back('"');
+    while (i < text.size() && !space(text[i])) {
+      if (text[i] == '"') out.push_back('"');
+      out.push_back(text[i]);
+      ++i;
+    }
+    out.push_back('"');
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---- the indexer ----------------------------------------------------------------
+
+Status SearchIndex::start() {
+  return db_.with_writer<void>([&](Conn& w) -> Status {
+    last_id_ = last_assigned_message_id(w);
+    {
+      auto s = w.prepare_static("SELECT last_indexed_id FROM fts_state WHERE id = 1");
+      indexed_id_ = s->executeStep() ? s->getColumn(0).getInt64() : 0;
+    }
+    {
+      auto s = w.prepare_static("SELECT EXISTS (SELECT 1 FROM fts_pending)");
+      pending_edits_ = s->executeStep() && s->getColumn(0).getInt64() != 0;
+    }
+    thread_ = std::thread([this] { run(); });
+    return {};
+  });
+}
+
+void SearchIndex::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SearchIndex::appended(std::int64_t id) {
+  last_id_ = id;
+  if (id - indexed_id_.load() >= db_.options().index_batch) cv_.notify_one();
+}
+
+bool SearchIndex::queue_edit(Conn& w, std::int64_t message_id) {
+  auto s = w.prepare_static(
+      "INSERT OR IGNORE INTO fts_pending (message_id) SELECT ?1 FROM fts_state "
+      "WHERE id = 1 AND last_indexed_id >= ?1");
+  s->bind(1, message_id);
+  return s->exec() > 0;
+}
+
+Result<std::int64_t> SearchIndex::flush() {
+  std::int64_t total = 0;
+  for (;;) {
+    CHAT_ASSIGN_OR_RETURN(const std::int64_t n, index_batch(db_.options().index_batch));
+    if (n == 0) break;
+    total += n;
+  }
+  return total;
+}
+
+Status SearchIndex::catch_up() {
+  if (!behind()) return {};
+  CHAT_RETURN_IF_ERROR(flush());
+  return {};
+}
+
+// Indexes up to `limit` new messages and up to `limit` edited ones in one
+// write transaction; returns how many rows it (re)indexed.
+Result<std::int64_t> SearchIndex::index_batch(std::int64_t limit) {
+  // Not Database::write(): the watermark is published after the commit but
+  // still under the writer lock, so no append or edit can slip in between.
+  return db_.with_writer<std::int64_t>([&](Conn& w) -> Result<std::int64_t> {
+    Tx tx(w, "BEGIN IMMEDIATE");
+    std::int64_t mark = 0;
+    {
+      auto s = w.prepare_static("SELECT last_indexed_id FROM fts_state WHERE id = 1");
+      if (s->executeStep()) mark = s->getColumn(0).getInt64();
+    }
+    std::int64_t done = 0;
+    std::int64_t seen = mark;
+    std::vector<std::int64_t> ids;
+    {
+      auto sel = w.prepare_static("SELECT id, content FROM messages WHERE id > ? ORDER BY id LIMIT ?");
+      sel->bind(1, mark);
+      sel->bind(2, limit);
+      auto ins = w.prepare_static("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
+      while (sel->executeStep()) {
+        seen = sel->getColumn(0).getInt64();
+        ins->bind(1, seen);
+        ins->bind(2, sel->getColumn(1).getString());
+        ins->exec();
+        ins->reset();
+        ++done;
+      }
+    }
+    // A short batch reached the end: every id assigned so far was looked
+    // at (purged ids leave gaps), so the mark can move to the sequence.
+    if (done < limit) seen = std::max(seen, last_assigned_message_id(w));
+    {
+      auto sel = w.prepare_static("SELECT message_id FROM fts_pending ORDER BY message_id LIMIT ?");
+      sel->bind(1, limit);
+      while (sel->executeStep()) ids.push_back(sel->getColumn(0).getInt64());
+      sel->tryReset();
+      for (auto id : ids) {
+        {
+          auto del = w.prepare_static("DELETE FROM messages_fts WHERE rowid = ?");
+          del->bind(1, id);
+          del->exec();
+        }
+        {
+          auto ins = w.prepare_static(
+              "INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id = ?");
+          ins->bind(1, id);
+          ins->exec();
+        }
+        {
+          auto del = w.prepare_static("DELETE FROM fts_pending WHERE message_id = ?");
+          del->bind(1, id);
+          del->exec();
+        }
+        ++done;
+      }
+    }
+    if (seen != mark) {
+      auto s = w.prepare_static("UPDATE fts_state SET last_indexed_id = ? WHERE id = 1");
+      s->bind(1, seen);
+      s->exec();
+    }
+    tx.commit();
+    indexed_id_ = seen;
+    pending_edits_ = static_cast<std::int64_t>(ids.size()) == limit;
+    return done;
+  });
+}
+
+void SearchIndex::run() {
+  const std::int64_t batch = db_.options().index_batch;
+  std::unique_lock lk(mu_);
+  while (!stop_) {
+    cv_.wait_for(lk, kIndexerPeriod, [&] { return stop_ || last_id_.load() - indexed_id_.load() >= batch; });
+    if (stop_) break;
+    if (!behind()) continue;
+    lk.unlock();
+    // One batch per transaction, releasing the writer between batches so
+    // appends interleave with a long catch-up. Only full batches go on at
+    // once: chasing every new row would shrink batches to a row or two,
+    // and a small FTS5 transaction costs nearly what a large one does.
+    while (!stopping()) {
+      auto r = index_batch(batch);
+      if (!r) {
+        db_.log(LogLevel::kError, "sqlite store: background indexing failed: " + r.error().message);
+        break;
+      }
+      if (*r < batch) break;
+    }
+    lk.lock();
+  }
+}
+
+bool SearchIndex::stopping() {
+  std::lock_guard lk(mu_);
+  return stop_;
+}
+
+// ---- the query ------------------------------------------------------------------
+
+// Search: total counts in-scope matches within the ranked window of the
+// newest kSearchWindow matches, so it is exact up to that size.
+Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
+  // Validation and SQL building can throw too (allocation): nothing escapes.
+  return db_.guarded<Page<SearchHit>>([&]() -> Result<Page<SearchHit>> {
+    const std::string match = fts_query(q.text);
+    if (match.empty()) return Error::invalid("query", "the search query is empty");
+    CHAT_RETURN_IF_ERROR(check_window(q.limit, q.offset));
+    // Freshness: index whatever is pending before querying, so a message is
+    // searchable as soon as append_message returned. Two atomic loads when
+    // nothing is pending; otherwise one write transaction indexing the few
+    // rows appended since the background indexer last ran (<= 200 ms ago).
+    CHAT_RETURN_IF_ERROR(catch_up());
+
+    PageQuery page;
+    page.limit = q.limit;
+    page.offset = q.offset;
+    page.params.emplace_back(match);
+    std::string scope;
+    if (q.conversation_id) {
+      scope += " AND m.conversation_id = ?";
+      page.params.emplace_back(*q.conversation_id);
+    }
+    if (q.kind) {
+      scope += " AND c.kind = ?";
+      page.params.emplace_back(std::string(to_string(*q.kind)));
+    }
+    if (q.user_id) {
+      scope += " AND c.user_id = ?";
+      page.params.emplace_back(*q.user_id);
+    }
+    // Ranking every match (ORDER BY rank) costs seconds for a common word over
+    // a million rows. So: take the newest kSearchWindow in-scope matches
+    // (FTS rowid order, CROSS JOIN keeps the FTS table as the outer loop),
+    // rank that window by bm25 then recency. `total` is the number of
+    // in-scope matches in the window: exact up to kSearchWindow.
+    page.rows_sql = fmt::format(
+        "WITH w AS (SELECT m.id AS id, bm25(messages_fts) AS r FROM messages_fts "
+        "CROSS JOIN messages m ON m.id = messages_fts.rowid CROSS JOIN conversations c ON c.id = m.conversation_id "
+        "WHERE messages_fts MATCH ? AND m.deleted_at IS NULL AND c.deleted_at IS NULL{} "
+        "ORDER BY messages_fts.rowid DESC LIMIT {}) "
+        "SELECT {}, -w.r, COUNT(*) OVER () FROM w JOIN messages m ON m.id = w.id "
+        "ORDER BY w.r ASC, w.id DESC LIMIT ? OFFSET ?",
+        scope, kSearchWindow, kMsgCols);
+    page.count_sql = fmt::format(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid "
+        "CROSS JOIN conversations c ON c.id = m.conversation_id WHERE messages_fts MATCH ? AND "
+        "m.deleted_at IS NULL AND c.deleted_at IS NULL{} ORDER BY messages_fts.rowid DESC LIMIT {})",
+        scope, kSearchWindow);
+    return db_.read<Page<SearchHit>>([&](Conn& r) -> Result<Page<SearchHit>> {
+      return fetch_page<SearchHit>(r, page, [&](Stmt& s, std::optional<std::int64_t>& total) {
+        std::vector<double> scores;
+        std::int64_t window = 0;
+        auto msgs = collect_messages(r, s, &scores, &window);
+        // Every row carries the window count. When none came back (past the
+        // end, or limit 0) the count query runs, unless the window is empty.
+        if (!msgs.empty())
+          total = window;
+        else if (q.offset == 0 && q.limit > 0)
+          total = 0;
+        std::vector<SearchHit> hits;
+        hits.reserve(msgs.size());
+        for (std::size_t i = 0; i < msgs.size(); ++i) hits.push_back(SearchHit{std::move(msgs[i]), scores[i]});
+        return hits;
+      });
+    });
+  });
+}
+
+}  // namespace chat::sqlite

@@ -1,0 +1,71 @@
+// Full-text search: the background indexer, its watermark, the catch-up that
+// keeps searches fresh, and the search query itself. Private.
+//
+// Messages are NOT indexed inside append (a per-row FTS insert costs about 4x
+// on every append). A background thread indexes new rows in batches behind a
+// watermark (fts_state.last_indexed_id); edits of indexed rows are queued in
+// fts_pending. search() catches the index up before it queries, so search
+// results are always fresh.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "chat/result.hpp"
+#include "chat/types.hpp"
+#include "store/sqlite/database.hpp"
+
+namespace chat::sqlite {
+
+class SearchIndex {
+ public:
+  explicit SearchIndex(Database& db) : db_(db) {}
+  ~SearchIndex() { stop(); }
+  SearchIndex(const SearchIndex&) = delete;
+  SearchIndex& operator=(const SearchIndex&) = delete;
+
+  // Reads the watermark and starts the background indexer (after migration).
+  Status start();
+  // Stops and joins the indexer; idempotent.
+  void stop();
+
+  // An append assigned `id`: called under the writer lock, before the commit
+  // (a search that reads it early waits for the writer lock anyway, so it
+  // never misses this message). Wakes the indexer once a batch is pending.
+  void appended(std::int64_t id);
+  // Queues an already-indexed message whose content changed for re-indexing,
+  // inside the edit's write transaction; returns whether it was queued. Rows
+  // above the watermark get indexed with their newest content anyway.
+  bool queue_edit(Conn& w, std::int64_t message_id);
+  // After the commit of an edit queue_edit queued.
+  void edited() { pending_edits_ = true; }
+
+  // Indexes every message not yet indexed; returns how many rows.
+  Result<std::int64_t> flush();
+  Result<Page<SearchHit>> search(const SearchQuery& q);
+
+ private:
+  bool behind() const { return last_id_.load() > indexed_id_.load() || pending_edits_.load(); }
+  Status catch_up();
+  Result<std::int64_t> index_batch(std::int64_t limit);
+  void run();
+  bool stopping();
+
+  Database& db_;
+
+  // Largest message id assigned, and the index watermark; both move under
+  // the writer lock and are read without it as a fast "anything to index?".
+  std::atomic<std::int64_t> last_id_{0};
+  std::atomic<std::int64_t> indexed_id_{0};
+  std::atomic<bool> pending_edits_{false};
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace chat::sqlite

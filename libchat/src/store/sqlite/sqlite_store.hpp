@@ -1,0 +1,87 @@
+// SqliteStore: chat::Store on SQLite, a facade that forwards every operation
+// to the part that owns it (leveldb's DBImpl style):
+//   connection.hpp    one connection: cached statements, transactions
+//   database.hpp      writer + reader pool, read/write wrappers, error mapping, lock file
+//   rows.hpp          binding, column lists, row -> domain type; paging.hpp: Page<T> listings
+//   schema.hpp        migrations
+//   conversations.hpp / messages.hpp / registries.hpp / audit.hpp  the tables
+//   search_index.hpp  the background FTS indexer and search
+//   activity.hpp      the analytics SQL
+// Private; the public factories are in chat/sqlite_store.hpp.
+#pragma once
+
+#include "chat/sqlite_store.hpp"
+#include "chat/store.hpp"
+#include "store/sqlite/activity.hpp"
+#include "store/sqlite/audit.hpp"
+#include "store/sqlite/conversations.hpp"
+#include "store/sqlite/database.hpp"
+#include "store/sqlite/messages.hpp"
+#include "store/sqlite/registries.hpp"
+#include "store/sqlite/search_index.hpp"
+
+namespace chat::sqlite {
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const SqliteOptions& options);
+  ~SqliteStore() override = default;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // Opens the database (lock file, pragmas, migrations, readers), then starts
+  // the search indexer. Errors: see open_sqlite_store.
+  Status init();
+
+  Result<Conversation> create_conversation(const NewConversation& c, Timestamp now) override;
+  Result<Conversation> get_conversation(std::int64_t id, bool include_deleted) override;
+  Result<Conversation> find_conversation_by_uuid(std::string_view uuid, bool include_deleted) override;
+  Result<Conversation> find_conversation_by_handle(std::string_view handle, bool include_deleted) override;
+  Result<Page<Conversation>> list_conversations(const ConversationQuery& q) override;
+  Result<Conversation> update_conversation(std::int64_t id, const ConversationPatch& p, Timestamp now) override;
+  Status soft_delete_conversation(std::int64_t id, const AuditContext& audit) override;
+  Result<Conversation> restore_conversation(std::int64_t id, const AuditContext& audit) override;
+  Result<std::int64_t> clear_conversation(std::int64_t id, const AuditContext& audit) override;
+  Result<Conversation> mark_read(std::int64_t conversation_id, std::int64_t up_to_message_id,
+                                 Timestamp now) override;
+
+  Result<AppendOutcome> append_message(std::int64_t conversation_id, const NewMessage& m, Timestamp now,
+                                       const AppendPrecondition& precondition) override;
+  Result<Message> get_message(std::int64_t id, bool include_deleted) override;
+  Result<Message> find_message_by_uuid(std::string_view uuid, bool include_deleted) override;
+  Result<Message> find_message_by_client_id(std::int64_t conversation_id, std::string_view client_id) override;
+  Result<Page<Message>> list_messages(std::int64_t conversation_id, const MessageQuery& q) override;
+  Result<Message> update_message(std::int64_t id, const MessagePatch& p, Timestamp now) override;
+  Status soft_delete_message(std::int64_t id, const AuditContext& audit) override;
+  Result<Message> restore_message(std::int64_t id, const AuditContext& audit) override;
+  Result<Page<SearchHit>> search_messages(const SearchQuery& q) override;
+  Result<std::int64_t> last_message_id() override;
+
+  Result<Agent> put_agent(const Agent& a, Timestamp now) override;
+  Result<Agent> get_agent(std::int64_t id) override;
+  Result<std::vector<Agent>> list_agents() override;
+  Result<Subject> put_subject(const Subject& s, Timestamp now) override;
+  Result<Subject> get_subject(std::string_view id) override;
+  Result<Profile> put_profile(const Profile& p, Timestamp now) override;
+  Result<Profile> get_profile(std::string_view user_id) override;
+
+  Result<std::vector<AuditEntry>> list_audit(const AuditQuery& q) override;
+  Result<std::int64_t> purge(Timestamp deleted_before, const AuditContext& audit) override;
+  Result<std::int64_t> flush_search_index() override;
+
+  Result<ActivityLog> activity(const ActivityQuery& q) override;
+  Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) override;
+
+ private:
+  // Declaration order is destruction order reversed: the indexer stops
+  // before the connections close, and the lock file is released last.
+  Database db_;
+  SearchIndex index_;
+  Conversations conversations_;
+  Messages messages_;
+  Registries registries_;
+  AuditTrail audit_;
+  Activity activity_;
+};
+
+}  // namespace chat::sqlite
