@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "chatd/live_server.hpp"
+#include "chatd/wait.hpp"
 #include "config.hpp"
 
 using nlohmann::json;
@@ -33,7 +34,11 @@ class GatedProvider final : public chat::LlmProvider {
     c.finish_reason = "stop";
     if (!on_chunk("first")) return cancelled(c);
     c.content += "first";
-    ++started_;
+    {
+      std::lock_guard lock(mu_);
+      ++started_;
+    }
+    cv_.notify_all();
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return released_; });
@@ -53,6 +58,11 @@ class GatedProvider final : public chat::LlmProvider {
     cv_.notify_all();
   }
   int started() const { return started_.load(); }
+  // True when `n` streams have reached the gate before `timeout` ran out.
+  bool wait_started(int n, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return started_.load() >= n; });
+  }
 
  private:
   static chat::Completion cancelled(chat::Completion c) {
@@ -202,19 +212,19 @@ TEST_CASE("seed001 stream: a client leaving early stores the reply as failed", "
   CHECK(r.body.find("\"chunk\": \"first\"") != std::string::npos);
   gated->release();  // the provider goes on writing into a closed connection
 
+  // The reply is stored by the provider's thread after the client left: poll the store.
   chat::Page<chat::Message> page;
-  for (int i = 0; i < 500; ++i) {
+  chatd_test::eventually([&] {
     page = messages_of(s, "bye");
-    if (page.items.size() == 2) break;
-    std::this_thread::sleep_for(10ms);
-  }
+    return page.items.size() == 2;
+  });
   REQUIRE(page.items.size() == 2);
   const auto& assistant = page.items[1];
   CHECK(assistant.role == chat::Role::kAssistant);
   CHECK(assistant.status == chat::MessageStatus::kFailed);
   CHECK(assistant.content.rfind("first", 0) == 0);
   CHECK(assistant.content.size() < std::string("first").size() + 200 * 5);
-  for (int i = 0; i < 200 && s.server->context().streams.open() != 0; ++i) std::this_thread::sleep_for(10ms);
+  chatd_test::eventually([&] { return s.server->context().streams.open() == 0; }, 2s);
   CHECK(s.server->context().streams.open() == 0);
 }
 
@@ -233,7 +243,7 @@ TEST_CASE("seed001 stream: max-streams open streams, the API stays prompt, one m
   for (int i = 0; i < kStreams; ++i) {
     clients.emplace_back([&, i] { reads[i] = read_stream(s, {{"session_id", "many"}, {"message", "hi"}}); });
   }
-  for (int i = 0; i < 1000 && gated->started() < kStreams; ++i) std::this_thread::sleep_for(10ms);
+  gated->wait_started(kStreams, 10s);
   REQUIRE(gated->started() == kStreams);
   CHECK(s.server->context().streams.open() == kStreams);
 
@@ -266,7 +276,7 @@ TEST_CASE("seed001 stream: max-streams open streams, the API stays prompt, one m
     if (m.role == chat::Role::kAssistant) CHECK(m.content == "first more");
   }
   // A slot returns when httplib drops the response, just after the last byte.
-  for (int i = 0; i < 200 && s.server->context().streams.open() != 0; ++i) std::this_thread::sleep_for(10ms);
+  chatd_test::eventually([&] { return s.server->context().streams.open() == 0; }, 2s);
   CHECK(s.server->context().streams.open() == 0);
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "chatd/live_server.hpp"
+#include "chatd/wait.hpp"
 
 using chatd_test::LiveOptions;
 using chatd_test::LiveServer;
@@ -187,9 +188,8 @@ TEST_CASE("seed 002: long-poll returns on a post, times out empty, and is bounde
   auto other_waiter = std::async(std::launch::async, [&] {
     return s.get("/api/messages/" + other + "/?since=" + std::to_string(other_since) + "&wait=20");
   });
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (s.server->context().streams.open() < 64 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(10ms);
+  // The slot counter notifies nobody: poll it, with a deadline.
+  chatd_test::eventually([&] { return s.server->context().streams.open() >= 64; });
   REQUIRE(s.server->context().streams.open() == 64);
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -231,9 +231,7 @@ TEST_CASE("seed 002: a graceful stop ends open long-polls at once", "[http][seed
   std::vector<std::future<chatd_test::HttpResult>> waiters;
   for (int i = 0; i < 4; ++i)
     waiters.push_back(std::async(std::launch::async, [&] { return s.get("/api/messages/" + uuid + "/?since=999&wait=30"); }));
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (s.server->context().streams.open() < 4 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(10ms);
+  chatd_test::eventually([&] { return s.server->context().streams.open() >= 4; });
   REQUIRE(s.server->context().streams.open() == 4);
   const auto start = std::chrono::steady_clock::now();
   s.server->stop();

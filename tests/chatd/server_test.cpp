@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "chatd/stub_service.hpp"
+#include "chatd/wait.hpp"
 #include "http_errors.hpp"
 #include "http_json.hpp"
 #include "routes/routes.hpp"
@@ -33,26 +34,27 @@ const std::string kSecret = "server-test-secret";
 class CapturingLogger : public chat::Logger {
  public:
   void log(chat::LogLevel, std::string_view message) override {
-    std::lock_guard lock(mu_);
-    lines_.emplace_back(message);
+    {
+      std::lock_guard lock(mu_);
+      lines_.emplace_back(message);
+    }
+    cv_.notify_all();
   }
   bool enabled(chat::LogLevel) const override { return true; }
-  // Waits a little: httplib logs a request after writing its response.
+  // Waits for the line: httplib logs a request after writing its response.
   bool saw(std::string_view needle) {
-    for (int i = 0; i < 200; ++i) {
-      {
-        std::lock_guard lock(mu_);
-        for (const auto& l : lines_) {
-          if (l.find(needle) != std::string::npos) return true;
-        }
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 1s, [&] {
+      for (const auto& l : lines_) {
+        if (l.find(needle) != std::string::npos) return true;
       }
-      std::this_thread::sleep_for(5ms);
-    }
-    return false;
+      return false;
+    });
   }
 
  private:
   std::mutex mu_;
+  std::condition_variable cv_;
   std::vector<std::string> lines_;
 };
 
@@ -78,7 +80,7 @@ struct TestServer {
       std::make_shared<chat::ManualClock>(chat::from_millis(1'800'000'000'000));
   std::shared_ptr<CapturingLogger> logger = std::make_shared<CapturingLogger>();
   std::unique_ptr<chatd::Server> server;
-  std::atomic<bool> slow_entered{false};
+  chatd_test::Signal slow_entered;
   std::atomic<bool> slow_finished{false};
 
   explicit TestServer(std::size_t max_body = 1024) {
@@ -132,7 +134,7 @@ struct TestServer {
       chatd::render_json(res, 200, {{"id", c->id}});
     });
     r.get("/test/slow", [this](const Req&, Res& res, const PathParams&) {
-      slow_entered = true;
+      slow_entered.set();
       std::this_thread::sleep_for(600ms);
       slow_finished = true;
       chatd::render_json(res, 200, {{"slow", true}});
@@ -484,8 +486,7 @@ TEST_CASE("server: stop() lets the request in flight finish", "[chatd][http]") {
     auto r = cli.Get("/test/slow");
     return r ? r->status : -1;
   });
-  for (int i = 0; i < 500 && !ts.slow_entered; ++i) std::this_thread::sleep_for(2ms);
-  REQUIRE(ts.slow_entered);
+  REQUIRE(ts.slow_entered.wait_for(1s));
   CHECK(ts.server->running());
   ts.server->stop();
   CHECK(ts.slow_finished);  // stop() waited for it
@@ -522,8 +523,7 @@ TEST_CASE("server: SIGTERM stops it gracefully through run_until_signal", "[chat
       auto r = cli.Get("/test/slow");
       return r ? r->status : -1;
     });
-    for (int i = 0; i < 500 && !ts.slow_entered; ++i) std::this_thread::sleep_for(2ms);
-    REQUIRE(ts.slow_entered);
+    REQUIRE(ts.slow_entered.wait_for(1s));
     REQUIRE(pthread_kill(pthread_self(), SIGTERM) == 0);
     CHECK(chatd::run_until_signal(*ts.server, signals, *ts.logger) == 0);
     CHECK(ts.slow_finished);

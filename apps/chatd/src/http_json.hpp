@@ -1,16 +1,14 @@
 // http_json.hpp: reading JSON requests and writing JSON responses, for every route.
 //
-// A route parses its input with these helpers, so that every seed API answers
-// bad input the same way: 400 with the error body of http_errors.hpp, naming
-// the field ("content: required", "limit: must be an integer between 1 and 100").
+// A route's parse function (routes/*_requests.cpp) reads its input with these
+// helpers, so that every seed API answers bad input the same way: 400 with the
+// error body of http_errors.hpp, naming the field ("content: required",
+// "limit: must be an integer between 1 and 100"). Every message about a field
+// starts with the field's name (error_style.hpp relies on it).
 //
-//   auto body = parse_json_object(req);                  // 400 "invalid JSON body: ..."
-//   if (!body) return render_error(res, body.error());
-//   auto content = required_string(*body, "content");     // 400 naming "content"
-//   if (!content) return render_error(res, content.error());
-//   auto limit = query_int64(req, "limit", 50, 1, 100);   // 400 naming "limit"
-//   ...
-//   render_json(res, 201, out);
+//   CHAT_ASSIGN_OR_RETURN(auto body, parse_json_object(req));             // "invalid JSON body: ..."
+//   CHAT_ASSIGN_OR_RETURN(out.content, required_string(body, "content"));  // naming "content"
+//   CHAT_ASSIGN_OR_RETURN(auto limit, query_int64(req, "limit", 50, 1, 100));
 //
 // Conventions:
 // - The body must be a JSON object; the Content-Type is not checked (clients

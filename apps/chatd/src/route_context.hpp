@@ -1,31 +1,25 @@
-// route_context.hpp: what every route handler gets, and its auth helpers.
+// route_context.hpp: what every route handler gets, and authentication.
 //
-// A seed's route file has one entry point,
+// A route file has one entry point,
 //
 //   void register_seedNNN_routes(Router& router, const RouteContext& ctx);
 //
-// declared in routes/routes.hpp and called from register_all_routes(). Its
-// handlers capture `&ctx` (the context lives as long as the Server) and follow
-// one shape: authenticate, parse, call ONE ChatService operation, render.
+// declared in routes/routes.hpp, called from register_all_routes() and listed
+// in apps/chatd/CMakeLists.txt (sources are listed there, not globbed). Its
+// handlers are built by endpoint() (endpoint.hpp), which captures `&ctx` (the
+// context lives as long as the Server) and runs: authenticate (by the route's
+// Access), parse, call ONE ChatService operation, render.
 //
-//   router.get("/chat/conversations/{id}/", [&ctx](const auto& req, auto& res, const PathParams& p) {
-//     auto who = ctx.authenticate_required(req, res);   // 401 rendered when nullopt
-//     if (!who) return;
-//     auto id = parse_int64(p.get("id"));               // http_json.hpp
-//     if (!id) return render_error(res, chat::Error::not_found("conversation not found"));
-//     auto c = ctx.service.get_conversation(*who, chat::ConversationKey::of_id(*id));
-//     if (!c) return render_error(res, c.error());      // the one status table
-//     render_json(res, 200, to_json(*c));
-//   });
-//
-// Auth rules (DESIGN §4):
-// - authenticate_optional: no Authorization header -> the anonymous principal;
-//   a header that is not a valid bearer token -> 401 (a bad token is never
-//   silently treated as anonymous, as in DRF).
-// - authenticate_required: no or bad token -> 401 (with WWW-Authenticate: Bearer);
-//   a valid token whose role is below `min` -> 403.
-// - require_role: 403 unless the principal's role is at least `min`
-//   (anonymous < user < agent < admin); an anonymous principal gets 401.
+// Auth rules (DESIGN §4), by Access:
+// - kPublic: nothing is checked; the principal is anonymous.
+// - kOptional: no Authorization header -> the anonymous principal; a header
+//   that is not a valid bearer token -> 401 (a bad token is never silently
+//   treated as anonymous, as in DRF).
+// - kUser / kAgent / kAdmin: no or bad token -> 401 (with WWW-Authenticate:
+//   Bearer); a valid token whose role is below the one named -> 403.
+// authenticate() returns those as errors (kUnauthenticated, kPermissionDenied)
+// for the adapter to render; authenticate_optional / authenticate_required
+// render them themselves, for handlers written by hand (tests).
 #pragma once
 
 #include <atomic>
@@ -46,6 +40,9 @@ struct Response;
 
 namespace chatd {
 
+// Who may call a route (see above).
+enum class Access { kPublic, kOptional, kUser, kAgent, kAdmin };
+
 struct RouteContext {
   chat::ChatService& service;
   const JwtTokens& tokens;
@@ -58,6 +55,9 @@ struct RouteContext {
   // Every SSE stream and long-poll takes a slot first (stream_slots.hpp).
   StreamSlots& streams;
 
+  // The caller, or kUnauthenticated / kPermissionDenied by the rules above.
+  chat::Result<chat::Principal> authenticate(const httplib::Request& req, Access access) const;
+
   // The caller, or nullopt after rendering 401 into `res`.
   std::optional<chat::Principal> authenticate_optional(const httplib::Request& req, httplib::Response& res) const;
   // The caller (with a role of at least `min`), or nullopt after rendering 401 / 403.
@@ -65,7 +65,9 @@ struct RouteContext {
                                                        chat::PrincipalRole min = chat::PrincipalRole::kUser) const;
 };
 
-// True when `who` has at least role `min`; else renders 401 (anonymous) or 403 and returns false.
+// OK when `who` has at least role `min`; else kUnauthenticated (anonymous) or kPermissionDenied.
+chat::Status check_role(const chat::Principal& who, chat::PrincipalRole min);
+// True when `who` has at least role `min`; else renders check_role's error and returns false.
 bool require_role(const chat::Principal& who, chat::PrincipalRole min, httplib::Response& res);
 
 }  // namespace chatd

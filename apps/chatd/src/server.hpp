@@ -9,6 +9,8 @@
 //   timeouts of 10 s, keep-alive idle timeout 5 s;
 // - SO_REUSEADDR without httplib's SO_REUSEPORT, so that a second daemon on the
 //   same port fails to start instead of silently sharing it;
+// - routing, bodies and error answers by http_dispatch.hpp, the access log and
+//   metrics by access_log.hpp (summarized here):
 // - its own routing: every request goes through one Router (router.hpp) so that
 //   an unknown path answers 404 and a known path with a wrong method 405 with
 //   an Allow header, both as JSON; OPTIONS answers 204 with Allow;

@@ -8,15 +8,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http_errors.hpp"
-#include "http_json.hpp"
+#include "endpoint.hpp"
+#include "routes/registry_requests.hpp"
 #include "routes/routes.hpp"
+#include "routes/shapes.hpp"
 
 namespace chatd {
 
 namespace {
 
-nlohmann::json agent_json(const chat::Agent& a) {
+using nlohmann::json;
+
+json agent_json(const chat::Agent& a) {
   return {{"id", a.id},
           {"name", a.name},
           {"system_prompt", a.system_prompt},
@@ -25,52 +28,32 @@ nlohmann::json agent_json(const chat::Agent& a) {
           {"updated_at", chat::format_timestamp(a.updated_at)}};
 }
 
+chat::Result<chat::Agent> put_agent(const RouteContext& ctx, const chat::Principal& who, PutAgentRequest& in) {
+  return ctx.service.put_agent(who, std::move(in.agent));
+}
+Reply render_put(const PutAgentRequest&, const chat::Agent& a) { return Reply::created({{"id", a.id}}); }
+
+chat::Result<std::vector<chat::Agent>> list_agents(const RouteContext& ctx, const chat::Principal& who, NoInput&) {
+  return ctx.service.list_agents(who);
+}
+Reply render_agents(const NoInput&, const std::vector<chat::Agent>& agents) {
+  json items = json::array();
+  for (const auto& a : agents) items.push_back(agent_json(a));
+  return Reply::ok(items_count(std::move(items), static_cast<std::int64_t>(agents.size())));
+}
+
+chat::Result<chat::Agent> get_agent(const RouteContext& ctx, const chat::Principal& who, GetAgentRequest& in) {
+  return ctx.service.get_agent(who, in.id);
+}
+Reply render_agent(const GetAgentRequest&, const chat::Agent& a) { return Reply::ok(agent_json(a)); }
+
 }  // namespace
 
 void register_agent_routes(Router& router, const RouteContext& ctx) {
-  router.post("/api/agents/", [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams&) {
-    auto who = ctx.authenticate_required(req, res, chat::PrincipalRole::kAdmin);
-    if (!who) return;
-    auto body = parse_json_object(req);
-    if (!body) return render_error(res, body.error());
-    auto id = optional_int64(*body, "id");
-    if (!id) return render_error(res, id.error());
-    auto name = required_nonempty_string(*body, "name");
-    if (!name) return render_error(res, name.error());
-    auto prompt = optional_string(*body, "system_prompt");
-    if (!prompt) return render_error(res, prompt.error());
-    auto model = optional_string(*body, "model");
-    if (!model) return render_error(res, model.error());
-    if (*id && **id <= 0) return render_error(res, chat::Error::invalid("id", "id: must be a positive integer"));
-    chat::Agent a;
-    a.id = id->value_or(0);
-    a.name = std::move(*name);
-    a.system_prompt = prompt->value_or("");
-    a.model = model->value_or("");
-    auto stored = ctx.service.put_agent(*who, std::move(a));
-    if (!stored) return render_error(res, stored.error());
-    render_json(res, 201, {{"id", stored->id}});
-  });
-
-  router.get("/api/agents/", [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams&) {
-    auto who = ctx.authenticate_required(req, res);
-    if (!who) return;
-    auto agents = ctx.service.list_agents(*who);
-    if (!agents) return render_error(res, agents.error());
-    nlohmann::json items = nlohmann::json::array();
-    for (const auto& a : *agents) items.push_back(agent_json(a));
-    render_json(res, 200, {{"items", std::move(items)}, {"count", agents->size()}});
-  });
-
-  router.get("/api/agents/{id}/", [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams& p) {
-    auto who = ctx.authenticate_required(req, res);
-    if (!who) return;
-    auto id = parse_int64(p.get("id"));
-    if (!id) return render_error(res, chat::Error::not_found("agent not found"));
-    auto a = ctx.service.get_agent(*who, *id);
-    if (!a) return render_error(res, a.error());
-    render_json(res, 200, agent_json(*a));
-  });
+  const auto& errors = plain_errors();
+  router.post("/api/agents/", endpoint(ctx, Access::kAdmin, errors, parse_put_agent, put_agent, render_put));
+  router.get("/api/agents/", endpoint(ctx, Access::kUser, errors, parse_nothing, list_agents, render_agents));
+  router.get("/api/agents/{id}/", endpoint(ctx, Access::kUser, errors, parse_get_agent, get_agent, render_agent));
 }
 
 }  // namespace chatd

@@ -1,17 +1,13 @@
 // GET /healthz: liveness only. It answers as long as the process serves HTTP
-// and touches neither the store nor the provider, so it stays cheap under load.
-#include <httplib.h>
-
-#include "http_json.hpp"
+// and touches neither the store nor the provider (nothing to parse, nothing
+// to call), so it stays cheap under load.
+#include "endpoint.hpp"
 #include "routes/routes.hpp"
 
 namespace chatd {
 
 void register_health_routes(Router& router, const RouteContext& /*ctx*/) {
-  router.get("/healthz", [](const httplib::Request&, httplib::Response& res, const PathParams&) {
-    static const std::string kBody = R"({"status":"ok"})";
-    render_json_text(res, 200, kBody);
-  });
+  router.get("/healthz", fixed_json(200, {{"status", "ok"}}));
 }
 
 }  // namespace chatd

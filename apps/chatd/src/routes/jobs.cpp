@@ -16,53 +16,37 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "http_errors.hpp"
-#include "http_json.hpp"
+#include "endpoint.hpp"
+#include "routes/registry_requests.hpp"
 #include "routes/routes.hpp"
 
 namespace chatd {
 
-void register_jobs_routes(Router& router, const RouteContext& ctx) {
-  router.post("/api/jobs/", [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams&) {
-    auto who = ctx.authenticate_required(req, res);
-    if (!who) return;
-    auto body = parse_json_object(req);
-    if (!body) return render_error(res, body.error());
-    chat::Subject s;
-    if (auto it = body->find("id"); it != body->end() && !it->is_null()) {
-      const nlohmann::json& id = *it;
-      if (id.is_number_integer()) {
-        s.id = id.dump();
-      } else if (const auto* text = id.get_ptr<const std::string*>(); text != nullptr && !text->empty()) {
-        s.id = *text;
-      } else {
-        return render_error(res, chat::Error::invalid("id", "id: must be a non-empty string or an integer"));
-      }
-    }
-    auto title = required_nonempty_string(*body, "title");
-    if (!title) return render_error(res, title.error());
-    s.title = std::move(*title);
-    auto description = optional_string(*body, "description");
-    if (!description) return render_error(res, description.error());
-    if (*description) s.description = **description;
-    auto saved = ctx.service.put_subject(*who, std::move(s));
-    if (!saved) return render_error(res, saved.error());
-    render_json(res, 201, {{"id", saved->id}});
-  });
+namespace {
 
-  router.get("/api/jobs/{id}/", [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams& p) {
-    auto who = ctx.authenticate_required(req, res);
-    if (!who) return;
-    auto s = ctx.service.get_subject(*who, p.get("id"));
-    if (!s) return render_error(res, s.error());
-    render_json(res, 200,
-                {{"id", s->id},
-                 {"title", s->title},
-                 {"description", s->description},
-                 {"created_by", s->created_by},
-                 {"created_at", chat::format_timestamp(s->created_at)},
-                 {"updated_at", chat::format_timestamp(s->updated_at)}});
-  });
+chat::Result<chat::Subject> put_job(const RouteContext& ctx, const chat::Principal& who, PutJobRequest& in) {
+  return ctx.service.put_subject(who, std::move(in.job));
+}
+Reply render_put(const PutJobRequest&, const chat::Subject& s) { return Reply::created({{"id", s.id}}); }
+
+chat::Result<chat::Subject> get_job(const RouteContext& ctx, const chat::Principal& who, GetJobRequest& in) {
+  return ctx.service.get_subject(who, in.id);
+}
+Reply render_job(const GetJobRequest&, const chat::Subject& s) {
+  return Reply::ok({{"id", s.id},
+                    {"title", s.title},
+                    {"description", s.description},
+                    {"created_by", s.created_by},
+                    {"created_at", chat::format_timestamp(s.created_at)},
+                    {"updated_at", chat::format_timestamp(s.updated_at)}});
+}
+
+}  // namespace
+
+void register_jobs_routes(Router& router, const RouteContext& ctx) {
+  const auto& errors = plain_errors();
+  router.post("/api/jobs/", endpoint(ctx, Access::kUser, errors, parse_put_job, put_job, render_put));
+  router.get("/api/jobs/{id}/", endpoint(ctx, Access::kUser, errors, parse_get_job, get_job, render_job));
 }
 
 }  // namespace chatd

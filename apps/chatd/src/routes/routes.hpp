@@ -1,10 +1,14 @@
 // routes/routes.hpp: every route file of chatd, and the one function that registers them all.
 //
-// Adding a seed API: create routes/seedNNN.cpp (picked up by the CMake glob)
-// defining `void register_seedNNN_routes(Router&, const RouteContext&)`,
-// declare it here, and call it from register_all_routes() in routes/routes.cpp.
-// Route files include "router.hpp", "route_context.hpp", "http_json.hpp" and
-// "http_errors.hpp"; see route_context.hpp for the shape of a handler.
+// Adding a seed API: routes/seedNNN_requests.{hpp,cpp} (one request struct and
+// one pure parse_X(req, params) -> chat::Result<XRequest> per route) and
+// routes/seedNNN.cpp (per route one call function and one render function,
+// and register_seedNNN_routes(Router&, const RouteContext&) wiring them with
+// endpoint(), endpoint.hpp). List the new .cpp files in
+// apps/chatd/CMakeLists.txt (sources are listed, not globbed), declare the
+// register function here and call it from register_all_routes() in
+// routes/routes.cpp. Shared pieces: routes/shapes.hpp (pages, ids, nullable
+// values, envelopes), error_style.hpp (the API's field renames).
 #pragma once
 
 #include "route_context.hpp"

@@ -4,7 +4,8 @@
 // Every route needs a bearer token except GET /api/chat/health. A session is a
 // libchat conversation of kind coach; <session_id> in a path is its uuid (what
 // "session_id" holds in every answer) or its integer id. Another user's
-// session, a deactivated one and an unknown one all answer 404.
+// session, a deactivated one and an unknown one all answer 404. Requests and
+// their parsers: routes/seed004_requests.hpp.
 //
 //   POST /api/chat/start {"job_id": 123 | "123", "question": "..."}
 //     -> 200 {"session_id", "id", "response", "created", "session": {...}, "usage": {...}}
@@ -31,9 +32,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http_errors.hpp"
+#include "endpoint.hpp"
 #include "http_json.hpp"
 #include "routes/routes.hpp"
+#include "routes/seed004_requests.hpp"
+#include "routes/shapes.hpp"
 
 namespace chatd {
 
@@ -41,13 +44,11 @@ namespace {
 
 using nlohmann::json;
 
-chat::ConversationKey session_key(std::string_view id) {
-  return chat::ConversationKey::of_any(std::string(id), chat::ConversationKind::kCoach);
-}
+// The library's reply field is "content"; the seed's is "message" (the
+// library already words start_coach_session's errors as "question" and "job_id").
+const ErrorStyle kErrors{{{"content", "message"}}, nullptr};
 
-json opt_time(const std::optional<chat::Timestamp>& t) {
-  return t ? json(chat::format_timestamp(*t)) : json(nullptr);
-}
+// ---- rendering
 
 json session_json(const chat::CoachSession& s) {
   const chat::Conversation& c = s.conversation;
@@ -58,7 +59,7 @@ json session_json(const chat::CoachSession& s) {
           {"is_active", c.is_active},
           {"created_at", chat::format_timestamp(c.created_at)},
           {"updated_at", chat::format_timestamp(c.updated_at)},
-          {"last_message_at", opt_time(c.last_message_at)},
+          {"last_message_at", time_or_null(c.last_message_at)},
           {"total_messages", c.total_messages},
           {"total_tokens_used", c.total_tokens},
           {"resume_tokens", s.resume_tokens},
@@ -82,159 +83,121 @@ json profile_json(const chat::Profile& p) {
                                                                       : json(chat::format_timestamp(p.updated_at))}};
 }
 
-// The wire name of a libchat field.
-chat::Error renamed(chat::Error e, std::string_view from, std::string_view to) {
-  if (e.field == from) e.field = std::string(to);
-  return e;
+// ---- POST /api/chat/start
+chat::Result<chat::CoachStartResult> start(const RouteContext& ctx, const chat::Principal& who,
+                                           StartCoachRequest& in) {
+  return ctx.service.start_coach_session(who, std::move(in.start));
+}
+Reply render_started(const StartCoachRequest&, const chat::CoachStartResult& r) {
+  const auto& c = r.reply.conversation;
+  return Reply::ok({{"session_id", c.uuid},
+                    {"id", c.id},
+                    {"response", r.reply.assistant_message.content},
+                    {"created", r.created},
+                    {"session", session_json(r.session)},
+                    {"usage", usage_json(r.reply.usage)}});
+}
+
+// ---- POST /api/chat/<session_id>/message
+chat::Result<chat::ReplyResult> send_message(const RouteContext& ctx, const chat::Principal& who,
+                                             CoachMessageRequest& in) {
+  return ctx.service.reply(who, in.key, std::move(in.reply));
+}
+Reply render_reply(const CoachMessageRequest&, const chat::ReplyResult& out) {
+  return Reply::ok({{"session_id", out.conversation.uuid},
+                    {"response", out.assistant_message.content},
+                    {"message_count", out.conversation.total_messages},
+                    {"total_tokens_used", out.conversation.total_tokens},
+                    {"usage", usage_json(out.usage)}});
+}
+
+// ---- GET /api/chat/<session_id>/history: the user and assistant turns.
+chat::Result<chat::Page<chat::Message>> history(const RouteContext& ctx, const chat::Principal& who,
+                                                CoachSessionRequest& in) {
+  chat::MessageQuery q;
+  q.include_system = false;
+  q.limit = ctx.service.limits().max_page;
+  return ctx.service.list_messages(who, in.key, q);
+}
+Reply render_history(const CoachSessionRequest& in, const chat::Page<chat::Message>& page) {
+  json messages = json::array();
+  for (const auto& m : page.items) {
+    if (m.role != chat::Role::kUser && m.role != chat::Role::kAssistant) continue;
+    messages.push_back({{"id", m.id},
+                        {"role", chat::to_string(m.role)},
+                        {"content", m.content},
+                        {"timestamp", chat::format_timestamp(m.created_at)},
+                        {"status", chat::to_string(m.status)}});
+  }
+  const auto n = messages.size();
+  return Reply::ok({{"session_id", in.session_id}, {"messages", std::move(messages)}, {"count", n}});
+}
+
+// ---- GET /api/chat/<session_id>/context
+chat::Result<chat::CoachContextSections> get_context(const RouteContext& ctx, const chat::Principal& who,
+                                                     CoachSessionRequest& in) {
+  return ctx.service.get_coach_context(who, in.key);
+}
+Reply render_context(const CoachSessionRequest&, const chat::CoachContextSections& c) {
+  return Reply::ok({{"session_id", c.session.conversation.uuid},
+                    {"job_id", c.session.job_id},
+                    {"initial_context", c.initial_context},
+                    {"resume", c.resume},
+                    {"job_description", c.job_description}});
+}
+
+// ---- GET /api/chat/sessions
+// The caller's own active sessions (admins too: libchat's list_coach_sessions).
+chat::Result<chat::Page<chat::CoachSession>> list_sessions(const RouteContext& ctx, const chat::Principal& who,
+                                                           NoInput&) {
+  chat::CoachSessionQuery q;
+  q.limit = ctx.service.limits().max_page;
+  return ctx.service.list_coach_sessions(who, q);
+}
+Reply render_sessions(const NoInput&, const chat::Page<chat::CoachSession>& page) {
+  json sessions = json::array();
+  for (const auto& s : page.items) sessions.push_back(session_json(s));
+  return Reply::ok({{"sessions", std::move(sessions)}, {"count", page.total}});
+}
+
+// ---- POST /api/chat/<session_id>/deactivate
+chat::Status deactivate(const RouteContext& ctx, const chat::Principal& who, CoachSessionRequest& in) {
+  return ctx.service.delete_conversation(who, in.key);
+}
+Reply render_deactivated(const CoachSessionRequest& in) {
+  return Reply::ok({{"session_id", in.session_id}, {"is_active", false}, {"message", "session deactivated"}});
+}
+
+// ---- PUT and GET /api/profile/
+chat::Result<chat::Profile> put_profile(const RouteContext& ctx, const chat::Principal& who, PutProfileRequest& in) {
+  return ctx.service.put_profile(who, std::move(in.profile));
+}
+chat::Result<chat::Profile> get_profile(const RouteContext& ctx, const chat::Principal& who, NoInput&) {
+  return ctx.service.get_profile(who);
+}
+template <class In>
+Reply render_profile(const In&, const chat::Profile& p) {
+  return Reply::ok(profile_json(p));
 }
 
 }  // namespace
 
 void register_seed004_routes(Router& router, const RouteContext& ctx) {
-  router.get("/api/chat/health", [](const httplib::Request&, httplib::Response& res, const PathParams&) {
-    render_json(res, 200, {{"status", "healthy"}, {"service", "chat"}});
-  });
-
-  router.post("/api/chat/start", [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams&) {
-    auto who = ctx.authenticate_required(req, res);
-    if (!who) return;
-    auto body = parse_json_object(req);
-    if (!body) return render_error(res, body.error());
-    chat::CoachStart s;
-    auto it = body->find("job_id");
-    if (it == body->end() || it->is_null())
-      return render_error(res, chat::Error::invalid("job_id", "job_id: required"));
-    if (it->is_number_integer()) {
-      s.job_id = std::to_string(it->get<std::int64_t>());
-    } else if (it->is_string() && !it->get_ref<const std::string&>().empty()) {
-      s.job_id = it->get<std::string>();
-    } else {
-      return render_error(res, chat::Error::invalid("job_id", "job_id: must be an integer or a non-empty string"));
-    }
-    auto question = required_nonempty_string(*body, "question");
-    if (!question) return render_error(res, question.error());
-    s.question = std::move(*question);
-
-    auto r = ctx.service.start_coach_session(*who, std::move(s));
-    if (!r) return render_error(res, r.error());
-    const auto& c = r->reply.conversation;
-    render_json(res, 200,
-                {{"session_id", c.uuid},
-                 {"id", c.id},
-                 {"response", r->reply.assistant_message.content},
-                 {"created", r->created},
-                 {"session", session_json(r->session)},
-                 {"usage", usage_json(r->reply.usage)}});
-  });
-
+  constexpr auto kUser = Access::kUser;
+  router.get("/api/chat/health", fixed_json(200, {{"status", "healthy"}, {"service", "chat"}}));
+  router.post("/api/chat/start", endpoint(ctx, kUser, kErrors, parse_start_coach, start, render_started));
   router.post("/api/chat/{session_id}/message",
-              [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams& p) {
-                auto who = ctx.authenticate_required(req, res);
-                if (!who) return;
-                auto body = parse_json_object(req);
-                if (!body) return render_error(res, body.error());
-                auto message = required_nonempty_string(*body, "message");
-                if (!message) return render_error(res, message.error());
-                chat::ReplyRequest r;
-                r.content = std::move(*message);
-                auto out = ctx.service.reply(*who, session_key(p.get("session_id")), std::move(r));
-                if (!out) return render_error(res, renamed(out.error(), "content", "message"));
-                render_json(res, 200,
-                            {{"session_id", out->conversation.uuid},
-                             {"response", out->assistant_message.content},
-                             {"message_count", out->conversation.total_messages},
-                             {"total_tokens_used", out->conversation.total_tokens},
-                             {"usage", usage_json(out->usage)}});
-              });
-
+              endpoint(ctx, kUser, kErrors, parse_coach_message, send_message, render_reply));
   router.get("/api/chat/{session_id}/history",
-             [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams& p) {
-               auto who = ctx.authenticate_required(req, res);
-               if (!who) return;
-               chat::MessageQuery q;
-               q.include_system = false;
-               q.limit = ctx.service.limits().max_page;
-               auto page = ctx.service.list_messages(*who, session_key(p.get("session_id")), q);
-               if (!page) return render_error(res, page.error());
-               json messages = json::array();
-               for (const auto& m : page->items) {
-                 if (m.role != chat::Role::kUser && m.role != chat::Role::kAssistant) continue;
-                 messages.push_back({{"id", m.id},
-                                     {"role", chat::to_string(m.role)},
-                                     {"content", m.content},
-                                     {"timestamp", chat::format_timestamp(m.created_at)},
-                                     {"status", chat::to_string(m.status)}});
-               }
-               const auto n = messages.size();
-               render_json(res, 200,
-                           {{"session_id", std::string(p.get("session_id"))}, {"messages", std::move(messages)},
-                            {"count", n}});
-             });
-
+             endpoint(ctx, kUser, kErrors, parse_coach_session, history, render_history));
   router.get("/api/chat/{session_id}/context",
-             [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams& p) {
-               auto who = ctx.authenticate_required(req, res);
-               if (!who) return;
-               auto c = ctx.service.get_coach_context(*who, session_key(p.get("session_id")));
-               if (!c) return render_error(res, c.error());
-               render_json(res, 200,
-                           {{"session_id", c->session.conversation.uuid},
-                            {"job_id", c->session.job_id},
-                            {"initial_context", c->initial_context},
-                            {"resume", c->resume},
-                            {"job_description", c->job_description}});
-             });
-
-  router.get("/api/chat/sessions", [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams&) {
-    auto who = ctx.authenticate_required(req, res);
-    if (!who) return;
-    chat::CoachSessionQuery q;
-    q.limit = ctx.service.limits().max_page;
-    auto page = ctx.service.list_coach_sessions(*who, q);
-    if (!page) return render_error(res, page.error());
-    json sessions = json::array();
-    for (const auto& s : page->items) sessions.push_back(session_json(s));
-    render_json(res, 200, {{"sessions", std::move(sessions)}, {"count", page->total}});
-  });
-
+             endpoint(ctx, kUser, kErrors, parse_coach_session, get_context, render_context));
+  router.get("/api/chat/sessions", endpoint(ctx, kUser, kErrors, parse_nothing, list_sessions, render_sessions));
   router.post("/api/chat/{session_id}/deactivate",
-              [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams& p) {
-                auto who = ctx.authenticate_required(req, res);
-                if (!who) return;
-                auto st = ctx.service.delete_conversation(*who, session_key(p.get("session_id")));
-                if (!st) return render_error(res, st.error());
-                render_json(res, 200,
-                            {{"session_id", std::string(p.get("session_id"))},
-                             {"is_active", false},
-                             {"message", "session deactivated"}});
-              });
-
-  router.put("/api/profile/", [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams&) {
-    auto who = ctx.authenticate_required(req, res);
-    if (!who) return;
-    auto body = parse_json_object(req);
-    if (!body) return render_error(res, body.error());
-    chat::Profile p;
-    for (auto [field, out] : {std::pair<const char*, std::string*>{"work_history", &p.work_history},
-                              {"education", &p.education},
-                              {"projects", &p.projects},
-                              {"skills", &p.skills}}) {
-      auto v = optional_array(*body, field);
-      if (!v) return render_error(res, v.error());
-      *out = v->value_or("[]");
-    }
-    auto saved = ctx.service.put_profile(*who, std::move(p));
-    if (!saved) return render_error(res, saved.error());
-    render_json(res, 200, profile_json(*saved));
-  });
-
-  router.get("/api/profile/", [&ctx](const httplib::Request& req, httplib::Response& res, const PathParams&) {
-    auto who = ctx.authenticate_required(req, res);
-    if (!who) return;
-    auto p = ctx.service.get_profile(*who);
-    if (!p) return render_error(res, p.error());
-    render_json(res, 200, profile_json(*p));
-  });
+              endpoint(ctx, kUser, kErrors, parse_coach_session, deactivate, render_deactivated));
+  router.put("/api/profile/",
+             endpoint(ctx, kUser, kErrors, parse_put_profile, put_profile, render_profile<PutProfileRequest>));
+  router.get("/api/profile/", endpoint(ctx, kUser, kErrors, parse_nothing, get_profile, render_profile<NoInput>));
 }
 
 }  // namespace chatd

@@ -1,0 +1,31 @@
+// access_log.hpp: one log line and one metrics observation per request.
+//
+// httplib runs, on one worker thread and in order, the pre-routing handler,
+// the route and the logger; the request's start time and matched route
+// pattern travel between them in a thread-local record:
+//   begin_request()        at pre-routing (starts the clock)
+//   note_route(&pattern)   when routing matched a pattern (metrics label)
+//   access_logger(...)     httplib's logger: "http GET /api/chats/ 200 0.41ms"
+//                          at info level (path without the query string,
+//                          control characters replaced), and Metrics::observe
+//                          by route pattern ("unmatched" when none).
+#pragma once
+
+#include <httplib.h>
+
+#include <string>
+#include <string_view>
+
+#include "chat/logger.hpp"
+#include "metrics.hpp"
+
+namespace chatd {
+
+void begin_request();
+void note_route(const std::string* pattern);
+httplib::Logger access_logger(Metrics& metrics, chat::Logger& logger);
+
+// Client text made safe for one log line: control characters become '?'.
+std::string printable(std::string_view s);
+
+}  // namespace chatd

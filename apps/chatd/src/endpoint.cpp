@@ -1,0 +1,27 @@
+#include "endpoint.hpp"
+
+#include "http_json.hpp"
+
+namespace chatd {
+
+void send(httplib::Response& res, const Reply& reply) {
+  if (!reply.body) {
+    res.status = reply.status;
+    return;
+  }
+  render_json(res, reply.status, *reply.body);
+}
+
+const ErrorStyle& plain_errors() {
+  static const ErrorStyle kPlain{};
+  return kPlain;
+}
+
+Handler fixed_json(int status, const nlohmann::json& body) {
+  auto text = std::make_shared<const std::string>(body.dump());
+  return [status, text](const httplib::Request&, httplib::Response& res, const PathParams&) {
+    render_json_text(res, status, *text);
+  };
+}
+
+}  // namespace chatd

@@ -1,0 +1,140 @@
+// endpoint.hpp: the one adapter between a route and the service (OSRM's
+// split: a handler parses, calls one ChatService operation, renders JSON).
+//
+// A route is a table entry plus three small functions:
+//
+//   // routes/seedNNN_requests.hpp: pure, unit-tested, no rendering
+//   chat::Result<GetConversationRequest> parse_get_conversation(const httplib::Request&, const PathParams&);
+//   // routes/seedNNN.cpp
+//   chat::Result<chat::Conversation> get_conversation(const RouteContext& ctx, const chat::Principal& who,
+//                                                     GetConversationRequest& in) {
+//     return ctx.service.get_conversation(who, in.key);          // ONE service operation
+//   }
+//   Reply render_conversation(const GetConversationRequest&, const chat::Conversation& c) {
+//     return Reply::ok(conversation_json(c));
+//   }
+//   router.get("/chat/conversations/{id}",
+//              endpoint(ctx, Access::kUser, kSeed003Errors, parse_get_conversation, get_conversation,
+//                       render_conversation));
+//
+// endpoint() runs, for every request: authenticate by `access` (401/403,
+// never restyled), parse (a parse error), the call (a service error), render.
+// Every error goes through render_error(res, style, error) (error_style.hpp:
+// the API's renames, then the one status table of http_errors.cpp); nothing
+// else in a route renders an error.
+//
+// Shapes: parse(req, params) -> chat::Result<In> (or parse(req, params,
+// limits) for a route whose bounds are the service's: ServiceLimits, so that
+// no route repeats the library's page maximum); call(ctx, who, In&) ->
+// chat::Result<Out> or chat::Status; render(const In&, Out&) -> Reply (for a
+// Status call: render(const In&) -> Reply).
+//
+// stream_endpoint() is the same for a Server-Sent Events route: after parse it
+// takes a stream slot (429 when none is free, stream_slots.hpp), the call
+// refuses with a plain JSON error before anything is streamed, and `stream`
+// (ctx, Job&, httplib::DataSink&) -> bool writes the events inside httplib's
+// chunked content provider, after the handler returned. That provider runs
+// outside the router's exception net: the adapter catches everything there.
+#pragma once
+
+#include <httplib.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "error_style.hpp"
+#include "http_errors.hpp"
+#include "route_context.hpp"
+#include "router.hpp"
+#include "stream_slots.hpp"
+
+namespace chatd {
+
+// What a route answers on success: a status and a JSON body, or no body (204).
+struct Reply {
+  int status = 200;
+  std::optional<nlohmann::json> body;
+
+  static Reply ok(nlohmann::json body) { return Reply{200, std::move(body)}; }
+  static Reply created(nlohmann::json body) { return Reply{201, std::move(body)}; }
+  static Reply no_content() { return Reply{204, std::nullopt}; }
+};
+
+// Runs a route's parser, handing it the service's limits when it takes them.
+template <class Parse>
+auto run_parse(const RouteContext& ctx, const Parse& parse, const httplib::Request& req, const PathParams& params) {
+  if constexpr (std::is_invocable_v<const Parse&, const httplib::Request&, const PathParams&,
+                                    const chat::ServiceLimits&>) {
+    return parse(req, params, ctx.service.limits());
+  } else {
+    return parse(req, params);
+  }
+}
+
+// Writes a Reply into the response (render_json of http_json.hpp).
+void send(httplib::Response& res, const Reply& reply);
+
+// The style of APIs that answer the library's words as they are.
+const ErrorStyle& plain_errors();
+
+template <class Parse, class Call, class Render>
+Handler endpoint(const RouteContext& ctx, Access access, const ErrorStyle& errors, Parse parse, Call call,
+                 Render render) {
+  return [&ctx, access, &errors, parse, call, render](const httplib::Request& req, httplib::Response& res,
+                                                      const PathParams& params) {
+    auto who = ctx.authenticate(req, access);
+    if (!who) return render_error(res, who.error());
+    auto in = run_parse(ctx, parse, req, params);
+    if (!in) return render_error(res, errors, std::move(in).error());
+    auto out = call(ctx, *who, *in);
+    if (!out) return render_error(res, errors, std::move(out).error());
+    if constexpr (std::is_same_v<decltype(out), chat::Status>) {
+      send(res, render(*in));
+    } else {
+      send(res, render(*in, *out));
+    }
+  };
+}
+
+// A route with nothing to parse and nothing to call: the same JSON every time
+// (liveness answers), serialized once.
+Handler fixed_json(int status, const nlohmann::json& body);
+
+template <class Parse, class Open, class Stream>
+Handler stream_endpoint(const RouteContext& ctx, Access access, const ErrorStyle& errors, std::string busy_message,
+                        Parse parse, Open open, Stream stream) {
+  return [&ctx, access, &errors, busy_message, parse, open, stream](
+             const httplib::Request& req, httplib::Response& res, const PathParams& params) {
+    auto who = ctx.authenticate(req, access);
+    if (!who) return render_error(res, who.error());
+    auto in = run_parse(ctx, parse, req, params);
+    if (!in) return render_error(res, errors, std::move(in).error());
+    auto slot = ctx.streams.try_acquire();
+    if (!slot) return render_error(res, errors, chat::Error::resource_exhausted(busy_message));
+    auto job = open(ctx, *who, *in);
+    if (!job) return render_error(res, errors, std::move(job).error());
+
+    using Job = std::decay_t<decltype(*job)>;
+    struct Held {
+      StreamSlots::Slot slot;
+      Job job;
+    };
+    auto held = std::make_shared<Held>(Held{std::move(*slot), std::move(*job)});
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    res.set_chunked_content_provider("text/event-stream",
+                                     [&ctx, held, stream](std::size_t, httplib::DataSink& sink) {
+                                       try {
+                                         return stream(ctx, held->job, sink);
+                                       } catch (...) {
+                                         return false;
+                                       }
+                                     });
+  };
+}
+
+}  // namespace chatd
