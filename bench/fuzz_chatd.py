@@ -286,7 +286,7 @@ def main():
             c.s.sendall(b'POST /api/messages/ HTTP/1.1\r\nHost: x\r\nContent-Length: 19\r\n\r\n{"content":"hello"}')
             c.close()
             ids = ["1", "2"]
-            stats = {"sent": 0, "answered": 0, "fail": 0, "by_class": {}}
+            stats = {"sent": 0, "answered": 0, "fail": 0, "dropped": 0, "by_class": {}}
             failures = []
             lock = threading.Lock()
             stop_at = time.time() + args.seconds
@@ -312,8 +312,9 @@ def main():
                         if mangled:
                             break
                     half_close = g.r.random() < 0.02
-                    local = {"sent": len(batch), "answered": 0, "fail": 0}
-                    reconnect = half_close
+                    local = {"sent": len(batch), "answered": 0, "fail": 0, "dropped": 0}
+                    # A mangled method may have been a HEAD's: its answer's body would confuse the next read.
+                    reconnect = half_close or batch[-1][1]
                     try:
                         conn.s.sendall(data)
                         if half_close:
@@ -334,12 +335,15 @@ def main():
                                 local["fail"] += 1
                                 failures.append((st, req[:200]))
                             if h.get(b"connection") == b"close":
+                                # A refused request (414, 413, 400...) ends the connection; what was
+                                # piped after it is not answered.
+                                local["dropped"] += len(batch) - local["answered"]
                                 reconnect = True
                                 break
                     except OSError:
                         reconnect = True
                     with lock:
-                        for k in ("sent", "answered", "fail"):
+                        for k in ("sent", "answered", "fail", "dropped"):
                             stats[k] += local[k]
                     if reconnect:
                         conn.close()
@@ -357,11 +361,11 @@ def main():
             took = time.time() - began
             hwm = rss(proc.pid, "VmHWM")
             print(f"fuzz: {stats['sent']} requests in {took:.0f} s ({stats['sent'] / took:.0f} req/s), "
-                  f"{stats['answered']} answered, {stats['fail']} failures; by class "
+                  f"{stats['answered']} answered, {stats['dropped']} piped after a refusal, {stats['fail']} failures; by class "
                   + ", ".join(f"{k}xx {v}" for k, v in sorted(stats["by_class"].items())))
             print(f"chatd VmRSS: start {start_rss / 1024:.1f} MB, peak sampled {peak[0] / 1024:.1f} MB, "
                   f"VmHWM {hwm / 1024:.1f} MB, end {rss(proc.pid) / 1024:.1f} MB; still running: {proc.poll() is None}")
-            for f in failures[:10]:
+            for f in sorted(failures, key=lambda f: f[0] == "no answer")[:10]:
                 print("  failure:", f)
         finally:
             proc.terminate()
