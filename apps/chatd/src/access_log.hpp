@@ -1,14 +1,16 @@
 // access_log.hpp: one log line and one metrics observation per request.
 //
-// httplib runs, on one worker thread and in order, the pre-routing handler,
-// the route and the logger; the request's start time and matched route
-// pattern travel between them in a thread-local record:
-//   begin_request()        at pre-routing (starts the clock)
+// The connection loop (http_connection.hpp) runs, on one worker thread and in
+// order, the request's first byte, the route and the answer; the request's
+// start time and matched route pattern travel between them in a thread-local
+// record:
+//   begin_request()        when the request's first byte arrived (starts the clock)
 //   note_route(&pattern)   when routing matched a pattern (metrics label)
-//   access_logger(...)     httplib's logger: "http GET /api/chats/ 200 0.41ms"
+//   access_logger(...)     after the answer is written: "http GET /api/chats/ 200 0.41ms"
 //                          at info level (path without the query string,
 //                          control characters replaced), and Metrics::observe
-//                          by route pattern ("unmatched" when none).
+//                          by route pattern ("unmatched" when none, as for a
+//                          request refused before routing).
 #pragma once
 
 #include <httplib.h>

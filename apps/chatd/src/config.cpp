@@ -151,6 +151,13 @@ const std::vector<Flag>& flags() {
          inv.config.max_body_bytes = static_cast<std::size_t>(*n);
          return {};
        }},
+      {"request-timeout", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, 3600, "a number of seconds");
+         if (!n) return n.error();
+         inv.config.request_timeout_seconds = static_cast<int>(*n);
+         return {};
+       }},
       // ---- LLM provider and token counting
       {"llm-api-key-env", true, false, true,
        [](Invocation& inv, std::string_view w, std::string_view v) {
@@ -348,6 +355,8 @@ the command line wins):
   --max-streams N          concurrent SSE streams + long-polls; more answer 429
                            (default: threads - 256, at least 1)
   --max-body-bytes N       largest request body accepted, else 413 (default 1048576)
+  --request-timeout SECONDS  a request's headers and body must arrive within this
+                           time of its first byte, else 408 (default 10)
   --llm-api-key-env NAME   environment variable holding the API key of --llm openai
                            (default OPENAI_API_KEY; unset or empty: no key is sent)
   --llm-temperature T      default sampling temperature, 0-2 (default: the server's)

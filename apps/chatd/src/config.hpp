@@ -2,7 +2,7 @@
 //
 //   chatd [--host 127.0.0.1] [--port 8080] [--db chat.db | :memory:]
 //         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
-//         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576]
+//         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576] [--request-timeout 10]
 //         [--llm-api-key-env OPENAI_API_KEY] [--llm-temperature T] [--llm-max-tokens N] [--llm-timeout SECONDS]
 //         [--tokenizer RANK_FILE] [--tokenizer-encoding cl100k_base|o200k_base] [--context-tokens N]
 //   chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
@@ -51,6 +51,7 @@ inline constexpr int kDefaultThreads = 1536;
 // connections need them.
 inline constexpr int kReservedThreads = 256;
 inline constexpr std::size_t kDefaultMaxBodyBytes = 1048576;
+inline constexpr int kDefaultRequestTimeoutSeconds = 10;
 
 struct Config {
   std::string host = "127.0.0.1";
@@ -65,6 +66,9 @@ struct Config {
   int threads = kDefaultThreads;
   int max_streams = 0;  // 0: threads - kReservedThreads (at least 1); see effective_max_streams()
   std::size_t max_body_bytes = kDefaultMaxBodyBytes;
+  // A request's headers and body must all arrive within this many seconds of
+  // its first byte, else 408 and the connection closes (slow clients, issue 9).
+  int request_timeout_seconds = kDefaultRequestTimeoutSeconds;
 
   // ---- LLM provider and token counting (llm_setup.hpp)
   std::string llm_api_key_env = "OPENAI_API_KEY";  // the variable holding the key, read at start

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "access_log.hpp"
+#include "http_connection.hpp"
 #include "http_dispatch.hpp"
 
 namespace chatd {
@@ -17,17 +18,35 @@ namespace {
 
 constexpr int kListenBacklog = 1024;
 constexpr std::size_t kKeepAliveMaxCount = 1000;
-constexpr time_t kKeepAliveTimeoutSeconds = 5;
-constexpr time_t kReadTimeoutSeconds = 10;
-constexpr time_t kWriteTimeoutSeconds = 10;
+constexpr auto kKeepAliveTimeout = std::chrono::seconds(5);
+constexpr auto kWriteTimeout = std::chrono::seconds(10);
 
 }  // namespace
 
-// httplib::Server with access to its listening socket (a protected member in
-// 0.11.4, which has no accessor) so that the backlog can be raised.
+// httplib::Server keeps the listening socket, accept(2) and the worker pool;
+// every accepted socket is served by chatd's own connection loop
+// (http_connection.hpp), through the private virtual process_and_close_socket
+// of 0.11.4, so httplib neither parses nor routes anything. The listening
+// socket is a protected member without an accessor: reached here to raise the
+// backlog.
 class Server::Http : public httplib::Server {
  public:
   int listen_socket() const { return svr_sock_.load(); }
+  void serve_with(ConnectionOptions options, ConnectionHooks hooks, const std::atomic<bool>* stopping) {
+    options_ = std::move(options);
+    hooks_ = std::move(hooks);
+    stopping_ = stopping;
+  }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    serve_connection(sock, options_, hooks_, *stopping_);
+    return true;
+  }
+
+  ConnectionOptions options_;
+  ConnectionHooks hooks_;
+  const std::atomic<bool>* stopping_ = nullptr;
 };
 
 namespace {
@@ -54,8 +73,8 @@ Server::Server(Config config, ServerDeps deps)
 
 Server::~Server() { stop(); }
 
-// The listening socket, the worker pool and the connection limits; routing and
-// the access log are http_dispatch.hpp's and access_log.hpp's.
+// The listening socket, the worker pool and the connection loop with its
+// limits; routing and the access log are http_dispatch.hpp's and access_log.hpp's.
 void Server::configure() {
   auto& http = *http_;
   const auto threads = static_cast<std::size_t>(config_.threads > 0 ? config_.threads : kDefaultThreads);
@@ -65,11 +84,6 @@ void Server::configure() {
                      [this] { return static_cast<double>(streams_.open()); });
   metrics_.add_gauge("chatd_max_streams", "bound on concurrent SSE streams and long-polls",
                      [this] { return static_cast<double>(streams_.capacity()); });
-  http.set_keep_alive_max_count(kKeepAliveMaxCount);
-  http.set_keep_alive_timeout(kKeepAliveTimeoutSeconds);
-  http.set_read_timeout(kReadTimeoutSeconds, 0);
-  http.set_write_timeout(kWriteTimeoutSeconds, 0);
-  http.set_payload_max_length(config_.max_body_bytes);
   // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which lets a
   // second daemon bind the same port and split the traffic silently.
   http.set_socket_options([](int sock) {
@@ -77,9 +91,17 @@ void Server::configure() {
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
 
-  install_dispatch(http, router_, config_.max_body_bytes, context_.logger);
-
-  http.set_logger(access_logger(metrics_, context_.logger));
+  ConnectionOptions options;
+  options.limits.max_body_bytes = config_.max_body_bytes;
+  options.limits.request_timeout = std::chrono::seconds(config_.request_timeout_seconds);
+  options.limits.idle_timeout = kKeepAliveTimeout;
+  options.limits.write_timeout = kWriteTimeout;
+  options.keep_alive_max = kKeepAliveMaxCount;
+  ConnectionHooks hooks;
+  hooks.begin = begin_request;
+  hooks.handle = Dispatcher(router_, context_.logger);
+  hooks.answered = access_logger(metrics_, context_.logger);
+  http.serve_with(std::move(options), std::move(hooks), &stopping_);
 
   router_.get("/metrics", [this](const httplib::Request&, httplib::Response& res, const PathParams&) {
     res.status = 200;

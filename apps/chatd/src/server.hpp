@@ -1,37 +1,36 @@
 // server.hpp: chatd's HTTP server: cpp-httplib 0.11.4 wired for a chat backend.
 //
 // What it sets up (see PLATFORM-NOTES.md for why):
-// - a worker pool of Config::threads threads (new_task_queue; the default pool
-//   of 8 would starve under a handful of streams), TCP_NODELAY on (43 ms per
-//   request otherwise), keep-alive up to 1000 requests per connection, a listen
-//   backlog of 1024 (httplib listens with 5: the server calls listen(2) again on
-//   the bound socket, which Linux allows to resize the queue), read and write
-//   timeouts of 10 s, keep-alive idle timeout 5 s;
-// - SO_REUSEADDR without httplib's SO_REUSEPORT, so that a second daemon on the
-//   same port fails to start instead of silently sharing it;
-// - routing, bodies and error answers by http_dispatch.hpp, the access log and
-//   metrics by access_log.hpp (summarized here):
-// - its own routing: every request goes through one Router (router.hpp) so that
-//   an unknown path answers 404 and a known path with a wrong method 405 with
-//   an Allow header, both as JSON; OPTIONS answers 204 with Allow;
-// - request bodies (POST, PUT, PATCH, DELETE) are read by the server, not by
-//   httplib, up to Config::max_body_bytes: a larger Content-Length or a chunked
-//   body that grows past it answers 413 JSON (the excess is read and discarded,
-//   up to 16 MiB past the limit, so the client sees the answer; beyond that the
-//   connection is closed); a malformed chunked body 400;
-// - every error httplib produces itself (400 bad request line, 414, ...) is
-//   rewritten as the JSON error body of http_errors.hpp; an exception escaping a
-//   handler (a bug) is logged and answers 500 JSON;
+// - cpp-httplib keeps the listening socket, accept(2) and a worker pool of
+//   Config::threads threads (new_task_queue; the default pool of 8 would
+//   starve under a handful of streams); a listen backlog of 1024 (httplib
+//   listens with 5: the server calls listen(2) again on the bound socket,
+//   which Linux allows to resize the queue); SO_REUSEADDR without httplib's
+//   SO_REUSEPORT, so that a second daemon on the same port fails to start
+//   instead of silently sharing it;
+// - every accepted connection is served by chatd's own loop
+//   (http_connection.hpp): TCP_NODELAY (43 ms per request otherwise),
+//   keep-alive up to 1000 requests per connection and 5 s idle, pipelined
+//   requests answered in order, a half-closed client still answered, a
+//   lingering close (no RST over an answer), bounded request line (414),
+//   headers (431) and body (--max-body-bytes, 413; chunked bodies too), a
+//   deadline for a whole request (--request-timeout, 408), a write stall
+//   bound of 10 s; protocol errors as JSON (400, 408, 413, 414, 431, 501, 505);
+// - routing by http_dispatch.hpp: every request goes through one Router
+//   (router.hpp), never through httplib's std::regex patterns, so an unknown
+//   path answers 404 and a known path with a wrong method 405 with an Allow
+//   header, both as JSON; OPTIONS answers 204 with Allow; an exception
+//   escaping a handler (a bug) is logged and answers 500 JSON;
 // - one log line per request through the injected chat::Logger at info level:
 //   "http GET /api/chats/ 200 0.41ms" (path without the query string, control
-//   characters replaced);
+//   characters replaced), and metrics (access_log.hpp);
 // - GET /metrics (Prometheus text) from metrics.hpp.
 //
 // Lifecycle: construct, register routes on router() (never after start),
 // start() (binds; port 0 takes any free port, see port()), then stop() from
 // any thread. stop() is graceful: it closes the listening socket, lets every
-// request in flight finish, waits for idle keep-alive connections to time out
-// (at most 5 s) and joins the workers. Streaming routes must watch
+// request in flight finish (its answer says Connection: close), ends idle
+// keep-alive connections (within 100 ms) and joins the workers. Streaming routes must watch
 // RouteContext::stopping and end their streams when it is set, or stop() waits
 // for them. stop() must not be called from a signal handler (main.cpp uses a
 // sigwait loop).
