@@ -253,8 +253,9 @@ TEST_CASE("parsers: blank is Unicode White_Space on every required text", "[chat
   const auto sid = path("session_id", "s");
   const chatd::PathParams none;
   // JSON escapes of " ", NBSP, ideographic space, em space, line separator, NEL, \v, \f.
-  for (const std::string blank : {" ", "\\u00a0", "\\u3000", "\\u2003", "\\u2028", "\\u0085", "\\u000b", "\\u000c",
-                                  " \\u00a0\\t"}) {
+  for (const char* escaped : {" ", "\\u00a0", "\\u3000", "\\u2003", "\\u2028", "\\u0085", "\\u000b", "\\u000c",
+                              " \\u00a0\\t"}) {
+    const std::string blank = escaped;
     INFO("blank: " << blank);
     const std::string q = "\"" + blank + "\"";
     check_invalid(chatd::parse_post_quote_message(body(R"({"message_id": "m", "role": "user", "content": )" + q + "}"),
@@ -294,7 +295,7 @@ TEST_CASE("parsers: search parameters refuse control characters, naming the para
   const std::string message =
       "must not contain control characters (U+0000..U+001F except tab, line feed, carriage return; U+007F)";
   using namespace std::string_literals;
-  for (const std::string bad : {"beta\0"s, "\0"s, "a\x01"s, "\x7f"s}) {
+  for (const std::string& bad : {"beta\0"s, "\0"s, "a\x01"s, "\x7f"s}) {
     check_invalid(chatd::parse_list_sessions(query({{"search", bad}}), none, limits), "search", "search: " + message);
     check_invalid(chatd::parse_list_session_messages(query({{"session_id", "s"}, {"search", bad}}), none, limits),
                   "search", "search: " + message);

@@ -46,7 +46,7 @@ TEST_CASE("text: search and filter text refuse control characters, naming the fi
   CHECK(chat::check_filter_text("search", "").ok());
   CHECK(chat::check_filter_text("search", "über 100% _sure_ \"quoted\" *").ok());
   CHECK(chat::check_filter_text("search", "tab\tnew\nline\r").ok());
-  for (const std::string bad : {"beta\0"s, "\0"s, "a\x01"s, "\x1f"s, "\x7f"s, "\x0b"s, "\x0c"s}) {
+  for (const std::string& bad : {"beta\0"s, "\0"s, "a\x01"s, "\x1f"s, "\x7f"s, "\x0b"s, "\x0c"s}) {
     auto st = chat::check_filter_text("search", bad);
     REQUIRE_FALSE(st.ok());
     CHECK(st.error().code == chat::ErrorCode::kInvalidArgument);

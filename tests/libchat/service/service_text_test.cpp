@@ -64,7 +64,7 @@ TEST_CASE("service text: search and filter text with control characters is refus
   auto c = f.create(kAlice);
   f.post(kAlice, c, "alpha beta");
   f.post(kAlice, c, "beta max");
-  for (const std::string bad : {"beta\0"s, "\0"s, "\x01"s, "\x7f"s}) {
+  for (const std::string& bad : {"beta\0"s, "\0"s, "\x01"s, "\x7f"s}) {
     MessageQuery mq;
     mq.search = bad;
     check_invalid(f.svc->list_messages(kAlice, cap(c), mq), "search");

@@ -133,7 +133,7 @@ TEST_CASE("store text: list_conversations search refuses NUL, folds Unicode case
     std::sort(out.begin(), out.end());
     return out;
   };
-  for (const std::string bad : {"beta\0"s, "\0"s, "\x1b[0m"s, "\xC3"s}) {
+  for (const std::string& bad : {"beta\0"s, "\0"s, "\x1b[0m"s, "\xC3"s}) {
     ConversationQuery q;
     q.search = bad;
     check_refused(store->list_conversations(q), "search");
@@ -179,7 +179,7 @@ TEST_CASE("store text: full-text search refuses NUL (never internal) and folds c
     std::sort(out.begin(), out.end());
     return out;
   };
-  for (const std::string bad : {"hello\0"s, "\0"s, "beta\x01"s, "\"\0\""s, "\xFF"s}) {
+  for (const std::string& bad : {"hello\0"s, "\0"s, "beta\x01"s, "\"\0\""s, "\xFF"s}) {
     SearchQuery q;
     q.text = bad;
     check_refused(store->search_messages(q), "query");
