@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(cmake g++ make pkg-config
           libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libcpp-httplib-dev
-          libfmt-dev catch2 libssl-dev libjwt-dev libpcre2-dev)
+          libfmt-dev catch2 libssl-dev libjwt-dev libpcre2-dev libutf8proc-dev)
 
 missing=()
 for p in "${packages[@]}"; do

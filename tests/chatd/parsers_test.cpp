@@ -5,7 +5,10 @@
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "error_style.hpp"
 #include "routes/registry_requests.hpp"
@@ -240,4 +243,124 @@ TEST_CASE("error style: renames the field and the field name opening the message
   CHECK(untouched.message == "content is fine");
   // The code never changes.
   CHECK(chatd::restyle(style, chat::Error::conflict("text", "text taken")).error.code == ErrorCode::kConflict);
+}
+
+// Issue 10: one blank rule (chat::is_blank: Unicode White_Space) in every
+// parser that requires text, one filter-text rule for every search parameter.
+TEST_CASE("parsers: blank is Unicode White_Space on every required text", "[chatd][parse][text]") {
+  const auto job = path("job_id", "J1");
+  const auto id = path("id", "1");
+  const auto sid = path("session_id", "s");
+  const chatd::PathParams none;
+  // JSON escapes of " ", NBSP, ideographic space, em space, line separator, NEL, \v, \f.
+  for (const char* escaped : {" ", "\\u00a0", "\\u3000", "\\u2003", "\\u2028", "\\u0085", "\\u000b", "\\u000c",
+                              " \\u00a0\\t"}) {
+    const std::string blank = escaped;
+    INFO("blank: " << blank);
+    const std::string q = "\"" + blank + "\"";
+    check_invalid(chatd::parse_post_quote_message(body(R"({"message_id": "m", "role": "user", "content": )" + q + "}"),
+                                                  job),
+                  "content", "content: must not be empty");
+    check_invalid(chatd::parse_patch_quote_message(body(R"({"content": )" + q + "}"), job), "content",
+                  "content: must not be empty");
+    check_invalid(chatd::parse_post_session_message(body(R"({"session_id": "s", "message": )" + q + "}"), none),
+                  "message", "message: must not be empty");
+    check_invalid(chatd::parse_session_chat(body(R"({"session_id": "s", "message": )" + q + "}"), none), "message",
+                  "message: must not be empty");
+    check_invalid(chatd::parse_post_support_message(body(R"({"content": )" + q + "}"), none), "content",
+                  "content: must not be empty");
+    check_invalid(chatd::parse_create_support_chat(body(R"({"title": )" + q + "}"), none), "title",
+                  "title: must not be empty");
+    check_invalid(chatd::parse_update_support_chat(body(R"({"title": )" + q + "}"), id), "title",
+                  "title: must not be empty");
+    check_invalid(chatd::parse_add_support_chat_message(body(R"({"content": )" + q + "}"), id), "content",
+                  "content: must not be empty");
+    check_invalid(chatd::parse_start_coach(body(R"({"job_id": 1, "question": )" + q + "}"), none), "question",
+                  "question: must not be empty");
+    check_invalid(chatd::parse_coach_message(body(R"({"message": )" + q + "}"), sid), "message",
+                  "message: must not be empty");
+    check_invalid(chatd::parse_put_agent(body(R"({"name": )" + q + "}"), none), "name", "name: must not be empty");
+    auto ai = chatd::parse_ai_response(body(R"({"message": )" + q + "}"), id);
+    REQUIRE(ai.ok());
+    CHECK(ai->reply.content.empty());  // blank counts as absent: answer the latest user message
+  }
+  // A visible character or a zero-width space is text.
+  CHECK(chatd::parse_post_support_message(body(R"({"content": "\u00a0x"})"), none).ok());
+  CHECK(chatd::parse_post_support_message(body(R"({"content": "\u200b"})"), none).ok());
+}
+
+TEST_CASE("parsers: search parameters refuse control characters, naming the parameter", "[chatd][parse][text]") {
+  const chatd::PathParams none;
+  const chat::ServiceLimits limits{1000, std::chrono::seconds(30)};
+  const std::string message =
+      "must not contain control characters (U+0000..U+001F except tab, line feed, carriage return; U+007F)";
+  using namespace std::string_literals;
+  for (const std::string& bad : {"beta\0"s, "\0"s, "a\x01"s, "\x7f"s}) {
+    check_invalid(chatd::parse_list_sessions(query({{"search", bad}}), none, limits), "search", "search: " + message);
+    check_invalid(chatd::parse_list_session_messages(query({{"session_id", "s"}, {"search", bad}}), none, limits),
+                  "search", "search: " + message);
+    check_invalid(chatd::parse_search_support(query({{"query", "hello" + bad}}), none), "query", "query: " + message);
+  }
+  check_invalid(chatd::parse_search_support(query({{"query", "\xFF"}}), none), "query", "query: is not valid UTF-8");
+  auto ok = chatd::parse_list_sessions(query({{"search", "Ärztin"}}), none, limits);
+  REQUIRE(ok.ok());
+  CHECK(ok->query.search == "Ärztin");
+}
+
+TEST_CASE("parsers: every list takes a bounded limit and an offset", "[chatd][parse]") {
+  const chat::ServiceLimits limits{1000, std::chrono::seconds(30)};
+  const auto job = path("job_id", "J1");
+  const auto sid = path("session_id", "s");
+  const auto id = path("id", "1");
+  const chatd::PathParams none;
+
+  auto quote = chatd::parse_quote_history(query({}), job, limits);
+  REQUIRE(quote.ok());
+  CHECK(quote->query.limit == 1000);  // an ordinary quote chat whole, as before
+  CHECK(quote->query.offset == 0);
+  CHECK(quote->job_id == "J1");
+  auto quote2 = chatd::parse_quote_history(query({{"limit", "10"}, {"offset", "20"}}), job, limits);
+  REQUIRE(quote2.ok());
+  CHECK(quote2->query.limit == 10);
+  CHECK(quote2->query.offset == 20);
+  check_invalid(chatd::parse_quote_history(query({{"limit", "1001"}}), job, limits), "limit",
+                "limit: must be an integer between 1 and 1000");
+
+  auto sessions = chatd::parse_list_coach_sessions(query({}), none, limits);
+  REQUIRE(sessions.ok());
+  CHECK(sessions->query.limit == chatd::kDefaultCoachSessionPage);
+  check_invalid(chatd::parse_list_coach_sessions(query({{"limit", "0"}}), none, limits), "limit",
+                "limit: must be an integer between 1 and 1000");
+  check_invalid(chatd::parse_list_coach_sessions(query({{"offset", "-1"}}), none, limits), "offset",
+                "offset: must be an integer between 0 and 9223372036854775807");
+  auto small = chatd::parse_list_coach_sessions(query({}), none, chat::ServiceLimits{10, {}});
+  REQUIRE(small.ok());
+  CHECK(small->query.limit == 10);  // the default never exceeds the service's maximum
+
+  auto history = chatd::parse_coach_history(query({{"offset", "5"}}), sid, limits);
+  REQUIRE(history.ok());
+  CHECK(history->query.limit == 1000);
+  CHECK(history->query.offset == 5);
+  CHECK_FALSE(history->query.include_system);
+  CHECK(history->session_id == "s");
+
+  auto agents = chatd::parse_list_agents(query({{"limit", "2"}, {"offset", "1"}}), none, limits);
+  REQUIRE(agents.ok());
+  CHECK(agents->page.limit == 2);
+  CHECK(agents->page.offset == 1);
+  check_invalid(chatd::parse_list_agents(query({{"limit", "1001"}}), none, limits), "limit",
+                "limit: must be an integer between 1 and 1000");
+
+  auto activity = chatd::parse_list_activity(query({}), id);
+  REQUIRE(activity.ok());
+  CHECK(activity->page.limit == 100);
+  check_invalid(chatd::parse_list_activity(query({{"limit", "101"}}), id), "limit",
+                "limit: must be an integer between 1 and 100");
+  CHECK(chatd::parse_list_activity(query({}), path("id", "x")).error().code == ErrorCode::kNotFound);
+
+  const std::vector<int> all{1, 2, 3, 4, 5};
+  CHECK(chatd::page_of(all, {2, 1}) == std::vector<int>{2, 3});
+  CHECK(chatd::page_of(all, {10, 4}) == std::vector<int>{5});
+  CHECK(chatd::page_of(all, {10, 99}).empty());
+  CHECK(chatd::page_of(all, {std::numeric_limits<std::int64_t>::max(), 1}) == std::vector<int>{2, 3, 4, 5});
 }

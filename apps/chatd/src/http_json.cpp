@@ -4,6 +4,8 @@
 
 #include <charconv>
 
+#include "chat/text.hpp"
+
 namespace chatd {
 
 namespace {
@@ -58,6 +60,8 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 }  // namespace
 
 chat::Result<json> parse_json_object(std::string_view body, EmptyBody empty) {
+  // JSON's own whitespace (RFC 8259: space, tab, LF, CR), not text's: a body
+  // of "\u00a0" is not empty, it is invalid JSON.
   auto blank = body.find_first_not_of(" \t\r\n") == std::string_view::npos;
   if (blank) {
     if (empty == EmptyBody::kAsEmptyObject) return json::object();
@@ -90,7 +94,7 @@ chat::Result<std::string> required_string(const json& obj, std::string_view fiel
 chat::Result<std::string> required_nonempty_string(const json& obj, std::string_view field) {
   auto s = required_string(obj, field);
   if (!s) return s;
-  if (s->find_first_not_of(" \t\r\n") == std::string::npos) return invalid(field, "must not be empty");
+  if (chat::is_blank(*s)) return invalid(field, "must not be empty");
   return s;
 }
 
@@ -147,6 +151,18 @@ chat::Result<std::optional<std::string>> query_string(const httplib::Request& re
   std::string v = req.get_param_value(key.c_str());
   if (v.empty()) return std::optional<std::string>{};
   return std::optional<std::string>(std::move(v));
+}
+
+chat::Result<std::optional<std::string>> query_filter_text(const httplib::Request& req, std::string_view name) {
+  auto s = query_string(req, name);
+  if (!s || !*s) return s;
+  if (auto ok = chat::check_filter_text(name, **s); !ok) {
+    // "<name> must not ..." from the library, in this file's "<name>: ..." form.
+    std::string_view what = ok.error().message;
+    if (what.size() > name.size() && what.substr(0, name.size()) == name) what.remove_prefix(name.size() + 1);
+    return invalid(name, what);
+  }
+  return s;
 }
 
 chat::Result<std::optional<std::int64_t>> query_int64(const httplib::Request& req, std::string_view name,

@@ -50,7 +50,8 @@ chat::Result<nlohmann::json> parse_json_object(const httplib::Request& req, Empt
 
 // ---- fields of a JSON object (kInvalidArgument naming the field on a wrong type)
 chat::Result<std::string> required_string(const nlohmann::json& obj, std::string_view field);
-// required_string that also refuses "" and all-whitespace strings.
+// required_string that also refuses blank strings: "" and strings of Unicode
+// White_Space only (chat::is_blank: " ", "\u00a0", "\u3000", "\v", ...).
 chat::Result<std::string> required_nonempty_string(const nlohmann::json& obj, std::string_view field);
 chat::Result<std::optional<std::string>> optional_string(const nlohmann::json& obj, std::string_view field);
 chat::Result<std::optional<bool>> optional_bool(const nlohmann::json& obj, std::string_view field);
@@ -63,6 +64,10 @@ chat::Result<std::optional<std::string>> optional_array(const nlohmann::json& ob
 
 // ---- query parameters
 chat::Result<std::optional<std::string>> query_string(const httplib::Request& req, std::string_view name);
+// A search or filter text: query_string under chat::check_filter_text (valid
+// UTF-8, at most 1024 bytes, no control character but tab, LF, CR: a NUL is
+// "search: must not contain control characters ..."), naming the parameter.
+chat::Result<std::optional<std::string>> query_filter_text(const httplib::Request& req, std::string_view name);
 chat::Result<std::optional<std::int64_t>> query_int64(const httplib::Request& req, std::string_view name,
                                                       std::int64_t min, std::int64_t max);
 // With a default for an absent parameter.

@@ -13,6 +13,7 @@
 #include "chat/sqlite_store.hpp"
 #include "chat/store.hpp"
 #include "chat/support.hpp"
+#include "chat/text.hpp"
 #include "chat/time.hpp"
 #include "chat/token_counter.hpp"
 #include "chat/types.hpp"

@@ -26,7 +26,8 @@ namespace chat {
 
 struct ReplyRequest {
   // The user's message, stored before the reply. Empty: nothing is stored
-  // and the model answers the conversation as it stands.
+  // and the model answers the conversation as it stands. Blank content
+  // (chat::is_blank) is refused: kInvalidArgument "content".
   std::string content;
   std::string client_id;  // idempotency key of the user message
   std::string metadata = "{}";

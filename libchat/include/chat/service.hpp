@@ -144,8 +144,10 @@ class ChatService {
   // Conversations matching `q`, scoped by role: a user sees their own; an
   // agent with q.kind = support every support conversation, otherwise their
   // own; anonymous callers ownerless ones; admins the query as given.
-  // Errors: kInvalidArgument "limit", "offset", "since_id", "search";
-  // kPermissionDenied for include_deleted by a non-admin.
+  // Errors: kInvalidArgument "limit", "offset", "since_id", "search" (breaks
+  // chat::check_filter_text: a control character such as NUL, not UTF-8,
+  // longer than 1024 bytes); kPermissionDenied for include_deleted by a non-admin.
+  // `search` matches without case by chat::fold_case (Unicode).
   virtual Result<Page<Conversation>> list_conversations(const Principal& who, ConversationQuery q) = 0;
   // Changes the fields the patch sets. Errors: not visible; kInvalidArgument
   // "title", "status", "initial_context", "metadata"; kNotFound "agent_id".
@@ -185,7 +187,8 @@ class ChatService {
   virtual Result<Message> get_message(const Principal& who, const MessageKey& key) = 0;
   // The conversation's messages per `q` (cursor: q.after_id). Errors: not
   // visible; kInvalidArgument "limit", "offset", "after_id", "before_id",
-  // "search"; kPermissionDenied for include_deleted by a non-admin.
+  // "search" (as for list_conversations); kPermissionDenied for
+  // include_deleted by a non-admin.
   virtual Result<Page<Message>> list_messages(const Principal& who, const ConversationKey& key,
                                               MessageQuery q) = 0;
   // Changes the fields the patch sets (content, metadata, status, usage).
@@ -201,7 +204,8 @@ class ChatService {
   virtual Result<Message> restore_message(const Principal& who, const MessageKey& key) = 0;
   // Full-text search over the live messages the caller sees, best first.
   // With q.conversation_id the conversation must be visible (by integer id).
-  // Errors: kInvalidArgument "text" (empty or too long), "limit", "offset".
+  // Errors: kInvalidArgument "text" (blank, or breaks chat::check_filter_text),
+  // "query" (the search engine cannot parse it), "limit", "offset".
   virtual Result<Page<SearchHit>> search_messages(const Principal& who, SearchQuery q) = 0;
   // list_messages and get_message that also answer the conversation, read in
   // the same call (same rules, same errors).

@@ -126,7 +126,9 @@ class Store {
                                                            bool include_deleted = false) = 0;
   // One page in `q.order`, with the total of matching rows read in the same
   // snapshot. `q.search` is a substring of handle, external_user_id or title,
-  // case-insensitive for ASCII letters only.
+  // matched literally and without case (chat::fold_case: full Unicode case
+  // folding and NFC on both sides). kInvalidArgument "search": the text breaks
+  // chat::check_filter_text (a control character such as NUL, not UTF-8, too long).
   virtual Result<Page<Conversation>> list_conversations(const ConversationQuery& q) = 0;
   // Sets the fields `p` names (nullopt leaves a field as it is) and
   // updated_at. kNotFound: missing or soft-deleted. kInvalidArgument: "metadata".
@@ -175,9 +177,10 @@ class Store {
   // none (an empty client_id is never found).
   virtual Result<Message> find_message_by_client_id(std::int64_t conversation_id, std::string_view client_id) = 0;
   // One page in id order, with the total of matching rows read in the same
-  // snapshot. `q.search` is a substring of the content, case-insensitive for
-  // ASCII letters only. kNotFound: the conversation is missing, or
-  // soft-deleted and `q.include_deleted` is false.
+  // snapshot. `q.search` is a substring of the content, matched literally and
+  // without case as for list_conversations (chat::fold_case). kNotFound: the
+  // conversation is missing, or soft-deleted and `q.include_deleted` is false.
+  // kInvalidArgument "search": as for list_conversations.
   virtual Result<Page<Message>> list_messages(std::int64_t conversation_id, const MessageQuery& q) = 0;
   // Sets the fields `p` names and updated_at; a changed tokens_used moves the
   // conversation's total_tokens, changed content is re-indexed for search.
@@ -198,7 +201,10 @@ class Store {
   // `q.text` is plain words, all of which must match (Unicode-aware, accents
   // ignored); ranked by relevance, then newest first. Only the newest 1000
   // in-scope matches are ranked, so `total` is exact up to 1000.
-  // kInvalidArgument: "query" has no words.
+  // Case: the unicode61 tokenizer folds case and drops diacritics ("über"
+  // finds "Über" and "Uber"); it does not expand "ß" to "ss".
+  // kInvalidArgument "query": no words, the text breaks chat::check_filter_text
+  // (e.g. a NUL), or the search engine cannot parse it (never kInternal).
   virtual Result<Page<SearchHit>> search_messages(const SearchQuery& q) = 0;
   // Largest message id ever assigned (0 for an empty store); ids are never
   // reused, even after a purge.

@@ -267,7 +267,7 @@ struct ConversationQuery {
   std::optional<std::int64_t> agent_id;
   std::optional<bool> is_active;
   std::optional<bool> is_archived;
-  std::string search;  // case-insensitive substring of handle, external_user_id or title
+  std::string search;  // substring of handle, external_user_id or title, without case (chat/text.hpp)
   std::int64_t since_id = 0;  // only conversations with id > since_id
   bool include_deleted = false;
   ConversationOrder order = ConversationOrder::kNewestFirst;
@@ -277,7 +277,7 @@ struct ConversationQuery {
 
 struct MessageQuery {
   std::optional<Role> role;
-  std::string search;         // case-insensitive substring of content
+  std::string search;         // substring of content, without case (chat/text.hpp fold_case)
   std::int64_t after_id = 0;  // the cursor: only messages with id > after_id (seed 002 `since`)
   std::int64_t before_id = 0; // when > 0, only messages with id < before_id
   bool newest_first = false;  // default: chronological (id ascending)
@@ -288,7 +288,7 @@ struct MessageQuery {
 };
 
 struct SearchQuery {
-  std::string text;  // plain words; any punctuation or SQL-ish text is just text
+  std::string text;  // plain words; any punctuation or SQL-ish text is just text (rule: chat/text.hpp)
   std::optional<std::int64_t> conversation_id;
   std::optional<ConversationKind> kind;
   std::optional<std::string> user_id;  // owner scope; the service sets it for non-admins

@@ -80,7 +80,7 @@ Result<Conversation> Conversations::get(const Principal& who, const Conversation
 Result<Page<Conversation>> Conversations::list(const Principal& who, ConversationQuery q) {
   CHAT_RETURN_IF_ERROR(check_page(q.limit, q.offset, core_.options.max_page));
   CHAT_RETURN_IF_ERROR(check_non_negative("since_id", q.since_id));
-  CHAT_RETURN_IF_ERROR(check_text("search", q.search, kMaxSearchBytes));
+  CHAT_RETURN_IF_ERROR(check_filter_text("search", q.search));
   if (q.include_deleted && !who.is_admin())
     return Error::permission_denied("only admins may list deleted conversations");
   q.user_id = owner_scope(who, q.kind, std::move(q.user_id));

@@ -21,8 +21,7 @@ bool patch_is_empty(const MessagePatch& p) {
 }  // namespace
 
 Status Messages::validate_new(NewMessage& m) const {
-  if (m.content.empty()) return Error::invalid("content", "content is required");
-  CHAT_RETURN_IF_ERROR(check_text("content", m.content, core_.options.max_content_bytes));
+  CHAT_RETURN_IF_ERROR(check_required_text("content", m.content, core_.options.max_content_bytes));
   CHAT_ASSIGN_OR_RETURN(m.metadata, normalize_json_object(m.metadata, "metadata", core_.options.max_metadata_bytes));
   CHAT_RETURN_IF_ERROR(check_text("client_id", m.client_id, kMaxClientIdBytes));
   if (!m.uuid.empty()) {
@@ -109,7 +108,7 @@ Status Messages::validate_query(const Principal& who, const MessageQuery& q) con
   CHAT_RETURN_IF_ERROR(check_page(q.limit, q.offset, core_.options.max_page));
   CHAT_RETURN_IF_ERROR(check_non_negative("after_id", q.after_id));
   CHAT_RETURN_IF_ERROR(check_non_negative("before_id", q.before_id));
-  CHAT_RETURN_IF_ERROR(check_text("search", q.search, kMaxSearchBytes));
+  CHAT_RETURN_IF_ERROR(check_filter_text("search", q.search));
   if (q.include_deleted && !who.is_admin()) return Error::permission_denied("only admins may list deleted messages");
   return {};
 }
@@ -136,8 +135,7 @@ Status Messages::validate_patch(MessagePatch& patch) const {
   // Seed 000's wording: a PATCH must change the content or the metadata.
   if (patch_is_empty(patch)) return Error::invalid("content", "content: content or metadata is required");
   if (patch.content) {
-    if (patch.content->empty()) return Error::invalid("content", "content is required");
-    CHAT_RETURN_IF_ERROR(check_text("content", *patch.content, core_.options.max_content_bytes));
+    CHAT_RETURN_IF_ERROR(check_required_text("content", *patch.content, core_.options.max_content_bytes));
   }
   if (patch.metadata) {
     CHAT_ASSIGN_OR_RETURN(patch.metadata,
@@ -181,7 +179,8 @@ Result<Message> Messages::restore(const Principal& who, const MessageKey& key) {
 }
 
 Result<Page<SearchHit>> Messages::search(const Principal& who, SearchQuery q) {
-  CHAT_RETURN_IF_ERROR(check_required_text("text", q.text, kMaxSearchBytes));
+  if (is_blank(q.text)) return Error::invalid("text", "text is required");
+  CHAT_RETURN_IF_ERROR(check_filter_text("text", q.text));
   CHAT_RETURN_IF_ERROR(check_page(q.limit, q.offset, core_.options.max_page));
   if (q.conversation_id) {
     CHAT_RETURN_IF_ERROR(keys_.conversation(who, ConversationKey::of_id(*q.conversation_id, q.kind)));

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chat/text.hpp"
 #include "chat/uuid.hpp"
 #include "json_text.hpp"
 #include "service/access.hpp"
@@ -51,6 +52,9 @@ Status Replies::validate(ReplyRequest& r) const {
   CHAT_RETURN_IF_ERROR(check_text("client_id", r.client_id, kMaxClientIdBytes));
   if (!r.client_id.empty() && r.content.empty())
     return Error::invalid("content", "content is required when client_id is given");
+  // Empty content asks for a reply to the thread as it is; blank content is
+  // neither that nor a message (chat::is_blank).
+  if (!r.content.empty() && is_blank(r.content)) return Error::invalid("content", "content is required");
   CHAT_ASSIGN_OR_RETURN(r.metadata, normalize_json_object(r.metadata, "metadata", o.max_metadata_bytes));
   CHAT_RETURN_IF_ERROR(check_text("model", r.model, kMaxNameBytes));
   if (r.max_tokens && *r.max_tokens <= 0) return Error::invalid("max_tokens", "max_tokens must be positive");

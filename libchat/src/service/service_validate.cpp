@@ -33,7 +33,7 @@ Status check_text(std::string_view field, std::string_view text, std::size_t max
 }
 
 Status check_required_text(std::string_view field, std::string_view text, std::size_t max_bytes) {
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+  if (is_blank(text))
     return invalid(field, std::string(field) + " is required");
   return check_text(field, text, max_bytes);
 }

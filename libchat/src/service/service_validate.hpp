@@ -14,7 +14,8 @@
 #include <string_view>
 
 #include "chat/result.hpp"
-#include "utf8.hpp"  // check_text needs it; most users of these checks do too
+#include "chat/text.hpp"  // the blank and filter-text rules every check here follows
+#include "utf8.hpp"       // check_text needs it; most users of these checks do too
 
 namespace chat::detail {
 
@@ -23,7 +24,6 @@ inline constexpr std::size_t kMaxClientIdBytes = 128;
 inline constexpr std::size_t kMaxTitleBytes = 255;
 inline constexpr std::size_t kMaxNameBytes = 255;  // names, emails, ids of subjects, models
 inline constexpr std::size_t kMaxTagBytes = 64;    // type, status, content_type, message_type
-inline constexpr std::size_t kMaxSearchBytes = 1024;
 inline constexpr std::size_t kMaxPathBytes = 4096;
 
 // Handles: 1..128 characters of [A-Za-z0-9._:-].
@@ -31,7 +31,8 @@ bool is_valid_handle(std::string_view handle) noexcept;
 
 // Optional text: any length up to `max_bytes` (0 allowed), valid UTF-8.
 Status check_text(std::string_view field, std::string_view text, std::size_t max_bytes);
-// Required text: 1..max_bytes bytes, valid UTF-8, not only whitespace.
+// Required text: 1..max_bytes bytes, valid UTF-8, not blank (chat::is_blank:
+// only Unicode White_Space counts as nothing, "\u00a0" as much as " ").
 Status check_required_text(std::string_view field, std::string_view text, std::size_t max_bytes);
 
 // Listing bounds: limit in 1..max_page, offset >= 0.

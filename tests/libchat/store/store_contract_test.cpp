@@ -303,7 +303,7 @@ TEST_CASE("store: list_conversations filters, orders and pages", "[store]") {
   q.since_id = c;
   CHECK(ids_of(list(q).items) == std::vector<std::int64_t>{e, d});
 
-  SECTION("search is a case-insensitive substring with LIKE wildcards escaped") {
+  SECTION("search is a case-insensitive substring, wildcards matched literally") {
     q = {};
     q.search = "BILLING";
     CHECK(ids_of(list(q).items) == std::vector<std::int64_t>{a});

@@ -2,7 +2,9 @@
 //
 //   POST /api/agents/        {"id"?: int, "name", "system_prompt"?, "model"?} -> 201 {"id": n}  (role admin;
 //                            an id that exists is updated in place)
-//   GET  /api/agents/        {"items": [agent...], "count": n}                                   (any token)
+//   GET  /api/agents/[?limit&offset]  {"items": [agent...], "count": n}                          (any token)
+//                            by id; limit 1..1000 (ServiceOptions::max_page), default 1000; count is the
+//                            number of agents in all, the next page is offset + limit
 //   GET  /api/agents/{id}/   agent: {"id","name","system_prompt","model","created_at","updated_at"}
 #include <httplib.h>
 
@@ -33,12 +35,15 @@ chat::Result<chat::Agent> put_agent(const RouteContext& ctx, const chat::Princip
 }
 Reply render_put(const PutAgentRequest&, const chat::Agent& a) { return Reply::created({{"id", a.id}}); }
 
-chat::Result<std::vector<chat::Agent>> list_agents(const RouteContext& ctx, const chat::Principal& who, NoInput&) {
+// The registry is written by admins and read whole by the service; the
+// answer is one page of it.
+chat::Result<std::vector<chat::Agent>> list_agents(const RouteContext& ctx, const chat::Principal& who,
+                                                   ListAgentsRequest&) {
   return ctx.service.list_agents(who);
 }
-Reply render_agents(const NoInput&, const std::vector<chat::Agent>& agents) {
+Reply render_agents(const ListAgentsRequest& in, const std::vector<chat::Agent>& agents) {
   json items = json::array();
-  for (const auto& a : agents) items.push_back(agent_json(a));
+  for (const auto& a : page_of(agents, in.page)) items.push_back(agent_json(a));
   return Reply::ok(items_count(std::move(items), static_cast<std::int64_t>(agents.size())));
 }
 
@@ -52,7 +57,7 @@ Reply render_agent(const GetAgentRequest&, const chat::Agent& a) { return Reply:
 void register_agent_routes(Router& router, const RouteContext& ctx) {
   const auto& errors = plain_errors();
   router.post("/api/agents/", endpoint(ctx, Access::kAdmin, errors, parse_put_agent, put_agent, render_put));
-  router.get("/api/agents/", endpoint(ctx, Access::kUser, errors, parse_nothing, list_agents, render_agents));
+  router.get("/api/agents/", endpoint(ctx, Access::kUser, errors, parse_list_agents, list_agents, render_agents));
   router.get("/api/agents/{id}/", endpoint(ctx, Access::kUser, errors, parse_get_agent, get_agent, render_agent));
 }
 

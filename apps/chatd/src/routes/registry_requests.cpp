@@ -7,6 +7,12 @@
 
 namespace chatd {
 
+chat::Result<ListAgentsRequest> parse_list_agents(const httplib::Request& req, const PathParams&,
+                                                  const chat::ServiceLimits& limits) {
+  CHAT_ASSIGN_OR_RETURN(auto page, parse_page(req, {limits.max_page, limits.max_page}));
+  return ListAgentsRequest{page};
+}
+
 chat::Result<PutAgentRequest> parse_put_agent(const httplib::Request& req, const PathParams&) {
   CHAT_ASSIGN_OR_RETURN(auto body, parse_json_object(req));
   CHAT_ASSIGN_OR_RETURN(auto id, optional_int64(body, "id"));

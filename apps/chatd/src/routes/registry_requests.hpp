@@ -9,6 +9,7 @@
 #include "chat/result.hpp"
 #include "chat/service.hpp"
 #include "router.hpp"
+#include "routes/shapes.hpp"
 
 namespace httplib {
 struct Request;
@@ -21,6 +22,13 @@ struct PutAgentRequest {
   chat::Agent agent;  // id 0: a new one
 };
 chat::Result<PutAgentRequest> parse_put_agent(const httplib::Request& req, const PathParams& p);
+
+// GET /api/agents/?limit&offset: limit 1..max_page, default max_page (1000).
+struct ListAgentsRequest {
+  PageParams page;
+};
+chat::Result<ListAgentsRequest> parse_list_agents(const httplib::Request& req, const PathParams& p,
+                                                  const chat::ServiceLimits& limits);
 
 // GET /api/agents/{id}/ (an id that is not an integer names no agent: 404)
 struct GetAgentRequest {

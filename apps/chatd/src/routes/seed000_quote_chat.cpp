@@ -15,6 +15,11 @@
 // a message_id reused for a different message), VALIDATION_ERROR (other 400s),
 // and the lower-case error.code upper-cased for anything else (INTERNAL, ...).
 // Authentication errors (401) carry no seed code.
+//
+// Lists: GET .../quote-chat/?limit&offset answers the history chronologically,
+// limit 1..1000 (ServiceOptions::max_page), default 1000 (an ordinary chat in
+// one answer, as the front end expects); the next page is offset + limit, and
+// a page shorter than limit is the last. The body keeps the seed's shape.
 #include <httplib.h>
 
 #include <algorithm>
@@ -73,12 +78,10 @@ json message_json(const chat::Message& m, bool with_updated_at) {
 
 // ---- GET: the chat's history
 chat::Result<chat::Page<chat::Message>> list_history(const RouteContext& ctx, const chat::Principal& who,
-                                                     QuoteChatRequest& in) {
-  chat::MessageQuery q;
-  q.limit = ctx.service.limits().max_page;
-  return ctx.service.list_messages(who, in.key, q);
+                                                     QuoteHistoryRequest& in) {
+  return ctx.service.list_messages(who, in.key, in.query);
 }
-Reply render_history(const QuoteChatRequest& in, const chat::Page<chat::Message>& page) {
+Reply render_history(const QuoteHistoryRequest& in, const chat::Page<chat::Message>& page) {
   json messages = json::array();
   for (const auto& m : page.items) messages.push_back(message_json(m, false));
   return Reply::ok(success_data({{"job_id", in.job_id}, {"messages", std::move(messages)}}));
@@ -116,7 +119,7 @@ Reply render_edited(const PatchQuoteMessageRequest&, const chat::Message& m) {
 void register_seed000_routes(Router& router, const RouteContext& ctx) {
   constexpr auto kUser = Access::kUser;
   const std::string base = "/api/jobs/{job_id}/quote-chat/";
-  router.get(base, endpoint(ctx, kUser, kChatErrors, parse_quote_chat, list_history, render_history));
+  router.get(base, endpoint(ctx, kUser, kChatErrors, parse_quote_history, list_history, render_history));
   router.post(base, endpoint(ctx, kUser, kChatErrors, parse_post_quote_message, post_message, render_posted));
   router.del(base, endpoint(ctx, kUser, kChatErrors, parse_quote_chat, clear_chat, render_cleared));
   router.patch(base + "{message_id}/",

@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include "chat/text.hpp"
 #include "http_json.hpp"
+#include "routes/shapes.hpp"
 
 namespace chatd {
 
@@ -26,6 +28,15 @@ chat::Result<QuoteChatRequest> parse_quote_chat(const httplib::Request&, const P
   return QuoteChatRequest{std::string(p.get("job_id")), quote_chat(p)};
 }
 
+chat::Result<QuoteHistoryRequest> parse_quote_history(const httplib::Request& req, const PathParams& p,
+                                                      const chat::ServiceLimits& limits) {
+  QuoteHistoryRequest out{std::string(p.get("job_id")), quote_chat(p), {}};
+  CHAT_ASSIGN_OR_RETURN(auto page, parse_page(req, {limits.max_page, limits.max_page}));
+  out.query.limit = page.limit;
+  out.query.offset = page.offset;
+  return out;
+}
+
 chat::Result<PostQuoteMessageRequest> parse_post_quote_message(const httplib::Request& req, const PathParams& p) {
   CHAT_ASSIGN_OR_RETURN(auto body, parse_json_object(req));
   PostQuoteMessageRequest out{quote_chat(p), {}};
@@ -43,7 +54,7 @@ chat::Result<PatchQuoteMessageRequest> parse_patch_quote_message(const httplib::
   PatchQuoteMessageRequest out{chat::MessageKey::of_client_id(quote_chat(p), std::string(p.get("message_id"))), {}};
   CHAT_ASSIGN_OR_RETURN(auto content, optional_string(body, "content"));
   if (content) {
-    if (content->empty()) return chat::Error::invalid("content", "content: must not be empty");
+    if (chat::is_blank(*content)) return chat::Error::invalid("content", "content: must not be empty");
     out.patch.content = std::move(*content);
   }
   CHAT_ASSIGN_OR_RETURN(out.patch.metadata, optional_object(body, "metadata"));

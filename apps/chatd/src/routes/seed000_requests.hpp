@@ -16,12 +16,24 @@ struct Request;
 
 namespace chatd {
 
-// GET and DELETE /api/jobs/{job_id}/quote-chat/
+// DELETE /api/jobs/{job_id}/quote-chat/
 struct QuoteChatRequest {
   std::string job_id;
   chat::ConversationKey key;  // the job's quote chat (created on first use)
 };
 chat::Result<QuoteChatRequest> parse_quote_chat(const httplib::Request& req, const PathParams& p);
+
+// GET /api/jobs/{job_id}/quote-chat/?limit&offset: the history, chronological.
+// limit 1..max_page, default max_page (1000: the front end shows an ordinary
+// quote chat whole in one answer); offset >= 0 reaches the next page (a page
+// shorter than limit is the last).
+struct QuoteHistoryRequest {
+  std::string job_id;
+  chat::ConversationKey key;
+  chat::MessageQuery query;
+};
+chat::Result<QuoteHistoryRequest> parse_quote_history(const httplib::Request& req, const PathParams& p,
+                                                      const chat::ServiceLimits& limits);
 
 // POST /api/jobs/{job_id}/quote-chat/ {"message_id", "role": user|assistant, "content", "metadata"?: {}}
 struct PostQuoteMessageRequest {

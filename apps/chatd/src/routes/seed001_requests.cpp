@@ -55,7 +55,7 @@ chat::Result<ListSessionsRequest> parse_list_sessions(const httplib::Request& re
   q.kind = kSession;
   CHAT_ASSIGN_OR_RETURN(q.is_active, query_bool(req, "is_active"));
   CHAT_ASSIGN_OR_RETURN(q.external_user_id, query_string(req, "external_user_id"));
-  CHAT_ASSIGN_OR_RETURN(auto search, query_string(req, "search"));
+  CHAT_ASSIGN_OR_RETURN(auto search, query_filter_text(req, "search"));
   if (search) q.search = std::move(*search);
   CHAT_ASSIGN_OR_RETURN(auto page, parse_page(req, {kDefaultSessionPage, limits.max_page}));
   q.limit = page.limit;
@@ -76,7 +76,7 @@ chat::Result<ListSessionMessagesRequest> parse_list_session_messages(const httpl
   auto& q = out.query;
   CHAT_ASSIGN_OR_RETURN(auto role, query_string(req, "role"));
   CHAT_ASSIGN_OR_RETURN(q.role, optional_role(role));
-  CHAT_ASSIGN_OR_RETURN(auto search, query_string(req, "search"));
+  CHAT_ASSIGN_OR_RETURN(auto search, query_filter_text(req, "search"));
   if (search) q.search = std::move(*search);
   CHAT_ASSIGN_OR_RETURN(auto page, parse_page(req, {limits.max_page, limits.max_page}));
   q.limit = page.limit;

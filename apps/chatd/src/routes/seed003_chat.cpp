@@ -16,7 +16,11 @@
 //   GET    /chat/analytics/global                    10  admin
 //   GET    /chat/search?query&limit&offset           11
 //   POST   /chat/conversations/{id}/read             +   {up_to?} marks read (owner)
-//   GET    /chat/conversations/{id}/sessions         +   activity sessions (30 min idle gap)
+//   GET    /chat/conversations/{id}/sessions         +   activity sessions (30 min idle gap), ?limit&offset
+//
+// Lists (limit/offset query parameters, next page = offset + limit, "total" counts all):
+//   conversations 20 by default, messages 50, search 20, sessions 100; at most 100 each,
+//   offset 0..2^31-1. Search ranks the newest 1000 matches only (chat/store.hpp).
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
@@ -195,20 +199,25 @@ Reply render_marked(const MarkReadRequest&, const chat::Conversation& c) {
 }
 
 // ---- + Activity sessions.
+// The service computes every period (a pass over the messages); the answer
+// is one page of them, "total" counting all.
 chat::Result<std::vector<chat::ActivityPeriod>> list_activity(const RouteContext& ctx, const chat::Principal& who,
-                                                           SupportChatRequest& in) {
+                                                           ListActivityRequest& in) {
   return ctx.service.list_activity_periods(who, in.key);
 }
-Reply render_activity(const SupportChatRequest&, const std::vector<chat::ActivityPeriod>& sessions) {
+Reply render_activity(const ListActivityRequest& in, const std::vector<chat::ActivityPeriod>& sessions) {
   json items = json::array();
-  for (const auto& s : sessions)
+  for (const auto& s : page_of(sessions, in.page))
     items.push_back({{"conversation_id", s.conversation_id},
                      {"session_start", chat::format_timestamp(s.start)},
                      {"session_end", chat::format_timestamp(s.end)},
                      {"messages_count", s.message_count},
                      {"duration_minutes", s.duration_minutes}});
   return ok(200, plural(static_cast<std::int64_t>(sessions.size()), "session"),
-            {{"sessions", std::move(items)}, {"total", sessions.size()}});
+            {{"sessions", std::move(items)},
+             {"total", sessions.size()},
+             {"limit", in.page.limit},
+             {"offset", in.page.offset}});
 }
 
 // ---- 9. Dashboard.
@@ -295,7 +304,7 @@ void register_seed003_routes(Router& router, const RouteContext& ctx) {
               endpoint(ctx, kUser, kErrors, parse_add_support_chat_message, add_chat_message, render_added));
   router.post(one + "/ai-response", endpoint(ctx, kUser, kErrors, parse_ai_response, ai_response, render_ai_response));
   router.post(one + "/read", endpoint(ctx, kUser, kErrors, parse_mark_read, mark_read, render_marked));
-  router.get(one + "/sessions", endpoint(ctx, kUser, kErrors, parse_support_chat, list_activity, render_activity));
+  router.get(one + "/sessions", endpoint(ctx, kUser, kErrors, parse_list_activity, list_activity, render_activity));
   router.get("/chat/analytics/dashboard", endpoint(ctx, kUser, kErrors, parse_dashboard, dashboard, render_dashboard));
   router.get("/chat/analytics/global", endpoint(ctx, kUser, kErrors, parse_nothing, global_analytics, render_global));
   router.get("/chat/search", endpoint(ctx, kUser, kErrors, parse_search_support, search, render_search));

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include "chat/text.hpp"
 #include "http_json.hpp"
 
 namespace chatd {
@@ -11,8 +12,7 @@ namespace {
 constexpr PageSpec kConversationPage{20, 100, kSeed003MaxOffset};
 constexpr PageSpec kMessagePage{50, 100, kSeed003MaxOffset};
 constexpr PageSpec kSearchPage{20, 100, kSeed003MaxOffset};
-
-bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
+constexpr PageSpec kActivityPage{100, 100, kSeed003MaxOffset};
 
 // The path's {id}: a positive integer, else no conversation at all (404).
 chat::Result<chat::ConversationKey> path_key(const PathParams& p) {
@@ -23,6 +23,12 @@ chat::Result<chat::ConversationKey> path_key(const PathParams& p) {
 }
 
 }  // namespace
+
+chat::Result<ListActivityRequest> parse_list_activity(const httplib::Request& req, const PathParams& p) {
+  CHAT_ASSIGN_OR_RETURN(auto key, path_key(p));
+  CHAT_ASSIGN_OR_RETURN(auto page, parse_page(req, kActivityPage));
+  return ListActivityRequest{std::move(key), page};
+}
 
 chat::Result<ListSupportChatsRequest> parse_list_support_chats(const httplib::Request& req, const PathParams&) {
   ListSupportChatsRequest out;
@@ -59,14 +65,14 @@ chat::Result<UpdateSupportChatRequest> parse_update_support_chat(const httplib::
   auto& patch = out.patch;
   CHAT_ASSIGN_OR_RETURN(auto title, optional_string(body, "title"));
   if (title) {
-    if (blank(*title)) return chat::Error::invalid("title", "title: must not be empty");
+    if (chat::is_blank(*title)) return chat::Error::invalid("title", "title: must not be empty");
     patch.title = std::move(*title);
   }
   CHAT_ASSIGN_OR_RETURN(patch.is_pinned, optional_bool(body, "is_pinned"));
   CHAT_ASSIGN_OR_RETURN(patch.is_archived, optional_bool(body, "is_archived"));
   CHAT_ASSIGN_OR_RETURN(auto status, optional_string(body, "status"));
   if (status) {
-    if (status->empty()) return chat::Error::invalid("status", "status: must not be empty");
+    if (chat::is_blank(*status)) return chat::Error::invalid("status", "status: must not be empty");
     patch.status = std::move(*status);
   }
   CHAT_ASSIGN_OR_RETURN(patch.agent_id, optional_int64(body, "agent_id"));
@@ -107,7 +113,7 @@ chat::Result<AiResponseRequest> parse_ai_response(const httplib::Request& req, c
   CHAT_ASSIGN_OR_RETURN(r.agent_id, optional_int64(body, "agent_id"));
   CHAT_ASSIGN_OR_RETURN(auto include, optional_bool(body, "include_context"));
   r.content = message.value_or("");
-  if (blank(r.content)) r.content.clear();
+  if (chat::is_blank(r.content)) r.content.clear();
   r.include_context = include.value_or(true);
   r.reuse_latest_user_message = true;
   return out;
@@ -127,8 +133,8 @@ chat::Result<chat::DashboardQuery> parse_dashboard(const httplib::Request& req, 
 }
 
 chat::Result<SearchSupportRequest> parse_search_support(const httplib::Request& req, const PathParams&) {
-  CHAT_ASSIGN_OR_RETURN(auto text, query_string(req, "query"));
-  if (!text || blank(*text)) return chat::Error::invalid("query", "query: required");
+  CHAT_ASSIGN_OR_RETURN(auto text, query_filter_text(req, "query"));
+  if (!text || chat::is_blank(*text)) return chat::Error::invalid("query", "query: required");
   SearchSupportRequest out;
   CHAT_ASSIGN_OR_RETURN(out.page, parse_page(req, kSearchPage));
   auto& q = out.query;

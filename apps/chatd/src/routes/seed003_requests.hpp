@@ -34,11 +34,18 @@ struct CreateSupportChatRequest {
 };
 chat::Result<CreateSupportChatRequest> parse_create_support_chat(const httplib::Request& req, const PathParams& p);
 
-// GET and DELETE /chat/conversations/{id}, GET /chat/conversations/{id}/sessions
+// GET and DELETE /chat/conversations/{id}
 struct SupportChatRequest {
   chat::ConversationKey key;
 };
 chat::Result<SupportChatRequest> parse_support_chat(const httplib::Request& req, const PathParams& p);
+
+// GET /chat/conversations/{id}/sessions?limit (default 100)&offset: activity periods, oldest first
+struct ListActivityRequest {
+  chat::ConversationKey key;
+  PageParams page;
+};
+chat::Result<ListActivityRequest> parse_list_activity(const httplib::Request& req, const PathParams& p);
 
 // PUT /chat/conversations/{id} {"title"?, "is_pinned"?, "is_archived"?, "status"?, "agent_id"?}
 struct UpdateSupportChatRequest {

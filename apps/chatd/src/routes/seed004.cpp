@@ -11,11 +11,15 @@
 //     -> 200 {"session_id", "id", "response", "created", "session": {...}, "usage": {...}}
 //   POST /api/chat/<session_id>/message {"message": "..."}
 //     -> 200 {"session_id", "response", "message_count", "total_tokens_used", "usage": {...}}
-//   GET  /api/chat/<session_id>/history
-//     -> 200 {"session_id", "messages": [{"id", "role", "content", "timestamp", "status"}], "count"}
+//   GET  /api/chat/<session_id>/history[?limit&offset]   (limit 1..1000, default 1000: a session whole)
+//     -> 200 {"session_id", "messages": [{"id", "role", "content", "timestamp", "status"}], "count",
+//             "total", "has_more"}   (count: turns in this answer; total: the session's non-system
+//             messages; next page: offset + limit)
 //   GET  /api/chat/<session_id>/context
 //     -> 200 {"session_id", "job_id", "initial_context", "resume", "job_description"}
-//   GET  /api/chat/sessions          -> 200 {"sessions": [session...], "count"}
+//   GET  /api/chat/sessions[?limit&offset]   (limit 1..1000, default 100)
+//     -> 200 {"sessions": [session...], "count", "has_more"}   (count: all the caller's active
+//             sessions; next page: offset + limit)
 //   POST /api/chat/<session_id>/deactivate -> 200 {"session_id", "is_active": false, "message"}
 //   GET  /api/chat/health            -> 200 {"status": "healthy", "service": "chat"}
 //   PUT  /api/profile/ {"work_history"?: [...], "education"?: [...], "projects"?: [...], "skills"?: [...]}
@@ -113,13 +117,10 @@ Reply render_reply(const CoachMessageRequest&, const chat::ReplyResult& out) {
 
 // ---- GET /api/chat/<session_id>/history: the user and assistant turns.
 chat::Result<chat::Page<chat::Message>> history(const RouteContext& ctx, const chat::Principal& who,
-                                                CoachSessionRequest& in) {
-  chat::MessageQuery q;
-  q.include_system = false;
-  q.limit = ctx.service.limits().max_page;
-  return ctx.service.list_messages(who, in.key, q);
+                                                CoachHistoryRequest& in) {
+  return ctx.service.list_messages(who, in.key, in.query);
 }
-Reply render_history(const CoachSessionRequest& in, const chat::Page<chat::Message>& page) {
+Reply render_history(const CoachHistoryRequest& in, const chat::Page<chat::Message>& page) {
   json messages = json::array();
   for (const auto& m : page.items) {
     if (m.role != chat::Role::kUser && m.role != chat::Role::kAssistant) continue;
@@ -130,7 +131,11 @@ Reply render_history(const CoachSessionRequest& in, const chat::Page<chat::Messa
                         {"status", chat::to_string(m.status)}});
   }
   const auto n = messages.size();
-  return Reply::ok({{"session_id", in.session_id}, {"messages", std::move(messages)}, {"count", n}});
+  return Reply::ok({{"session_id", in.session_id},
+                    {"messages", std::move(messages)},
+                    {"count", n},
+                    {"total", page.total},
+                    {"has_more", page.has_more}});
 }
 
 // ---- GET /api/chat/<session_id>/context
@@ -149,15 +154,13 @@ Reply render_context(const CoachSessionRequest&, const chat::CoachContextSection
 // ---- GET /api/chat/sessions
 // The caller's own active sessions (admins too: libchat's list_coach_sessions).
 chat::Result<chat::Page<chat::CoachSession>> list_sessions(const RouteContext& ctx, const chat::Principal& who,
-                                                           NoInput&) {
-  chat::CoachSessionQuery q;
-  q.limit = ctx.service.limits().max_page;
-  return ctx.service.list_coach_sessions(who, q);
+                                                           ListCoachSessionsRequest& in) {
+  return ctx.service.list_coach_sessions(who, in.query);
 }
-Reply render_sessions(const NoInput&, const chat::Page<chat::CoachSession>& page) {
+Reply render_sessions(const ListCoachSessionsRequest&, const chat::Page<chat::CoachSession>& page) {
   json sessions = json::array();
   for (const auto& s : page.items) sessions.push_back(session_json(s));
-  return Reply::ok({{"sessions", std::move(sessions)}, {"count", page.total}});
+  return Reply::ok({{"sessions", std::move(sessions)}, {"count", page.total}, {"has_more", page.has_more}});
 }
 
 // ---- POST /api/chat/<session_id>/deactivate
@@ -189,10 +192,11 @@ void register_seed004_routes(Router& router, const RouteContext& ctx) {
   router.post("/api/chat/{session_id}/message",
               endpoint(ctx, kUser, kErrors, parse_coach_message, send_message, render_reply));
   router.get("/api/chat/{session_id}/history",
-             endpoint(ctx, kUser, kErrors, parse_coach_session, history, render_history));
+             endpoint(ctx, kUser, kErrors, parse_coach_history, history, render_history));
   router.get("/api/chat/{session_id}/context",
              endpoint(ctx, kUser, kErrors, parse_coach_session, get_context, render_context));
-  router.get("/api/chat/sessions", endpoint(ctx, kUser, kErrors, parse_nothing, list_sessions, render_sessions));
+  router.get("/api/chat/sessions",
+             endpoint(ctx, kUser, kErrors, parse_list_coach_sessions, list_sessions, render_sessions));
   router.post("/api/chat/{session_id}/deactivate",
               endpoint(ctx, kUser, kErrors, parse_coach_session, deactivate, render_deactivated));
   router.put("/api/profile/",

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "http_json.hpp"
@@ -37,6 +38,26 @@ chat::Result<CoachMessageRequest> parse_coach_message(const httplib::Request& re
 
 chat::Result<CoachSessionRequest> parse_coach_session(const httplib::Request&, const PathParams& p) {
   return CoachSessionRequest{std::string(p.get("session_id")), session_key(p.get("session_id"))};
+}
+
+chat::Result<CoachHistoryRequest> parse_coach_history(const httplib::Request& req, const PathParams& p,
+                                                      const chat::ServiceLimits& limits) {
+  CoachHistoryRequest out{std::string(p.get("session_id")), session_key(p.get("session_id")), {}};
+  CHAT_ASSIGN_OR_RETURN(auto page, parse_page(req, {limits.max_page, limits.max_page}));
+  out.query.include_system = false;
+  out.query.limit = page.limit;
+  out.query.offset = page.offset;
+  return out;
+}
+
+chat::Result<ListCoachSessionsRequest> parse_list_coach_sessions(const httplib::Request& req, const PathParams&,
+                                                                 const chat::ServiceLimits& limits) {
+  CHAT_ASSIGN_OR_RETURN(auto page,
+                        parse_page(req, {std::min(kDefaultCoachSessionPage, limits.max_page), limits.max_page}));
+  ListCoachSessionsRequest out;
+  out.query.limit = page.limit;
+  out.query.offset = page.offset;
+  return out;
 }
 
 chat::Result<PutProfileRequest> parse_put_profile(const httplib::Request& req, const PathParams&) {

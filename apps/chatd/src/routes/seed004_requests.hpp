@@ -4,6 +4,7 @@
 // session's uuid or integer id, scoped to kind coach.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "chat/result.hpp"
@@ -29,12 +30,33 @@ struct CoachMessageRequest {
 };
 chat::Result<CoachMessageRequest> parse_coach_message(const httplib::Request& req, const PathParams& p);
 
-// GET /api/chat/<session_id>/history, GET .../context, POST .../deactivate
+// GET .../context, POST .../deactivate
 struct CoachSessionRequest {
   std::string session_id;  // as in the path
   chat::ConversationKey key;
 };
 chat::Result<CoachSessionRequest> parse_coach_session(const httplib::Request& req, const PathParams& p);
+
+// GET /api/chat/<session_id>/history?limit&offset: the user and assistant
+// turns, oldest first; limit 1..max_page, default max_page (1000: a session
+// whole, as the front end expects); offset reaches the next page.
+struct CoachHistoryRequest {
+  std::string session_id;  // as in the path
+  chat::ConversationKey key;
+  chat::MessageQuery query;
+};
+chat::Result<CoachHistoryRequest> parse_coach_history(const httplib::Request& req, const PathParams& p,
+                                                      const chat::ServiceLimits& limits);
+
+// GET /api/chat/sessions?limit&offset: the caller's active sessions, most
+// recent activity first; limit 1..max_page, default 100; offset reaches the
+// next page ("count" is the total, "has_more" says whether one follows).
+inline constexpr std::int64_t kDefaultCoachSessionPage = 100;
+struct ListCoachSessionsRequest {
+  chat::CoachSessionQuery query;
+};
+chat::Result<ListCoachSessionsRequest> parse_list_coach_sessions(const httplib::Request& req, const PathParams& p,
+                                                                 const chat::ServiceLimits& limits);
 
 // PUT /api/profile/ {"work_history"?: [...], "education"?: [...], "projects"?: [...], "skills"?: [...]}
 // (an absent section is stored empty: PUT replaces)

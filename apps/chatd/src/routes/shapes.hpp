@@ -9,12 +9,14 @@
 // Errors have one envelope for every API (http_errors.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "chat/result.hpp"
 #include "chat/time.hpp"
@@ -39,6 +41,15 @@ struct PageParams {
 // limit in [1, max_limit] (default default_limit), offset in [0, max_offset]
 // (default 0); kInvalidArgument naming the parameter otherwise.
 chat::Result<PageParams> parse_page(const httplib::Request& req, const PageSpec& spec);
+// The page [offset, offset + limit) of a list the service answers whole (the
+// agents registry, a conversation's activity periods): bounds the answer.
+template <class T>
+std::vector<T> page_of(const std::vector<T>& all, const PageParams& page) {
+  const auto size = static_cast<std::int64_t>(all.size());
+  const auto first = std::min(page.offset, size);
+  const auto last = std::min(size, first + std::min(page.limit, size - first));
+  return std::vector<T>(all.begin() + first, all.begin() + last);
+}
 
 // ---- routes that take no input (GET of a fixed resource)
 struct NoInput {};

@@ -18,6 +18,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "store/sqlite/text_functions.hpp"
+
 namespace chat::sqlite {
 
 // Dynamic (filter-built) statements a connection keeps prepared. Their variety
@@ -73,7 +75,9 @@ class StatementCache {
 class Conn {
  public:
   Conn(const std::string& path, int flags, int busy_ms, std::size_t dynamic_capacity = kMaxCachedStatements)
-      : db_(path, flags, busy_ms), dynamic_(dynamic_capacity) {}
+      : db_(path, flags, busy_ms), dynamic_(dynamic_capacity) {
+    register_text_functions(db_);  // chat_fold: SQL compares text by chat/text.hpp's rules
+  }
 
   SQLite::Database& db() { return db_; }
 

@@ -7,11 +7,13 @@
 #include <utility>
 #include <vector>
 
+#include "chat/text.hpp"
 #include "chat/uuid.hpp"
 #include "json_text.hpp"
 #include "store/sqlite/audit.hpp"
 #include "store/sqlite/paging.hpp"
 #include "store/sqlite/rows.hpp"
+#include "store/sqlite/text_functions.hpp"
 
 namespace chat::sqlite {
 
@@ -117,6 +119,7 @@ Result<Page<Conversation>> Conversations::list(const ConversationQuery& q) {
   // Validation and SQL building can throw too (allocation): nothing escapes.
   return db_.guarded<Page<Conversation>>([&]() -> Result<Page<Conversation>> {
     CHAT_RETURN_IF_ERROR(check_window(q.limit, q.offset));
+    CHAT_RETURN_IF_ERROR(check_filter_text("search", q.search));
     PageQuery page;
     page.limit = q.limit;
     page.offset = q.offset;
@@ -152,12 +155,13 @@ Result<Page<Conversation>> Conversations::list(const ConversationQuery& q) {
       params.emplace_back(std::int64_t{*q.is_archived ? 1 : 0});
     }
     if (!q.search.empty()) {
-      where +=
-          " AND (c.handle LIKE ? ESCAPE '\\' OR c.external_user_id LIKE ? ESCAPE '\\' OR c.title LIKE ? ESCAPE '\\')";
-      auto pat = like_pattern(q.search);
-      params.emplace_back(pat);
-      params.emplace_back(pat);
-      params.emplace_back(pat);
+      // Case-insensitive by chat::fold_case (Unicode), the needle literal.
+      where += " AND (" + contains_folded_sql("c.handle") + " OR " + contains_folded_sql("c.external_user_id") +
+               " OR " + contains_folded_sql("c.title") + ")";
+      auto needle = fold_case(q.search);
+      params.emplace_back(needle);
+      params.emplace_back(needle);
+      params.emplace_back(std::move(needle));
     }
     if (q.since_id > 0) {
       where += " AND c.id > ?";

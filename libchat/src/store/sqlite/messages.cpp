@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "chat/text.hpp"
 #include "chat/uuid.hpp"
 #include "json_text.hpp"
 #include "store/sqlite/audit.hpp"
@@ -13,6 +14,7 @@
 #include "store/sqlite/paging.hpp"
 #include "store/sqlite/rows.hpp"
 #include "store/sqlite/search_index.hpp"
+#include "store/sqlite/text_functions.hpp"
 
 namespace chat::sqlite {
 
@@ -205,6 +207,7 @@ Result<Page<Message>> Messages::list(std::int64_t conversation_id, const Message
   // Validation and SQL building can throw too (allocation): nothing escapes.
   return db_.guarded<Page<Message>>([&]() -> Result<Page<Message>> {
     CHAT_RETURN_IF_ERROR(check_window(q.limit, q.offset));
+    CHAT_RETURN_IF_ERROR(check_filter_text("search", q.search));
     PageQuery page;
     page.limit = q.limit;
     page.offset = q.offset;
@@ -218,8 +221,9 @@ Result<Page<Message>> Messages::list(std::int64_t conversation_id, const Message
     }
     if (!q.include_system) where += " AND m.role != 'system'";
     if (!q.search.empty()) {
-      where += " AND m.content LIKE ? ESCAPE '\\'";
-      params.emplace_back(like_pattern(q.search));
+      // Case-insensitive by chat::fold_case (Unicode), the needle literal.
+      where += " AND " + contains_folded_sql("m.content");
+      params.emplace_back(fold_case(q.search));
     }
     if (q.after_id > 0) {
       where += " AND m.id > ?";

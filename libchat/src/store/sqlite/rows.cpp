@@ -73,16 +73,6 @@ void bind_text_or_null(SQLite::Statement& s, int i, const std::string& v) {
     s.bind(i, v);
 }
 
-std::string like_pattern(std::string_view text) {
-  std::string out = "%";
-  for (char ch : text) {
-    if (ch == '\\' || ch == '%' || ch == '_') out.push_back('\\');
-    out.push_back(ch);
-  }
-  out.push_back('%');
-  return out;
-}
-
 Result<std::string> normalize_metadata(const std::string& text) {
   if (text.empty() || text == "{}") return std::string("{}");
   return detail::normalize_json_object(text, "metadata", kMaxMetadataBytes);

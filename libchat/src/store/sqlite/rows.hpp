@@ -39,10 +39,6 @@ void bind_opt(SQLite::Statement& s, int i, const std::optional<bool>& v);  // as
 // Empty text is stored as NULL where uniqueness must ignore absent values.
 void bind_text_or_null(SQLite::Statement& s, int i, const std::string& v);
 
-// Escapes LIKE wildcards so that user text matches literally (ESCAPE '\').
-// LIKE is case-insensitive for ASCII letters only (SQLite without ICU).
-std::string like_pattern(std::string_view text);
-
 // Metadata as stored: compact JSON object text. The common "{}" skips the
 // JSON parser (it is on the append path). kInvalidArgument names "metadata".
 Result<std::string> normalize_metadata(const std::string& text);

@@ -1,6 +1,7 @@
 #include "store/sqlite/search_index.hpp"
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "chat/text.hpp"
 #include "store/sqlite/messages.hpp"
 #include "store/sqlite/paging.hpp"
 #include "store/sqlite/rows.hpp"
@@ -22,26 +24,43 @@ constexpr std::int64_t kSearchWindow = 1000;
 // How often the indexer looks for a partial batch.
 constexpr auto kIndexerPeriod = std::chrono::milliseconds(200);
 
-// Plain words to an FTS5 query: every whitespace-separated token becomes an
-// FTS5 string ("" doubled inside), implicitly ANDed. Operators, column
-// filters, NEAR, '*' and quotes are thereby just text; a token with no
-// indexable characters is an empty phrase, which FTS5 ignores.
+// The length of the UTF-8 character starting at text[i] and whether it is
+// White_Space (chat/text.hpp). The text is valid UTF-8 (checked before).
+std::pair<std::size_t, bool> next_char(std::string_view text, std::size_t i) {
+  const auto c = static_cast<unsigned char>(text[i]);
+  const std::size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+  if (len == 1) return {1, is_white_space(c)};
+  char32_t cp = c & (0x3F >> (len - 1));
+  for (std::size_t k = 1; k < len && i + k < text.size(); ++k)
+    cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+  return {len, is_white_space(cp)};
+}
+
+// Plain words to an FTS5 query: every token between White_Space characters
+// becomes an FTS5 string ("" doubled inside), implicitly ANDed. Operators,
+// column filters, NEAR, '*' and quotes are thereby just text; a token with
+// no indexable characters is an empty phrase, which FTS5 ignores. The text
+// has passed check_filter_text: no NUL can end FTS5's reading of a string.
 std::string fts_query(std::string_view text) {
   std::string out;
-  std::size_t i = 0;
-  auto space = [](char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v'; };
-  while (i < text.size()) {
-    while (i < text.size() && space(text[i])) ++i;
-    if (i >= text.size()) break;
-    if (!out.empty()) out.push_back(' ');
-    out.push_back('"');
-    while (i < text.size() && !space(text[i])) {
+  bool in_word = false;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto [len, space] = next_char(text, i);
+    if (space) {
+      if (in_word) out.push_back('"');
+      in_word = false;
+    } else {
+      if (!in_word) {
+        if (!out.empty()) out.push_back(' ');
+        out.push_back('"');
+      }
+      in_word = true;
       if (text[i] == '"') out.push_back('"');
-      out.push_back(text[i]);
-      ++i;
+      out.append(text.substr(i, len));
     }
-    out.push_back('"');
+    i += len;
   }
+  if (in_word) out.push_back('"');
   return out;
 }
 
@@ -203,11 +222,16 @@ bool SearchIndex::stopping() {
 
 // ---- the query ------------------------------------------------------------------
 
+namespace {
+Result<Page<SearchHit>> fetch_hits(Conn& r, const PageQuery& page, const SearchQuery& q);
+}  // namespace
+
 // Search: total counts in-scope matches within the ranked window of the
 // newest kSearchWindow matches, so it is exact up to that size.
 Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
   // Validation and SQL building can throw too (allocation): nothing escapes.
   return db_.guarded<Page<SearchHit>>([&]() -> Result<Page<SearchHit>> {
+    CHAT_RETURN_IF_ERROR(check_filter_text("query", q.text));
     const std::string match = fts_query(q.text);
     if (match.empty()) return Error::invalid("query", "the search query is empty");
     CHAT_RETURN_IF_ERROR(check_window(q.limit, q.offset));
@@ -253,23 +277,40 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
         "m.deleted_at IS NULL AND c.deleted_at IS NULL{} ORDER BY messages_fts.rowid DESC LIMIT {})",
         scope, kSearchWindow);
     return db_.read<Page<SearchHit>>([&](Conn& r) -> Result<Page<SearchHit>> {
-      return fetch_page<SearchHit>(r, page, [&](Stmt& s, std::optional<std::int64_t>& total) {
-        std::vector<double> scores;
-        std::int64_t window = 0;
-        auto msgs = collect_messages(r, s, &scores, &window);
-        // Every row carries the window count. When none came back (past the
-        // end, or limit 0) the count query runs, unless the window is empty.
-        if (!msgs.empty())
-          total = window;
-        else if (q.offset == 0 && q.limit > 0)
-          total = 0;
-        std::vector<SearchHit> hits;
-        hits.reserve(msgs.size());
-        for (std::size_t i = 0; i < msgs.size(); ++i) hits.push_back(SearchHit{std::move(msgs[i]), scores[i]});
-        return hits;
-      });
+      try {
+        return fetch_hits(r, page, q);
+      } catch (const SQLite::Exception& e) {
+        // A query FTS5 cannot parse is the client's: SQLITE_ERROR from this
+        // statement (whose SQL is fixed and tested) means the MATCH text.
+        if (e.getErrorCode() != SQLITE_ERROR) throw;
+        db_.log(LogLevel::kDebug, std::string("sqlite store: search query refused: ") + e.what());
+        return Error::invalid("query", "query cannot be parsed as search words");
+      }
     });
   });
 }
+
+namespace {
+
+// One page of hits; `total` counts the in-scope matches in the ranked window.
+Result<Page<SearchHit>> fetch_hits(Conn& r, const PageQuery& page, const SearchQuery& q) {
+  return fetch_page<SearchHit>(r, page, [&](Stmt& s, std::optional<std::int64_t>& total) {
+    std::vector<double> scores;
+    std::int64_t window = 0;
+    auto msgs = collect_messages(r, s, &scores, &window);
+    // Every row carries the window count. When none came back (past the
+    // end, or limit 0) the count query runs, unless the window is empty.
+    if (!msgs.empty())
+      total = window;
+    else if (q.offset == 0 && q.limit > 0)
+      total = 0;
+    std::vector<SearchHit> hits;
+    hits.reserve(msgs.size());
+    for (std::size_t i = 0; i < msgs.size(); ++i) hits.push_back(SearchHit{std::move(msgs[i]), scores[i]});
+    return hits;
+  });
+}
+
+}  // namespace
 
 }  // namespace chat::sqlite
