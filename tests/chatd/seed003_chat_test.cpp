@@ -197,6 +197,11 @@ TEST_CASE("seed 003: messages, AI response, read state", "[http][seed003]") {
   CHECK(s.post(conv_path(id, "/ai-response"), {{"agent_id", 999}}, alice).status == 404);
   CHECK(s.post(conv_path(id, "/ai-response"), {{"include_context", "yes"}}, alice).json["error"]["field"] ==
         "include_context");
+  // The library's "content" is this route's "message" (too long for the service's byte limit).
+  auto too_long = s.post(conv_path(id, "/ai-response"), {{"message", std::string(300 * 1024, 'x')}}, alice);
+  CHECK(too_long.status == 400);
+  CHECK(too_long.json["error"]["field"] == "message");
+  CHECK(too_long.json["message"].get<std::string>().rfind("message", 0) == 0);
 
   // Counters: two AI replies unread; mark read.
   auto details = s.get(conv_path(id), alice).json["data"];

@@ -38,6 +38,8 @@ using nlohmann::json;
 
 // The library's search field is "text"; the seed's parameter is "query".
 const ErrorStyle kErrors{{{"text", "query"}}, nullptr};
+// ai-response names the user's text "message" (the library's ReplyRequest::content).
+const ErrorStyle kAiResponseErrors{{{"text", "query"}, {"content", "message"}}, nullptr};
 
 // ---- rendering
 
@@ -302,7 +304,7 @@ void register_seed003_routes(Router& router, const RouteContext& ctx) {
                                          render_chat_messages));
   router.post(one + "/messages",
               endpoint(ctx, kUser, kErrors, parse_add_support_chat_message, add_chat_message, render_added));
-  router.post(one + "/ai-response", endpoint(ctx, kUser, kErrors, parse_ai_response, ai_response, render_ai_response));
+  router.post(one + "/ai-response", endpoint(ctx, kUser, kAiResponseErrors, parse_ai_response, ai_response, render_ai_response));
   router.post(one + "/read", endpoint(ctx, kUser, kErrors, parse_mark_read, mark_read, render_marked));
   router.get(one + "/sessions", endpoint(ctx, kUser, kErrors, parse_list_activity, list_activity, render_activity));
   router.get("/chat/analytics/dashboard", endpoint(ctx, kUser, kErrors, parse_dashboard, dashboard, render_dashboard));
