@@ -106,13 +106,18 @@ Status check_filter_text(std::string_view field, std::string_view text) {
   if (text.size() > kMaxFilterTextBytes)
     return Error::invalid(name, name + " is longer than " + std::to_string(kMaxFilterTextBytes) + " bytes");
   if (!is_valid_utf8(text)) return Error::invalid(name, name + " is not valid UTF-8");
+  if (has_control_characters(text))
+    return Error::invalid(name, name + " must not contain control characters (U+0000..U+001F except tab, "
+                                       "line feed, carriage return; U+007F)");
+  return {};
+}
+
+bool has_control_characters(std::string_view text) noexcept {
   for (char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
-      return Error::invalid(name, name + " must not contain control characters (U+0000..U+001F except tab, "
-                                         "line feed, carriage return; U+007F)");
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return true;
   }
-  return {};
+  return false;
 }
 
 }  // namespace chat

@@ -262,6 +262,6 @@ TEST_CASE("fuzz: seeded random requests get an answer each, never a 5xx, and RSS
   for (const auto& f : failures) UNSCOPED_INFO(f);
   CHECK(failures.empty());
   CHECK(answered.load() + dropped.load() == sent.load());
-  CHECK(after - before < 128 * 1024);
+  if (chatd_test::kRssIsMeaningful) CHECK(after - before < 128 * 1024);
   CHECK(s.get("/healthz").status == 200);
 }

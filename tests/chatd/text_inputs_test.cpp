@@ -135,6 +135,37 @@ TEST_CASE("text inputs: Unicode White_Space alone is blank on every route that r
   CHECK(desk.json["count"] == 1);  // the seed 003 chat created above, nothing from seed 002
 }
 
+TEST_CASE("text inputs: control characters in stored text, blank ids, replies to nothing", "[http][text]") {
+  LiveServer s;
+  const auto user = s.token("1");
+  const auto sid = create_session(s);
+  auto chat = s.post("/chat/conversations", {{"title", "t"}}, user);
+  REQUIRE(chat.status == 201);
+  const auto one = "/chat/conversations/" + std::to_string(chat.json["data"]["conversation_id"].get<std::int64_t>());
+  // NUL, ESC and other C0 controls (tab, line feed and carriage return excepted) are never stored.
+  for (const std::string bad : {std::string("a\0b", 3), std::string("\x1b[31mred"), std::string("\x7f")}) {
+    INFO("text: " << json(bad).dump());
+    check_400(s.post("/api/chats/messages/", {{"session_id", sid}, {"message", bad}}), "message");
+    check_400(s.post(one + "/messages", {{"content", bad}}, user), "content");
+    check_400(s.post("/chat/conversations", {{"title", bad}}, user), "title");
+    check_400(s.post("/api/chats/sessions/", {{"external_user_id", bad}}), "external_user_id");
+  }
+  CHECK(s.post(one + "/messages", {{"content", "tab\tand\nlines\r\n"}}, user).status == 201);
+  // A job id given must not be blank.
+  for (const auto& blank : kBlanks) {
+    INFO("blank: " << json(blank).dump());
+    check_400(s.post("/api/jobs/", {{"id", blank}, {"title", "t"}}, user), "id");
+  }
+  // An AI reply with no message, in a conversation with no user message, answers nothing: 400, nothing stored.
+  auto empty = s.post("/chat/conversations", {{"title", "empty"}}, user);
+  REQUIRE(empty.status == 201);
+  const auto empty_path =
+      "/chat/conversations/" + std::to_string(empty.json["data"]["conversation_id"].get<std::int64_t>());
+  check_400(s.post(empty_path + "/ai-response", {{"message", "\u00a0"}}, user), "message");
+  check_400(s.post(empty_path + "/ai-response", json::object(), user), "message");
+  CHECK(s.get(empty_path + "/messages", user).json["data"]["total"] == 0);
+}
+
 TEST_CASE("text inputs: every list answers one bounded page and a way to the next", "[http][lists]") {
   chatd_test::LiveOptions options;
   options.service.max_page = 5;  // small pages, same code paths as the default 1000

@@ -22,13 +22,16 @@ void begin_request() { t_request = RequestState{Clock::now(), nullptr, true}; }
 
 void note_route(const std::string* pattern) { t_request.route = pattern; }
 
-std::string printable(std::string_view s) {
+std::string printable(std::string_view s, std::size_t max_bytes) {
+  const bool cut = s.size() > max_bytes;
+  if (cut) s = s.substr(0, max_bytes);
   std::string out;
-  out.reserve(s.size());
+  out.reserve(s.size() + 3);
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
     out += (u < 0x20 || u == 0x7f) ? '?' : c;
   }
+  if (cut) out += "...";
   return out;
 }
 

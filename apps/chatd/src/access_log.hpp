@@ -27,7 +27,9 @@ void begin_request();
 void note_route(const std::string* pattern);
 httplib::Logger access_logger(Metrics& metrics, chat::Logger& logger);
 
-// Client text made safe for one log line: control characters become '?'.
-std::string printable(std::string_view s);
+// Client text made safe for one log line or error message: control characters
+// become '?', and text past `max_bytes` is cut and marked "..." (a path may be
+// 8 KiB; echoing it whole doubles what a 404 or a log line costs).
+std::string printable(std::string_view s, std::size_t max_bytes = 256);
 
 }  // namespace chatd

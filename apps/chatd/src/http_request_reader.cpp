@@ -329,6 +329,12 @@ ReadOutcome read_request(SocketIo& io, httplib::Request& req, const RequestLimit
   }
   if (auto refused = parse_request_line(line, req)) return std::move(*refused);
   if (auto refused = read_headers(io, req, limits, deadline, /*trailers=*/false)) return std::move(*refused);
+  // RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host header.
+  if (req.version == "HTTP/1.1" && req.get_header_value_count("Host") != 1)
+    return refuse(400, "bad_request", "an HTTP/1.1 request needs exactly one Host header");
+  // RFC 9110 §10.1.1: the only expectation defined is 100-continue; any other is 417.
+  if (req.has_header("Expect") && lower(trim_ows(req.get_header_value("Expect"))) != "100-continue")
+    return refuse(417, "expectation_failed", "the only expectation understood is 100-continue");
   if (auto refused = read_body(io, req, limits, deadline)) return std::move(*refused);
   return ReadOutcome{Kind::kRequest, 0, {}, {}};
 }

@@ -57,6 +57,13 @@ bool is_blank(std::string_view text) noexcept;
 // replaced by U+FFFD first, so the result is always valid UTF-8.
 std::string fold_case(std::string_view text);
 
+// True when `text` holds a control character other than tab, line feed and
+// carriage return: U+0000..U+001F or U+007F. Stored text (content, titles,
+// names, ids, prompts) is refused with such characters by ChatService, as
+// search text is by check_filter_text: a NUL or a terminal escape is never
+// part of a message a person wrote.
+bool has_control_characters(std::string_view text) noexcept;
+
 // The search / filter text rule above. kInvalidArgument with `field` set:
 // "<field> is longer than 1024 bytes", "<field> is not valid UTF-8",
 // "<field> must not contain control characters (U+0000..U+001F except tab,

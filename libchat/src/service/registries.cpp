@@ -40,6 +40,8 @@ Status Registries::check_agent_exists(std::int64_t agent_id) {
 Result<Subject> Registries::put_subject(const Principal& who, Subject s) {
   CHAT_RETURN_IF_ERROR(require_authenticated(who));
   CHAT_RETURN_IF_ERROR(check_text("id", s.id, kMaxNameBytes));
+  // An id given must name something: a blank one ("\u00a0") would be a job no one can type.
+  if (!s.id.empty() && is_blank(s.id)) return Error::invalid("id", "id must not be blank");
   CHAT_RETURN_IF_ERROR(check_required_text("title", s.title, kMaxTitleBytes));
   CHAT_RETURN_IF_ERROR(check_text("description", s.description, core_.options.max_context_bytes));
   if (s.id.empty()) {

@@ -279,6 +279,12 @@ Result<ReplyResult> Replies::reply(const Principal& who, const ConversationKey& 
   CHAT_RETURN_IF_ERROR(check_writable(c, core_.now()));
 
   CHAT_ASSIGN_OR_RETURN(auto window, context(c, r, agent, user));
+  // Without a new message the model answers the conversation as it stands,
+  // which needs a user turn in the window: a reply to nothing is the
+  // caller's mistake, not an answer to store.
+  if (r.content.empty() && std::none_of(window.turns.begin(), window.turns.end(),
+                                        [](const ChatTurn& t) { return t.role == Role::kUser; }))
+    return Error::invalid("content", "content is required: the conversation has no user message to answer");
   if (!r.content.empty() && !user) {
     CHAT_ASSIGN_OR_RETURN(user, store_user_message(c, r));
   }

@@ -29,6 +29,9 @@ Status check_text(std::string_view field, std::string_view text, std::size_t max
   if (text.size() > max_bytes)
     return invalid(field, std::string(field) + " is longer than " + std::to_string(max_bytes) + " bytes");
   if (!is_valid_utf8(text)) return invalid(field, std::string(field) + " is not valid UTF-8");
+  if (has_control_characters(text))
+    return invalid(field, std::string(field) + " must not contain control characters (U+0000..U+001F except tab, "
+                                               "line feed, carriage return; U+007F)");
   return {};
 }
 

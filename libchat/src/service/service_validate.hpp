@@ -29,7 +29,8 @@ inline constexpr std::size_t kMaxPathBytes = 4096;
 // Handles: 1..128 characters of [A-Za-z0-9._:-].
 bool is_valid_handle(std::string_view handle) noexcept;
 
-// Optional text: any length up to `max_bytes` (0 allowed), valid UTF-8.
+// Optional text: any length up to `max_bytes` (0 allowed), valid UTF-8, no control
+// character but tab, line feed and carriage return (chat::has_control_characters).
 Status check_text(std::string_view field, std::string_view text, std::size_t max_bytes);
 // Required text: 1..max_bytes bytes, valid UTF-8, not blank (chat::is_blank:
 // only Unicode White_Space counts as nothing, "\u00a0" as much as " ").

@@ -79,3 +79,49 @@ TEST_CASE("service text: search and filter text with control characters is refus
   mq.search = "BETA";
   CHECK(f.svc->list_messages(kAlice, cap(c), mq)->total == 2);
 }
+
+TEST_CASE("service text: control characters are refused in stored text; tab and line ends are text",
+          "[service][text]") {
+  Fixture f;
+  auto c = f.create(kAlice);
+  for (const std::string& bad : {"a\0b"s, "\x1b[31mred"s, "\x7f"s, "bell\a"s}) {
+    NewMessage m;
+    m.content = bad;
+    check_invalid(f.svc->post_message(kAlice, cap(c), m), "content");
+    NewConversation nc;
+    nc.title = bad;
+    check_invalid(f.svc->create_conversation(kAlice, nc), "title");
+    Subject s;
+    s.id = "job" + bad;
+    s.title = "t";
+    check_invalid(f.svc->put_subject(kAlice, s), "id");
+  }
+  NewMessage fine;
+  fine.content = "tab\tand\nlines\r\n";
+  CHECK(f.svc->post_message(kAlice, cap(c), fine).ok());
+  CHECK(f.svc->list_messages(kAlice, cap(c), {})->total == 1);
+}
+
+TEST_CASE("service text: a subject id given must not be blank", "[service][text]") {
+  Fixture f;
+  for (const auto& blank : kBlanks) {
+    Subject s;
+    s.id = blank;
+    s.title = "t";
+    check_invalid(f.svc->put_subject(kAlice, s), "id");
+  }
+  Subject generated;
+  generated.title = "t";
+  CHECK(f.svc->put_subject(kAlice, generated).ok());  // no id: one is generated
+}
+
+TEST_CASE("service text: a reply without content needs a user message to answer", "[service][text]") {
+  Fixture f;
+  auto c = f.create(kAlice);
+  check_invalid(f.svc->reply(kAlice, cap(c), ReplyRequest{}), "content");
+  CHECK(f.svc->list_messages(kAlice, cap(c), {})->total == 0);  // nothing stored
+  f.post(kAlice, c, "hello");
+  auto answered = f.svc->reply(kAlice, cap(c), ReplyRequest{});
+  REQUIRE(answered.ok());
+  CHECK(answered->assistant_message.content == "Echo: hello");
+}
