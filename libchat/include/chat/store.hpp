@@ -201,8 +201,9 @@ class Store {
   // `q.text` is plain words, all of which must match (Unicode-aware, accents
   // ignored); ranked by relevance, then newest first. Only the newest 1000
   // in-scope matches are ranked, so `total` is exact up to 1000.
-  // Case: the unicode61 tokenizer folds case and drops diacritics ("über"
-  // finds "Über" and "Uber"); it does not expand "ß" to "ss".
+  // Case: the index and the query hold chat::fold_case text (full case
+  // folding + NFC: "STRASSE" finds "Straße"), and the unicode61 tokenizer
+  // drops diacritics ("über" finds "Über" and "Uber").
   // kInvalidArgument "query": no words, the text breaks chat::check_filter_text
   // (e.g. a NUL), or the search engine cannot parse it (never kInternal).
   virtual Result<Page<SearchHit>> search_messages(const SearchQuery& q) = 0;

@@ -192,6 +192,17 @@ TEST_CASE("store text: full-text search refuses NUL (never internal) and folds c
   CHECK(found("МИР") == std::vector<std::int64_t>{ids[4]});
   CHECK(found("νέμεσις") == std::vector<std::int64_t>{ids[5]});
   CHECK(found("école") == std::vector<std::int64_t>{ids[7]});
+  // Full case folding, not only simple case: the index holds chat::fold_case text.
+  CHECK(found("STRASSE") == std::vector<std::int64_t>{ids[2]});
+  CHECK(found("straße") == std::vector<std::int64_t>{ids[2]});
+  CHECK(found("σίσυφος") == std::vector<std::int64_t>{ids[5]});
+  // An edit is reindexed folded too.
+  MessagePatch patch;
+  patch.content = "Grüße aus GIESSEN";
+  REQUIRE(store->update_message(ids[8], patch, at(2)).ok());
+  CHECK(found("grüsse") == std::vector<std::int64_t>{ids[8]});
+  CHECK(found("Gießen") == std::vector<std::int64_t>{ids[8]});
+  CHECK(found("sure_thing").empty());
   // Words split at any White_Space, as at a space: U+00A0 and U+3000 separate words.
   CHECK(found("alpha\u00a0beta") == std::vector<std::int64_t>{ids[0]});
   CHECK(found("beta\u3000max") == std::vector<std::int64_t>{ids[1]});

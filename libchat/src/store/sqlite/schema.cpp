@@ -145,12 +145,23 @@ constexpr const char* kV2 = R"sql(
 CREATE INDEX IF NOT EXISTS conversations_agent ON conversations(agent_id) WHERE agent_id IS NOT NULL;
 )sql";
 
+// Version 3 (issue 10): the full-text index holds case-folded text
+// (chat::fold_case: full Unicode case folding + NFC), so it is rebuilt: the
+// indexer starts again from the first message (in the background, and every
+// search catches it up first, as for any pending message).
+constexpr const char* kV3 = R"sql(
+DELETE FROM messages_fts;
+DELETE FROM fts_pending;
+UPDATE fts_state SET last_indexed_id = 0 WHERE id = 1;
+)sql";
+
 }  // namespace
 
 const std::vector<SqliteMigration>& sqlite_migrations() {
   static const std::vector<SqliteMigration> steps{
       {1, kV1},
       {2, kV2},
+      {3, kV3},
   };
   return steps;
 }

@@ -138,7 +138,11 @@ Result<std::int64_t> SearchIndex::index_batch(std::int64_t limit) {
     std::int64_t seen = mark;
     std::vector<std::int64_t> ids;
     {
-      auto sel = w.prepare_static("SELECT id, content FROM messages WHERE id > ? ORDER BY id LIMIT ?");
+      // The index holds folded text (chat::fold_case, via chat_fold) and queries are
+      // folded alike, so full-text search is case-insensitive by the same Unicode
+      // rule as every other filter ("STRASSE" finds "Straße"; FTS5's unicode61
+      // alone folds only simple case).
+      auto sel = w.prepare_static("SELECT id, chat_fold(content) FROM messages WHERE id > ? ORDER BY id LIMIT ?");
       sel->bind(1, mark);
       sel->bind(2, limit);
       auto ins = w.prepare_static("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
@@ -167,7 +171,7 @@ Result<std::int64_t> SearchIndex::index_batch(std::int64_t limit) {
         }
         {
           auto ins = w.prepare_static(
-              "INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id = ?");
+              "INSERT INTO messages_fts (rowid, content) SELECT id, chat_fold(content) FROM messages WHERE id = ?");
           ins->bind(1, id);
           ins->exec();
         }
@@ -232,7 +236,7 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
   // Validation and SQL building can throw too (allocation): nothing escapes.
   return db_.guarded<Page<SearchHit>>([&]() -> Result<Page<SearchHit>> {
     CHAT_RETURN_IF_ERROR(check_filter_text("query", q.text));
-    const std::string match = fts_query(q.text);
+    const std::string match = fts_query(fold_case(q.text));
     if (match.empty()) return Error::invalid("query", "the search query is empty");
     CHAT_RETURN_IF_ERROR(check_window(q.limit, q.offset));
     // Freshness: index whatever is pending before querying, so a message is
