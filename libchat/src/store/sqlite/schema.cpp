@@ -145,12 +145,31 @@ constexpr const char* kV2 = R"sql(
 CREATE INDEX IF NOT EXISTS conversations_agent ON conversations(agent_id) WHERE agent_id IS NOT NULL;
 )sql";
 
+// Version 3 (issue 9): every message edit keeps what it replaced. One row
+// per edit: the content and metadata as they were before it, when that
+// content was written, and who replaced it when (the audit entry
+// "message.edit" of the same transaction names the version).
+constexpr const char* kV3 = R"sql(
+CREATE TABLE IF NOT EXISTS message_versions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id INTEGER NOT NULL REFERENCES messages(id),
+  version INTEGER NOT NULL,
+  content TEXT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  written_at INTEGER NOT NULL,
+  replaced_at INTEGER NOT NULL,
+  replaced_by TEXT NOT NULL DEFAULT '',
+  UNIQUE (message_id, version)
+);
+)sql";
+
 }  // namespace
 
 const std::vector<SqliteMigration>& sqlite_migrations() {
   static const std::vector<SqliteMigration> steps{
       {1, kV1},
       {2, kV2},
+      {3, kV3},
   };
   return steps;
 }
