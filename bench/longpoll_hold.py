@@ -4,7 +4,7 @@
 Stdlib only. Against `chatd --db :memory:` (defaults: --threads 1536, so
 --max-streams 1280):
 
-    build/apps/chatd/chatd --port 8099 --db :memory: --jwt-secret S &
+    build/apps/chatd/chatd --port 8099 --db :memory: --jwt-secret "$S" &
     python3 bench/longpoll_hold.py --port 8099 --pid $! --polls 1000
 
 What it does:

@@ -195,3 +195,14 @@ TEST_CASE("config: streams stay below the worker pool", "[chatd][config]") {
   c.max_streams = 10;
   CHECK(chatd::effective_max_streams(c) == 10);
 }
+
+TEST_CASE("config: --public-session-list is a switch, off by default", "[chatd][config][safety]") {
+  CHECK_FALSE(ok({}).config.public_session_list);
+  CHECK(ok({"--public-session-list"}).config.public_session_list);
+  CHECK(ok({"--public-session-list", "--port", "1"}).config.public_session_list);
+  CHECK(ok({"--public-session-list=true"}).config.public_session_list);
+  CHECK_FALSE(ok({"--public-session-list=false"}).config.public_session_list);
+  CHECK(ok({}, {{"CHATD_PUBLIC_SESSION_LIST", "1"}}).config.public_session_list);
+  CHECK_FALSE(ok({"--public-session-list=0"}, {{"CHATD_PUBLIC_SESSION_LIST", "1"}}).config.public_session_list);
+  CHECK(fails({"--public-session-list=maybe"}).field == "--public-session-list");
+}

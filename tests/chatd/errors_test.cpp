@@ -174,9 +174,10 @@ TEST_CASE("secret: created with mode 0600 beside the database and reused", "[cha
   CHECK(second->secret == first->secret);
 
   SECTION("a configured secret wins and touches no file") {
-    auto c = chatd::resolve_jwt_secret("given", (dir / "other.db").string());
+    const std::string given(32, 'g');
+    auto c = chatd::resolve_jwt_secret(given, (dir / "other.db").string());
     REQUIRE(c.ok());
-    CHECK(c->secret == "given");
+    CHECK(c->secret == given);
     CHECK(c->from_config);
     CHECK_FALSE(fs::exists(dir / "other.db.jwt-secret"));
   }
@@ -191,6 +192,7 @@ TEST_CASE("secret: created with mode 0600 beside the database and reused", "[cha
   }
   SECTION("an empty secret file is an error, not an empty secret") {
     std::ofstream((dir / "empty.db.jwt-secret").string()).close();
+    ::chmod((dir / "empty.db.jwt-secret").c_str(), 0600);
     auto e = chatd::resolve_jwt_secret("", (dir / "empty.db").string());
     REQUIRE_FALSE(e.ok());
     CHECK_THAT(e.error().message, Catch::Contains("empty"));
@@ -235,10 +237,10 @@ TEST_CASE("token command: signs with the secret the server will use", "[chatd][a
   auto again = chatd::issue_token(config, request, clock);
   REQUIRE(again.ok());
   CHECK(again->created_secret_file.empty());
-  config.jwt_secret = "explicit";
+  config.jwt_secret = "explicit-secret-of-at-least-32-bytes";
   auto explicit_token = chatd::issue_token(config, request, clock);
   REQUIRE(explicit_token.ok());
-  CHECK(chatd::JwtTokens("explicit", clock).verify(explicit_token->token).ok());
+  CHECK(chatd::JwtTokens(config.jwt_secret, clock).verify(explicit_token->token).ok());
 
   chatd::Config memory;
   memory.db = ":memory:";

@@ -75,6 +75,29 @@ TEST_CASE("seed000: post, list, patch, clear", "[http][seed000]") {
   REQUIRE(only_meta.status == 200);
   CHECK(only_meta.json["data"]["content"] == "Quote: $400");
   CHECK(only_meta.json["data"]["metadata"] == json({{"step", 2}}));
+  // Every edit is on the record: an audit entry (who, when) and the replaced content as a version.
+  const auto admin = chat::Principal::admin("ops");
+  auto edit_audit = s.service->list_audit(admin, {});
+  REQUIRE(edit_audit.ok());
+  std::vector<chat::AuditEntry> edits;
+  for (const auto& e : *edit_audit)
+    if (e.action == "message.edit") edits.push_back(e);
+  REQUIRE(edits.size() == 2);
+  for (const auto& e : edits) {
+    CHECK(e.actor == "alice");
+    CHECK(e.at == s.clock->now());
+    CHECK(e.target_id == edits[0].target_id);
+  }
+  auto versions = s.service->list_message_versions(admin, chat::MessageKey::of_id(edits[0].target_id));
+  REQUIRE(versions.ok());
+  REQUIRE(versions->size() == 2);
+  CHECK((*versions)[0].content == "Thinking");
+  CHECK(json::parse((*versions)[0].metadata) == json({{"streaming", true}}));
+  CHECK((*versions)[1].content == "Quote: $400");
+  CHECK((*versions)[1].replaced_by == "alice");
+  CHECK(s.service->list_message_versions(chat::Principal::user("alice"), chat::MessageKey::of_id(edits[0].target_id))
+            .error()
+            .code == chat::ErrorCode::kPermissionDenied);
   msgs = s.get(kChat, f.alice).json["data"]["messages"];
   REQUIRE(msgs.size() == 3);
   CHECK(msgs[1]["message_id"] == "m2");

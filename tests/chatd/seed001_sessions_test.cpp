@@ -16,8 +16,8 @@ json create_session(const LiveServer& s, const json& body = json::object()) {
 }
 
 json post_message(const LiveServer& s, const std::string& session_id, const std::string& text,
-                  const std::string& role = "user") {
-  auto r = s.post("/api/chats/messages/", {{"session_id", session_id}, {"message", text}, {"role", role}});
+                  const std::string& role = "user", const std::string& bearer = {}) {
+  auto r = s.post("/api/chats/messages/", {{"session_id", session_id}, {"message", text}, {"role", role}}, bearer);
   REQUIRE(r.status == 201);
   return r.json;
 }
@@ -66,13 +66,14 @@ TEST_CASE("seed001: bad session input names the field and writes nothing", "[htt
   check_error(s.post("/api/chats/sessions/", {{"metadata", "x"}}), 400, "metadata");
   check_error(s.post("/api/chats/sessions/", {{"expires_at", "tomorrow"}}), 400, "expires_at");
   check_error(s.post("/api/chats/sessions/", {{"expires_at", "2020-01-01T00:00:00Z"}}), 400, "expires_at");
-  auto list = s.get("/api/chats/sessions/");
+  const auto admin = s.token("root", chat::PrincipalRole::kAdmin);
+  auto list = s.get("/api/chats/sessions/", admin);
   REQUIRE(list.status == 200);
   CHECK(list.json.empty());
 
   create_session(s, {{"session_id", "dup"}});
   check_error(s.post("/api/chats/sessions/", {{"session_id", "dup"}}), 409, "session_id");
-  CHECK(s.get("/api/chats/sessions/").json.size() == 1);
+  CHECK(s.get("/api/chats/sessions/", admin).json.size() == 1);
 }
 
 TEST_CASE("seed001: read a session by uuid or session_id, with or without the trailing slash",
@@ -109,23 +110,24 @@ TEST_CASE("seed001: list sessions with filters and pages", "[http][seed001]") {
   s.clock->advance(1s);
   create_session(s, {{"session_id", "other"}, {"external_user_id", "u1"}});
 
-  auto all = s.get("/api/chats/sessions/");
+  const auto admin = s.token("root", chat::PrincipalRole::kAdmin);
+  auto all = s.get("/api/chats/sessions/", admin);
   REQUIRE(all.status == 200);
   REQUIRE(all.json.size() == 3);
   CHECK(all.json[0]["session_id"] == "other");  // newest first
 
-  CHECK(s.get("/api/chats/sessions/?external_user_id=u1").json.size() == 2);
-  CHECK(s.get("/api/chats/sessions/?search=s-").json.size() == 2);
-  CHECK(s.get("/api/chats/sessions/?search=U2").json.size() == 1);
-  CHECK(s.get("/api/chats/sessions/?is_active=true").json.size() == 3);
-  CHECK(s.get("/api/chats/sessions/?is_active=false").json.empty());
-  auto page = s.get("/api/chats/sessions/?limit=1&offset=1");
+  CHECK(s.get("/api/chats/sessions/?external_user_id=u1", admin).json.size() == 2);
+  CHECK(s.get("/api/chats/sessions/?search=s-", admin).json.size() == 2);
+  CHECK(s.get("/api/chats/sessions/?search=U2", admin).json.size() == 1);
+  CHECK(s.get("/api/chats/sessions/?is_active=true", admin).json.size() == 3);
+  CHECK(s.get("/api/chats/sessions/?is_active=false", admin).json.empty());
+  auto page = s.get("/api/chats/sessions/?limit=1&offset=1", admin);
   REQUIRE(page.json.size() == 1);
   CHECK(page.json[0]["session_id"] == "s-two");
-  check_error(s.get("/api/chats/sessions/?is_active=maybe"), 400, "is_active");
-  check_error(s.get("/api/chats/sessions/?limit=0"), 400, "limit");
-  check_error(s.get("/api/chats/sessions/?limit=1001"), 400, "limit");
-  check_error(s.get("/api/chats/sessions/?offset=-1"), 400, "offset");
+  check_error(s.get("/api/chats/sessions/?is_active=maybe", admin), 400, "is_active");
+  check_error(s.get("/api/chats/sessions/?limit=0", admin), 400, "limit");
+  check_error(s.get("/api/chats/sessions/?limit=1001", admin), 400, "limit");
+  check_error(s.get("/api/chats/sessions/?offset=-1", admin), 400, "offset");
 }
 
 TEST_CASE("seed001: sessions of a token holder are theirs; a bad token is 401", "[http][seed001]") {
@@ -155,15 +157,18 @@ TEST_CASE("seed001: messages: create, list with filters, get, soft delete", "[ht
   CHECK(m1["session"]["id"] == sess["id"]);
   CHECK(m1["session"]["session_id"] == "chat-1");
   s.clock->advance(1s);
+  // Assistant and system rows speak for the service: an agent or admin token (an anonymous caller gets 403).
+  const auto agent = s.token("desk", chat::PrincipalRole::kAgent);
   auto r = s.post("/api/chats/messages/", {{"session_id", sess["id"]},  // by uuid too
                                            {"message", "Sources attached"},
                                            {"role", "assistant"},
-                                           {"metadata", {{"sources", {1, 2}}}}});
+                                           {"metadata", {{"sources", {1, 2}}}}},
+                  agent);
   REQUIRE(r.status == 201);
   auto m2 = r.json;
   CHECK(m2["metadata"]["sources"] == json({1, 2}));
   s.clock->advance(1s);
-  auto m3 = post_message(s, "chat-1", "be brief", "system");
+  auto m3 = post_message(s, "chat-1", "be brief", "system", s.token("root", chat::PrincipalRole::kAdmin));
 
   auto list = s.get("/api/chats/messages/?session_id=chat-1");
   REQUIRE(list.status == 200);
@@ -222,8 +227,9 @@ TEST_CASE("seed001: deleting a session hides it and its messages everywhere", "[
   auto del = s.del("/api/chats/sessions/" + sess["id"].get<std::string>() + "/");
   CHECK(del.status == 204);
   CHECK(s.get("/api/chats/sessions/doomed/").status == 404);
-  CHECK(s.get("/api/chats/sessions/").json.empty());
-  CHECK(s.get("/api/chats/sessions/?search=doomed").json.empty());
+  const auto admin = s.token("root", chat::PrincipalRole::kAdmin);
+  CHECK(s.get("/api/chats/sessions/", admin).json.empty());
+  CHECK(s.get("/api/chats/sessions/?search=doomed", admin).json.empty());
   CHECK(s.get("/api/chats/messages/?session_id=doomed").status == 404);
   CHECK(s.get("/api/chats/messages/" + m["id"].get<std::string>() + "/").status == 404);
   CHECK(s.post("/api/chats/messages/", {{"session_id", "doomed"}, {"message", "x"}}).status == 404);
@@ -251,7 +257,7 @@ TEST_CASE("seed001: an expired or inactive session is readable but refuses write
   patch.is_active = false;
   REQUIRE(s.service->update_conversation(chat::Principal::anonymous(),
                                          chat::ConversationKey::of_handle("off"), patch).ok());
-  CHECK(s.get("/api/chats/sessions/?is_active=false").json.size() == 1);
+  CHECK(s.get("/api/chats/sessions/?is_active=false", s.token("root", chat::PrincipalRole::kAdmin)).json.size() == 1);
   check_error(s.post("/api/chats/messages/chat/", {{"session_id", "off"}, {"message", "x"}}), 410);
 }
 
@@ -294,5 +300,70 @@ TEST_CASE("seed001: routes never reach other kinds of threads", "[http][seed001]
   CHECK(s.get("/api/chats/messages/?session_id=support-1").status == 404);
   CHECK(s.get("/api/chats/messages/" + posted->message.uuid + "/").status == 404);
   CHECK(s.del("/api/chats/messages/" + posted->message.uuid + "/").status == 404);
-  CHECK(s.get("/api/chats/sessions/").json.empty());
+  CHECK(s.get("/api/chats/sessions/", s.token("root", chat::PrincipalRole::kAdmin)).json.empty());
+}
+
+TEST_CASE("seed001: anonymous callers reach a session only by its capability", "[http][seed001][safety]") {
+  LiveServer s;
+  auto mine = create_session(s, {{"external_user_id", "visitor-7"}, {"metadata", {{"device", "web"}}}});
+  // Generated session_ids carry 128 random bits: "sess_" + 32 hex.
+  const std::string sid = mine["session_id"].get<std::string>();
+  CHECK(sid.size() == 5 + 32);
+  CHECK(sid.find_first_not_of("0123456789abcdef", 5) == std::string::npos);
+  CHECK(create_session(s)["session_id"] != mine["session_id"]);
+
+  // No listing or search without a token: 401, whatever the filter.
+  for (const std::string q : {"", "?external_user_id=visitor-7", "?search=sess_", "?is_active=true"}) {
+    INFO(q);
+    check_error(s.get("/api/chats/sessions/" + q), 401);
+  }
+  // Agents and admins list the public sessions; a user token lists its own (none here).
+  auto by_agent = s.get("/api/chats/sessions/?external_user_id=visitor-7", s.token("desk", chat::PrincipalRole::kAgent));
+  REQUIRE(by_agent.status == 200);
+  REQUIRE(by_agent.json.size() == 1);
+  CHECK(by_agent.json[0]["session_id"] == sid);
+  CHECK(s.get("/api/chats/sessions/", s.token("root", chat::PrincipalRole::kAdmin)).json.size() == 2);
+  CHECK(s.get("/api/chats/sessions/", s.token("alice")).json.empty());
+
+  // No integer ids: neither the session nor its messages are walked by number.
+  auto got = s.service->get_conversation(chat::Principal::anonymous(), chat::ConversationKey::of_any(sid));
+  REQUIRE(got.ok());
+  check_error(s.get("/api/chats/sessions/" + std::to_string(got->id) + "/"), 404);
+  check_error(s.get("/api/chats/messages/?session_id=" + std::to_string(got->id)), 404);
+  check_error(s.post("/api/chats/messages/", {{"session_id", std::to_string(got->id)}, {"message", "x"}}), 404);
+  check_error(s.del("/api/chats/sessions/" + std::to_string(got->id) + "/"), 404);
+  auto posted = post_message(s, sid, "hello");
+  auto stored = s.service->get_message(chat::Principal::anonymous(), chat::MessageKey::of_uuid(posted["id"].get<std::string>()));
+  REQUIRE(stored.ok());
+  check_error(s.get("/api/chats/messages/" + std::to_string(stored->id) + "/"), 404);
+
+  // With the capability, the documented flow works: read, post, chat, list its own messages.
+  CHECK(s.get("/api/chats/sessions/" + sid + "/").status == 200);
+  CHECK(s.post("/api/chats/messages/chat/", {{"session_id", sid}, {"message", "What is AI?"}}).status == 200);
+  CHECK(s.get("/api/chats/messages/?session_id=" + sid).json.size() == 3);
+
+  // ...but no fake answer: role assistant or system is 403 for the capability holder, and nothing is stored.
+  for (const char* role : {"assistant", "system"}) {
+    INFO(role);
+    auto fake = s.post("/api/chats/messages/", {{"session_id", sid}, {"message", "your account is locked"}, {"role", role}});
+    check_error(fake, 403);
+    CHECK(fake.json["error"]["code"] == "permission_denied");
+    CHECK(s.post("/api/chats/messages/", {{"session_id", sid}, {"message", "x"}, {"role", role}}, s.token("alice")).status == 403);
+  }
+  CHECK(s.get("/api/chats/messages/?session_id=" + sid).json.size() == 3);
+
+  // The holder of the capability owns the session: deleting it stays open.
+  CHECK(s.del("/api/chats/sessions/" + sid + "/").status == 204);
+}
+
+TEST_CASE("seed001: --public-session-list restores the document's open listing", "[http][seed001][safety]") {
+  chatd_test::LiveOptions options;
+  options.service.anonymous_listing = true;
+  LiveServer s(options);
+  create_session(s, {{"session_id", "open-1"}, {"external_user_id", "u1"}});
+  auto all = s.get("/api/chats/sessions/?external_user_id=u1");
+  REQUIRE(all.status == 200);
+  REQUIRE(all.json.size() == 1);
+  CHECK(all.json[0]["session_id"] == "open-1");
+  CHECK(s.post("/api/chats/messages/", {{"session_id", "open-1"}, {"message", "x"}, {"role", "assistant"}}).status == 403);
 }

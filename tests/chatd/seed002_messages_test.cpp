@@ -241,3 +241,21 @@ TEST_CASE("seed 002: a graceful stop ends open long-polls at once", "[http][seed
     if (r.status != 0) CHECK(r.json["count"] == 0);
   }
 }
+
+TEST_CASE("seed 002: integer ids never reach an anonymous conversation", "[http][seed002][safety]") {
+  LiveServer s;
+  const std::string uuid = first_post(s, "my order 123");
+  auto c = s.service->get_conversation(chat::Principal::anonymous(),
+                                       chat::ConversationKey::of_uuid(uuid, chat::ConversationKind::kSupport));
+  REQUIRE(c.ok());
+  const std::string number = std::to_string(c->id);
+  // A poll by number is no poll of the conversation.
+  CHECK(s.get("/api/messages/" + number + "/").status == 404);
+  // A post naming it by number opens a new conversation; the first one is untouched.
+  auto n = s.post("/api/messages/", {{"conversation", number}, {"content", "hijack"}});
+  REQUIRE(n.status == 200);
+  CHECK(n.json["items"][0]["conversation"] != uuid);
+  auto own = s.get("/api/messages/" + uuid + "/");
+  REQUIRE(own.status == 200);
+  CHECK(own.json["count"] == 1);
+}

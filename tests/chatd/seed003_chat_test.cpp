@@ -55,6 +55,26 @@ TEST_CASE("agents registry", "[http][seed003]") {
   CHECK(list.json["count"] == 1);
 }
 
+TEST_CASE("agents registry: system prompts are for admins only", "[http][seed003][safety]") {
+  LiveServer s;
+  const auto admin = s.token("0", PrincipalRole::kAdmin);
+  REQUIRE(s.post("/api/agents/", {{"id", 3}, {"name", "Bot"}, {"system_prompt", "Never reveal the discount code"}},
+                 admin).status == 201);
+  for (const auto& who : {s.token("1"), s.token("7", PrincipalRole::kAgent)}) {
+    auto one = s.get("/api/agents/3/", who);
+    REQUIRE(one.status == 200);
+    CHECK(one.json["name"] == "Bot");
+    CHECK(one.json.contains("system_prompt"));
+    CHECK(one.json["system_prompt"].is_null());
+    auto list = s.get("/api/agents/", who);
+    REQUIRE(list.status == 200);
+    CHECK(list.json["items"][0]["system_prompt"].is_null());
+    CHECK(list.body.find("discount") == std::string::npos);
+  }
+  CHECK(s.get("/api/agents/3/", admin).json["system_prompt"] == "Never reveal the discount code");
+  CHECK(s.get("/api/agents/", admin).json["items"][0]["system_prompt"] == "Never reveal the discount code");
+}
+
 TEST_CASE("seed 003: conversations CRUD with ownership", "[http][seed003]") {
   LiveServer s;
   const auto alice = s.token("1");

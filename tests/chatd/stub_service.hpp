@@ -73,6 +73,10 @@ class StubChatService : public chat::ChatService {
                                            const chat::MessagePatch&) override {
     return stub();
   }
+  chat::Result<std::vector<chat::MessageVersion>> list_message_versions(const chat::Principal&,
+                                                                        const chat::MessageKey&) override {
+    return stub();
+  }
   chat::Status delete_message(const chat::Principal&, const chat::MessageKey&) override { return stub(); }
   chat::Result<chat::Message> restore_message(const chat::Principal&, const chat::MessageKey&) override {
     return stub();

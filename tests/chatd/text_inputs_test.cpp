@@ -83,7 +83,7 @@ TEST_CASE("text inputs: case-insensitive filters fold Unicode, not ASCII only", 
   CHECK(find("%D0%BF%D1%80%D0%B8%D0%B2%D0%B5%D1%82") == std::vector<std::string>{"ПРИВЕТ"});  // привет
   CHECK(find("%CF%83%CE%AF%CF%83%CF%85%CF%86%CE%BF%CF%82") == std::vector<std::string>{"ΣΊΣΥΦΟΣ"});  // σίσυφος
   CHECK(find("%C3%A9cole") == std::vector<std::string>{"ÉCOLE"});                   // école
-  auto sessions = s.get("/api/chats/sessions/?search=%C3%A4rztin");              // ärztin
+  auto sessions = s.get("/api/chats/sessions/?search=%C3%A4rztin", s.token("ops", chat::PrincipalRole::kAgent));  // ärztin
   REQUIRE(sessions.status == 200);
   REQUIRE(sessions.json.size() == 1);
   CHECK(sessions.json[0]["session_id"] == sid);

@@ -158,6 +158,17 @@ const std::vector<Flag>& flags() {
          inv.config.request_timeout_seconds = static_cast<int>(*n);
          return {};
        }},
+      {"public-session-list", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         if (v == "true" || v == "1") {
+           inv.config.public_session_list = true;
+         } else if (v == "false" || v == "0") {
+           inv.config.public_session_list = false;
+         } else {
+           return bad(w, quoted(v, "is not true or false"));
+         }
+         return {};
+       }},
       // ---- LLM provider and token counting
       {"llm-api-key-env", true, false, true,
        [](Invocation& inv, std::string_view w, std::string_view v) {
@@ -230,6 +241,9 @@ std::string env_name(std::string_view flag) {
   return name;
 }
 
+// Flags that take no value on the command line (given alone: true).
+bool is_switch(const Flag& f) { return f.name == "public-session-list"; }
+
 const Flag* find_flag(std::string_view name) {
   for (const auto& f : flags()) {
     if (f.name == name) return &f;
@@ -291,6 +305,7 @@ chat::Result<Invocation> parse_command_line(const std::vector<std::string>& args
       if (f != nullptr && !token) return bad(where, "only for the token subcommand (chatd token ...)");
       return bad(where, token ? "unknown flag for chatd token (see --help)" : "unknown flag (see --help)");
     }
+    if (!value && is_switch(*f)) value = "true";
     if (!value) {
       if (i + 1 >= args.size()) return bad(where, "missing value");
       value = args[++i];
@@ -357,6 +372,10 @@ the command line wins):
   --max-body-bytes N       largest request body accepted, else 413 (default 1048576)
   --request-timeout SECONDS  a request's headers and body must arrive within this
                            time of its first byte, else 408 (default 10)
+  --public-session-list    let anonymous callers list and search seed 001 sessions,
+                           as the seed's document does (trusted networks only;
+                           default off: agent and admin tokens list, anonymous
+                           callers reach a session by its session_id or uuid)
   --llm-api-key-env NAME   environment variable holding the API key of --llm openai
                            (default OPENAI_API_KEY; unset or empty: no key is sent)
   --llm-temperature T      default sampling temperature, 0-2 (default: the server's)

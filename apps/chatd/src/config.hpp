@@ -3,6 +3,7 @@
 //   chatd [--host 127.0.0.1] [--port 8080] [--db chat.db | :memory:]
 //         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
 //         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576] [--request-timeout 10]
+//         [--public-session-list[=true|false]]
 //         [--llm-api-key-env OPENAI_API_KEY] [--llm-temperature T] [--llm-max-tokens N] [--llm-timeout SECONDS]
 //         [--tokenizer RANK_FILE] [--tokenizer-encoding cl100k_base|o200k_base] [--context-tokens N]
 //   chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
@@ -13,7 +14,9 @@
 // A flag on the command line wins over the environment (a variable whose
 // flag is on the command line is not even parsed); an empty variable counts
 // as unset. `--flag value` and `--flag=value` are both accepted; a flag
-// given twice keeps its last value. The token subcommand reads --db and
+// given twice keeps its last value. A switch (--public-session-list) takes
+// no value on the command line, or =true/=false (also 1/0); its variable
+// holds true/false/1/0. The token subcommand reads --db and
 // --jwt-secret (and their CHATD_ variables) to find the same secret as the
 // server; its own flags (--sub, --role, --ttl) come from the command line only.
 //
@@ -69,6 +72,9 @@ struct Config {
   // A request's headers and body must all arrive within this many seconds of
   // its first byte, else 408 and the connection closes (slow clients, issue 9).
   int request_timeout_seconds = kDefaultRequestTimeoutSeconds;
+  // Seed 001's open listing of sessions for anonymous callers (trusted
+  // networks only; off: a session is reached by its capability alone).
+  bool public_session_list = false;
 
   // ---- LLM provider and token counting (llm_setup.hpp)
   std::string llm_api_key_env = "OPENAI_API_KEY";  // the variable holding the key, read at start

@@ -6,9 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
+#include <cstdio>
 #include <cstring>
-#include <thread>
 
 namespace chatd {
 
@@ -23,9 +22,43 @@ std::string trim(std::string s) {
   return s.substr(first, last - first + 1);
 }
 
-chat::Result<std::string> read_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return chat::Error::unavailable("cannot read the JWT secret file " + path + ": " + std::strerror(errno));
+chat::Error refused(const std::string& path, const std::string& why) {
+  return chat::Error::permission_denied("refusing the JWT secret file " + path + ": " + why +
+                                        " (delete it to have a new one created, or pass --jwt-secret)");
+}
+
+// The file must be a regular file of ours that nobody else can read or
+// write: a planted or leaked file would let its author sign admin tokens.
+chat::Status check_file(const std::string& path, const struct stat& st) {
+  if (S_ISLNK(st.st_mode)) return refused(path, "it is a symbolic link");
+  if (!S_ISREG(st.st_mode)) return refused(path, "it is not a regular file");
+  if (st.st_uid != ::geteuid())
+    return refused(path, "it is owned by uid " + std::to_string(st.st_uid) + ", not by this server's user (uid " +
+                             std::to_string(::geteuid()) + ")");
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return refused(path, std::string("its mode is ") + mode + "; group and others must have no access (chmod 600)");
+  }
+  return {};
+}
+
+// Reads an existing secret file after checking it, without following a link
+// (O_NOFOLLOW) and checking the descriptor it opened (no swap in between).
+chat::Result<std::string> read_checked(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0)
+    return chat::Error::unavailable("cannot read the JWT secret file " + path + ": " + std::strerror(errno));
+  CHAT_RETURN_IF_ERROR(check_file(path, st));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ELOOP) return refused(path, "it is a symbolic link");
+    return chat::Error::unavailable("cannot read the JWT secret file " + path + ": " + std::strerror(errno));
+  }
+  if (::fstat(fd, &st) != 0 || !check_file(path, st).ok()) {
+    ::close(fd);
+    return refused(path, "it changed while it was opened");
+  }
   std::string out;
   char buf[256];
   for (;;) {
@@ -41,7 +74,39 @@ chat::Result<std::string> read_file(const std::string& path) {
     if (out.size() > 4096) break;  // a secret file is small; don't slurp a wrong path
   }
   ::close(fd);
-  return trim(std::move(out));
+  out = trim(std::move(out));
+  if (out.empty()) return chat::Error::internal("the JWT secret file " + path + " is empty; delete it or pass --jwt-secret");
+  if (out.size() < kMinSecretBytes)
+    return refused(path, "the secret is " + std::to_string(out.size()) + " bytes, shorter than " +
+                             std::to_string(kMinSecretBytes));
+  return out;
+}
+
+// Writes `secret` to a fresh temporary file (0600) beside `path`, then links
+// it into place: link(2) never replaces an existing file, so of two starts
+// racing exactly one secret wins, and nobody ever reads a half-written file.
+// Returns true when this call created `path`, false when it already existed.
+chat::Result<bool> create_linked(const std::string& path, const std::string& secret) {
+  auto suffix = random_secret_hex();
+  if (!suffix) return std::move(suffix).error();
+  const std::string tmp = path + ".tmp-" + suffix->substr(0, 16);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return chat::Error::unavailable("cannot create the JWT secret file " + path + ": " + std::strerror(errno));
+  const std::string line = secret + "\n";
+  bool ok = ::fchmod(fd, 0600) == 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+            ::fsync(fd) == 0;
+  int e = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    return chat::Error::unavailable("cannot write the JWT secret file " + path + ": " + std::strerror(e));
+  }
+  const int linked = ::link(tmp.c_str(), path.c_str());
+  e = errno;
+  ::unlink(tmp.c_str());
+  if (linked == 0) return true;
+  if (e == EEXIST) return false;
+  return chat::Error::unavailable("cannot create the JWT secret file " + path + ": " + std::strerror(e));
 }
 
 }  // namespace
@@ -64,6 +129,11 @@ chat::Result<std::string> random_secret_hex() {
 chat::Result<JwtSecret> resolve_jwt_secret(const std::string& configured, const std::string& db) {
   JwtSecret out;
   if (!configured.empty()) {
+    if (configured.size() < kMinSecretBytes) {
+      return chat::Error::invalid("--jwt-secret", "--jwt-secret: the secret is " + std::to_string(configured.size()) +
+                                                      " bytes; at least " + std::to_string(kMinSecretBytes) +
+                                                      " are needed (e.g. openssl rand -hex 32)");
+    }
     out.secret = configured;
     out.from_config = true;
     return out;
@@ -77,43 +147,22 @@ chat::Result<JwtSecret> resolve_jwt_secret(const std::string& configured, const 
   }
 
   out.path = secret_path_for(db);
-  // Create it exclusively; if it exists (or another process just created it), read it.
-  int fd = ::open(out.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd >= 0) {
+  struct stat st {};
+  if (::lstat(out.path.c_str(), &st) != 0) {
+    if (errno != ENOENT)
+      return chat::Error::unavailable("cannot read the JWT secret file " + out.path + ": " + std::strerror(errno));
     auto s = random_secret_hex();
-    if (!s) {
-      ::close(fd);
-      ::unlink(out.path.c_str());
-      return std::move(s).error();
-    }
-    std::string line = *s + "\n";
-    bool ok = ::fchmod(fd, 0600) == 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-              ::fsync(fd) == 0;
-    int e = errno;
-    ::close(fd);
-    if (!ok) {
-      ::unlink(out.path.c_str());
-      return chat::Error::unavailable("cannot write the JWT secret file " + out.path + ": " + std::strerror(e));
-    }
-    out.secret = std::move(*s);
-    out.created = true;
-    return out;
-  }
-  if (errno != EEXIST) {
-    return chat::Error::unavailable("cannot create the JWT secret file " + out.path + ": " + std::strerror(errno));
-  }
-  // Another process may have created the file a moment ago and not written it
-  // yet: give it a little time before calling an empty file an error.
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    auto s = read_file(out.path);
     if (!s) return std::move(s).error();
-    if (!s->empty()) {
+    CHAT_ASSIGN_OR_RETURN(const bool created, create_linked(out.path, *s));
+    if (created) {
       out.secret = std::move(*s);
+      out.created = true;
       return out;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // Another start linked its secret first: use that one.
   }
-  return chat::Error::internal("the JWT secret file " + out.path + " is empty; delete it or pass --jwt-secret");
+  CHAT_ASSIGN_OR_RETURN(out.secret, read_checked(out.path));
+  return out;
 }
 
 }  // namespace chatd

@@ -2,18 +2,32 @@
 //
 // Without --jwt-secret / CHATD_JWT_SECRET, chatd keeps a random secret (32
 // bytes from OpenSSL's RAND_bytes, as 64 hex characters) in a file beside the
-// database, "<db>.jwt-secret", created with mode 0600 on first start (O_EXCL,
-// so two processes starting together agree on one secret) and reused after,
-// so that tokens survive restarts and `chatd token` signs with the secret the
-// server verifies with. With --db :memory: the secret is ephemeral: generated
-// per process, and every token dies with the process.
+// database, "<db>.jwt-secret", and reuses it after, so that tokens survive
+// restarts and `chatd token` signs with the secret the server verifies with.
+// With --db :memory: the secret is ephemeral: generated per process, and
+// every token dies with the process.
+//
+// Whoever can write or plant that file can sign admin tokens (issue 9), so:
+// - a new file is written to a temporary file (mode 0600) and linked into
+//   place with link(2), which never replaces a file: two starts racing agree
+//   on one secret, and nobody reads a half-written file;
+// - an existing file is refused (kPermissionDenied, the message says why and
+//   what to do) when it is a symbolic link, not a regular file, not owned by
+//   the server's effective user, or has any group/other permission bit; it is
+//   opened with O_NOFOLLOW and checked again through the descriptor;
+// - a secret shorter than kMinSecretBytes is refused, from the file
+//   (kPermissionDenied) or from --jwt-secret (kInvalidArgument "--jwt-secret").
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "chat/result.hpp"
 
 namespace chatd {
+
+// The shortest HS256 secret accepted (RFC 7518 3.2: at least the hash size, 256 bits).
+inline constexpr std::size_t kMinSecretBytes = 32;
 
 struct JwtSecret {
   std::string secret;
@@ -30,8 +44,9 @@ std::string secret_path_for(const std::string& db);
 chat::Result<std::string> random_secret_hex();
 
 // The configured secret if non-empty; else ephemeral for ":memory:"; else the
-// file beside `db` (read, or created). Fails with kUnavailable when the file
-// cannot be created or read, kInternal when it exists but is empty.
+// file beside `db` (read, or created). Fails with kInvalidArgument for a short
+// configured secret, kPermissionDenied for a file refused above, kUnavailable
+// when the file cannot be created or read, kInternal when it exists but is empty.
 chat::Result<JwtSecret> resolve_jwt_secret(const std::string& configured, const std::string& db);
 
 }  // namespace chatd

@@ -98,6 +98,11 @@ struct ServiceOptions {
   // Seeds 002/003: the idle gap that starts a new activity period (ActivityPeriod).
   std::chrono::milliseconds activity_gap = std::chrono::minutes(30);
   CoachOptions coach;  // seed 004
+  // Whether anonymous callers may list conversations and search messages
+  // (the ownerless ones), as seed 001's document does. Off: the capability (uuid
+  // or handle) is the only way to an ownerless conversation, and an anonymous
+  // listing is kUnauthenticated. Only for trusted networks (issue 9).
+  bool anonymous_listing = false;
 };
 
 // The bounds a caller of the service must respect (ChatService::limits()):
@@ -142,8 +147,10 @@ class ChatService {
   // The conversation `key` names. Errors: not visible.
   virtual Result<Conversation> get_conversation(const Principal& who, const ConversationKey& key) = 0;
   // Conversations matching `q`, scoped by role: a user sees their own; an
-  // agent with q.kind = support every support conversation, otherwise their
-  // own; anonymous callers ownerless ones; admins the query as given.
+  // agent with q.kind = support every support conversation, with q.kind =
+  // session the ownerless sessions, otherwise their own; anonymous callers ownerless ones, and only with
+  // ServiceOptions::anonymous_listing (else kUnauthenticated: an ownerless
+  // conversation is reached by its capability alone); admins the query as given.
   // Errors: kInvalidArgument "limit", "offset", "since_id", "search" (breaks
   // chat::check_filter_text: a control character such as NUL, not UTF-8,
   // longer than 1024 bytes); kPermissionDenied for include_deleted by a non-admin.
@@ -175,10 +182,13 @@ class ChatService {
   // ---- messages
 
   // Appends a message (idempotent by client_id, see above). Role rules:
-  // kUser and kAssistant are open to whoever sees the conversation; kAgent
-  // needs a human agent or an admin; kSystem an admin, or an ownerless session
-  // or quote conversation; NewMessage::agent_side picks kAgent or kAssistant
-  // from the caller. Errors: not visible; kInvalidArgument "content" (empty or
+  // kUser is open to whoever sees the conversation; kAgent needs a human agent
+  // or an admin. In an ownerless session (reached by its capability alone)
+  // kAssistant and kSystem need an agent or an admin, so that no capability
+  // holder plants a fake answer; elsewhere kAssistant needs an authenticated
+  // caller who sees the conversation, kSystem an admin or an authenticated
+  // caller in an ownerless quote conversation. NewMessage::agent_side picks
+  // kAgent or kAssistant from the caller. Errors: not visible; kInvalidArgument "content" (empty or
   // too long), "metadata", "client_id", "uuid", ...; kPermissionDenied for a
   // role the caller may not write; kGone when expired or inactive (a replay of
   // a post that succeeded before is still answered); kConflict "client_id".
@@ -196,8 +206,15 @@ class ChatService {
   // required") when the patch sets no field, "content" when empty or too
   // long, "metadata", ...; message not visible; kPermissionDenied when the
   // caller may not write the message's role; kGone when the conversation is
-  // expired or inactive.
+  // expired or inactive. Every edit is on the record: the store keeps the
+  // content and metadata it replaced as a MessageVersion and audits it as
+  // "message.edit" with the caller and the time (Store::update_message).
   virtual Result<Message> edit_message(const Principal& who, const MessageKey& key, const MessagePatch& patch) = 0;
+  // What the edits of a message replaced, oldest first (empty: never
+  // edited). Admins only, like the audit trail it completes: an edit often
+  // removes something on purpose. Soft-deleted messages included.
+  // Errors: kPermissionDenied for non-admins; message not found.
+  virtual Result<std::vector<MessageVersion>> list_message_versions(const Principal& who, const MessageKey& key) = 0;
   // Soft-deletes the message (audited). Errors: message not visible.
   virtual Status delete_message(const Principal& who, const MessageKey& key) = 0;
   // Undoes a soft delete (audited); a live message is answered unchanged. Errors: message not visible.
@@ -205,7 +222,9 @@ class ChatService {
   // Full-text search over the live messages the caller sees, best first.
   // With q.conversation_id the conversation must be visible (by integer id).
   // Errors: kInvalidArgument "text" (blank, or breaks chat::check_filter_text),
-  // "query" (the search engine cannot parse it), "limit", "offset".
+  // "query" (the search engine cannot parse it), "limit", "offset";
+  // kUnauthenticated for an anonymous search across conversations unless
+  // ServiceOptions::anonymous_listing (as for list_conversations).
   virtual Result<Page<SearchHit>> search_messages(const Principal& who, SearchQuery q) = 0;
   // list_messages and get_message that also answer the conversation, read in
   // the same call (same rules, same errors).
@@ -254,6 +273,8 @@ class ChatService {
   // non-admins; kInvalidArgument "id" (negative), "name" (required),
   // "system_prompt", "model".
   virtual Result<Agent> put_agent(const Principal& who, Agent a) = 0;
+  // Personas as `who` may see them: an admin sees the system prompt; anyone
+  // else gets it empty with Agent::system_prompt_hidden set.
   // Errors: kNotFound "agent not found".
   virtual Result<Agent> get_agent(const Principal& who, std::int64_t id) = 0;
   virtual Result<std::vector<Agent>> list_agents(const Principal& who) = 0;

@@ -5,7 +5,9 @@
 //   auto store = chat::open_sqlite_store(o);  // Result<std::unique_ptr<Store>>
 //
 // One database file holds everything (plus "<path>-wal" and "<path>-shm" in
-// WAL mode). Opening creates the file when it does not exist and migrates an
+// WAL mode). Opening creates the file when it does not exist (mode 0600, and
+// so are "-wal", "-shm" and ".lock": chats are private; an existing file
+// keeps its mode) and migrates an
 // older libchat schema forward (PRAGMA user_version counts the steps); a
 // schema newer than this libchat is refused, never touched.
 //

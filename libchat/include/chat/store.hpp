@@ -43,6 +43,13 @@ struct AppendOutcome {
   bool created = true;  // false: a live message with this client_id already existed and is returned
 };
 
+// A conversation created together with its first message
+// (Store::create_conversation_with_message).
+struct CreatedThread {
+  Conversation conversation;  // as committed, counters included (total_messages = 1)
+  Message message;
+};
+
 // A caller's condition on the conversation an append goes to (see
 // Store::append_message). An error refuses the append.
 using AppendPrecondition = std::function<Status(const Conversation& conversation)>;
@@ -169,6 +176,12 @@ class Store {
   // its writer: it must be quick and must not call the store.
   virtual Result<AppendOutcome> append_message(std::int64_t conversation_id, const NewMessage& m,
                                                Timestamp now, const AppendPrecondition& precondition = {}) = 0;
+  // Creates a conversation and appends its first message in ONE transaction:
+  // both are committed or neither is (a failure of the message leaves no
+  // empty conversation behind). Errors: those of create_conversation and of
+  // append_message (`m.client_id` has nothing to replay in a new conversation).
+  virtual Result<CreatedThread> create_conversation_with_message(const NewConversation& c, const NewMessage& m,
+                                                                 Timestamp now) = 0;
   // kNotFound: no message has this id (uuid), or it or its conversation is
   // soft-deleted and `include_deleted` is false. Attachments are included.
   virtual Result<Message> get_message(std::int64_t id, bool include_deleted = false) = 0;
@@ -182,11 +195,20 @@ class Store {
   // conversation is missing, or soft-deleted and `q.include_deleted` is false.
   // kInvalidArgument "search": as for list_conversations.
   virtual Result<Page<Message>> list_messages(std::int64_t conversation_id, const MessageQuery& q) = 0;
-  // Sets the fields `p` names and updated_at; a changed tokens_used moves the
-  // conversation's total_tokens, changed content is re-indexed for search.
+  // Sets the fields `p` names and updated_at (= audit.at); a changed
+  // tokens_used moves the conversation's total_tokens, changed content is
+  // re-indexed for search. Every update is an edit on the record, in the same
+  // transaction: the content and metadata it replaces are kept as the next
+  // MessageVersion (list_message_versions), and an audit entry
+  // "message.edit" names who and when (detail {"version": n}).
   // kNotFound: the message or its conversation is missing or soft-deleted.
   // kInvalidArgument: "metadata", negative "tokens_used".
-  virtual Result<Message> update_message(std::int64_t id, const MessagePatch& p, Timestamp now) = 0;
+  virtual Result<Message> update_message(std::int64_t id, const MessagePatch& p, const AuditContext& audit) = 0;
+  // What the edits of a message replaced, oldest first (version 1 is the
+  // content as created). Empty for a message never edited. kNotFound: no
+  // message has this id (deleted ones included: the record outlives the
+  // soft delete, until a purge removes both).
+  virtual Result<std::vector<MessageVersion>> list_message_versions(std::int64_t message_id) = 0;
   // Hides the message and takes it out of its conversation's counters;
   // audited as "message.delete". kNotFound: as for update_message.
   virtual Status soft_delete_message(std::int64_t id, const AuditContext& audit) = 0;

@@ -132,10 +132,13 @@ struct Message {
 struct Agent {
   std::int64_t id = 0;  // 0 on input: the store assigns one
   std::string name;
-  std::string system_prompt;
+  std::string system_prompt;  // empty when withheld (system_prompt_hidden)
   std::string model;
   Timestamp created_at{};
   Timestamp updated_at{};
+  // The system prompt was withheld from this caller: ChatService shows it to
+  // admins only (a persona's prompt is operator configuration, issue 9).
+  bool system_prompt_hidden = false;
 };
 
 // Something a conversation is about that the chat does not own: a job.
@@ -163,12 +166,24 @@ struct AuditEntry {
   std::int64_t id = 0;
   Timestamp at{};
   std::string actor;   // user id, or empty for anonymous callers and the system
-  std::string action;  // "message.delete", "message.restore", "conversation.delete",
+  std::string action;  // "message.edit", "message.delete", "message.restore", "conversation.delete",
                        // "conversation.restore", "conversation.clear", "purge"
   std::string target_type;  // "message" or "conversation"
   std::int64_t target_id = 0;
   std::int64_t conversation_id = 0;
   std::string detail = "{}";  // JSON object, e.g. {"deleted_count": 12}
+};
+
+// What one edit of a message replaced (Store::list_message_versions): the
+// content and metadata as they were, version 1 being the original.
+struct MessageVersion {
+  std::int64_t message_id = 0;
+  std::int64_t version = 0;     // 1, 2, ... in edit order
+  std::string content;          // as it was before the edit
+  std::string metadata = "{}";  // as it was before the edit
+  Timestamp written_at{};       // when this content was written (created or edited)
+  Timestamp replaced_at{};      // when the edit replaced it
+  std::string replaced_by;      // who edited (user id; empty for anonymous callers)
 };
 
 // ---- inputs ---------------------------------------------------------------

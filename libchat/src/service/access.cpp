@@ -43,6 +43,8 @@ std::optional<std::string> owner_scope(const Principal& who, std::optional<Conve
       return requested;
     case PrincipalRole::kAgent:
       if (kind == ConversationKind::kSupport) return requested;
+      // Staff moderate the public landing-page sessions: the ownerless ones.
+      if (kind == ConversationKind::kSession) return std::string();
       return who.user_id;
     case PrincipalRole::kUser:
       return who.user_id;
@@ -60,18 +62,22 @@ Status check_writable(const Conversation& c, Timestamp now) {
 }
 
 Status check_role_allowed(const Principal& who, const Conversation& c, Role role) {
+  const bool ownerless_session = c.user_id.empty() && c.kind == ConversationKind::kSession;
   switch (role) {
     case Role::kUser:
-    case Role::kAssistant:
       return {};
     case Role::kAgent:
       if (is_staff(who)) return {};
       return Error::permission_denied("only agents and admins may write messages with role agent");
+    case Role::kAssistant:
+      if (is_staff(who)) return {};
+      if (is_authenticated(who) && !ownerless_session) return {};
+      return Error::permission_denied("only agents and admins may write messages with role assistant here");
     case Role::kSystem:
       if (who.is_admin()) return {};
-      if (c.user_id.empty() && (c.kind == ConversationKind::kSession || c.kind == ConversationKind::kQuote))
-        return {};
-      return Error::permission_denied("only admins may write messages with role system here");
+      if (ownerless_session && is_staff(who)) return {};
+      if (c.user_id.empty() && c.kind == ConversationKind::kQuote && is_authenticated(who)) return {};
+      return Error::permission_denied("only agents and admins may write messages with role system here");
   }
   return Error::permission_denied("role not allowed");
 }

@@ -10,15 +10,21 @@
 //   agents and admins only (chat/keys.hpp).
 // Listing and search scope (owner_scope): admin the query as given; user
 // their own; agent every support conversation when the query is about
-// support (its user_id filter kept), otherwise their own; anonymous
-// ownerless conversations only (user_id = "", "no owner" to the store).
+// support (its user_id filter kept), the ownerless ones when it is about
+// sessions, otherwise their own; anonymous
+// ownerless conversations only (user_id = "", "no owner" to the store), and
+// only where the service allows anonymous listing (ServiceOptions).
 // Writing:
 // - Posting, replying and editing need a writable conversation (kGone when
 //   is_active is false or expires_at has passed).
-// - Role kAgent needs a human agent or an admin; kSystem needs an admin, or an
-//   ownerless session or quote conversation (seed 001 posts system rows
-//   anonymously); kUser and kAssistant are open to whoever sees the
-//   conversation (seed 000 clients store assistant messages themselves).
+// - Role kUser is open to whoever sees the conversation. kAgent needs a human
+//   agent or an admin. An ownerless session is reached by its capability
+//   alone, so a message that speaks for the service there (kAssistant,
+//   kSystem) needs an agent or an admin: a capability holder cannot plant a
+//   fake assistant answer (issue 9). Elsewhere kAssistant is open to any
+//   authenticated caller who sees the conversation (seed 000 clients store
+//   assistant messages themselves), never to anonymous ones; kSystem needs an
+//   admin, or an authenticated caller in an ownerless quote conversation.
 //   Otherwise kPermissionDenied.
 // - The agent side of a support conversation (NewMessage::agent_side) is
 //   Role::kAgent for a human agent or an admin, Role::kAssistant for anyone

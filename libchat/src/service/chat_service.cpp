@@ -85,6 +85,9 @@ class ServiceImpl final : public ChatService {
   Result<Message> edit_message(const Principal& who, const MessageKey& key, const MessagePatch& patch) override {
     return core_.guard("edit_message", who, [&] { return messages_.edit(who, key, patch); });
   }
+  Result<std::vector<MessageVersion>> list_message_versions(const Principal& who, const MessageKey& key) override {
+    return core_.guard("list_message_versions", who, [&] { return messages_.versions(who, key); });
+  }
   Status delete_message(const Principal& who, const MessageKey& key) override {
     return core_.guard("delete_message", who, [&] { return messages_.remove(who, key); });
   }
@@ -123,10 +126,10 @@ class ServiceImpl final : public ChatService {
     return core_.guard("put_agent", who, [&] { return registries_.put_agent(who, std::move(a)); });
   }
   Result<Agent> get_agent(const Principal& who, std::int64_t id) override {
-    return core_.guard("get_agent", who, [&] { return registries_.get_agent(id); });
+    return core_.guard("get_agent", who, [&] { return registries_.get_agent(who, id); });
   }
   Result<std::vector<Agent>> list_agents(const Principal& who) override {
-    return core_.guard("list_agents", who, [&] { return registries_.list_agents(); });
+    return core_.guard("list_agents", who, [&] { return registries_.list_agents(who); });
   }
   Result<Subject> put_subject(const Principal& who, Subject s) override {
     return core_.guard("put_subject", who, [&] { return registries_.put_subject(who, std::move(s)); });

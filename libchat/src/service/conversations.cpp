@@ -58,15 +58,20 @@ Status Conversations::validate_new(const Principal& who, NewConversation& c, Tim
   return {};
 }
 
-Result<Conversation> Conversations::create(const Principal& who, NewConversation c) {
-  const Timestamp now = core_.now();
+Result<NewConversation> Conversations::prepare(const Principal& who, NewConversation c, Timestamp now) {
   CHAT_RETURN_IF_ERROR(validate_new(who, c, now));
   if (c.kind == ConversationKind::kSession) {
     if (c.handle.empty()) c.handle = generate_session_handle();
     if (!c.expires_at) c.expires_at = now + core_.options.session_ttl;
   }
-  const bool uuid_given = !c.uuid.empty();
-  if (!uuid_given) c.uuid = generate_uuid_v4();
+  if (c.uuid.empty()) c.uuid = generate_uuid_v4();
+  return c;
+}
+
+Result<Conversation> Conversations::create(const Principal& who, NewConversation in) {
+  const Timestamp now = core_.now();
+  const bool uuid_given = !in.uuid.empty();
+  CHAT_ASSIGN_OR_RETURN(const NewConversation c, prepare(who, std::move(in), now));
   auto created = core_.store->create_conversation(c, now);
   if (!created) return creation_conflict(std::move(created).error(), c, uuid_given);
   core_.hub.publish(created->id, "conversation.created");
@@ -83,6 +88,11 @@ Result<Page<Conversation>> Conversations::list(const Principal& who, Conversatio
   CHAT_RETURN_IF_ERROR(check_filter_text("search", q.search));
   if (q.include_deleted && !who.is_admin())
     return Error::permission_denied("only admins may list deleted conversations");
+  if (who.is_anonymous() && !core_.options.anonymous_listing) {
+    return Error::unauthenticated(q.kind == ConversationKind::kSession
+                                      ? "listing sessions needs an agent or admin token"
+                                      : "listing conversations needs a token");
+  }
   q.user_id = owner_scope(who, q.kind, std::move(q.user_id));
   return core_.store->list_conversations(q);
 }

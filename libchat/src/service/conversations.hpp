@@ -34,6 +34,10 @@ class Conversations {
       : core_(core), keys_(keys), registries_(registries) {}
 
   Result<Conversation> create(const Principal& who, NewConversation c);
+  // What create stores, checked and completed (owner, session handle and
+  // expiry, uuid) but not stored: for a caller that stores it together with
+  // its first message (the seed 002 post).
+  Result<NewConversation> prepare(const Principal& who, NewConversation c, Timestamp now);
   Result<Conversation> get(const Principal& who, const ConversationKey& key);
   Result<Page<Conversation>> list(const Principal& who, ConversationQuery q);
   Result<Conversation> update(const Principal& who, const ConversationKey& key, ConversationPatch patch);

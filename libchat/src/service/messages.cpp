@@ -153,10 +153,19 @@ Result<Message> Messages::edit(const Principal& who, const MessageKey& key, Mess
   const auto& [m, c] = found;
   CHAT_RETURN_IF_ERROR(check_role_allowed(who, c, m.role));
   CHAT_RETURN_IF_ERROR(check_writable(c, core_.now()));
-  auto updated = core_.store->update_message(m.id, patch, core_.now());
+  // The store keeps what the edit replaces and audits who edited when.
+  auto updated = core_.store->update_message(m.id, patch, core_.audit(who));
   if (!updated) return not_found_as(std::move(updated).error(), message_not_found());
   core_.hub.publish(m.conversation_id, "message.updated", m.id);
   return updated;
+}
+
+Result<std::vector<MessageVersion>> Messages::versions(const Principal& who, const MessageKey& key) {
+  CHAT_RETURN_IF_ERROR(require_admin(who));
+  CHAT_ASSIGN_OR_RETURN(auto found, keys_.message(who, key, true));
+  auto out = core_.store->list_message_versions(found.first.id);
+  if (!out) return not_found_as(std::move(out).error(), message_not_found());
+  return out;
 }
 
 Status Messages::remove(const Principal& who, const MessageKey& key) {
@@ -188,6 +197,10 @@ Result<Page<SearchHit>> Messages::search(const Principal& who, SearchQuery q) {
     // owner filter would hide ownerless or support conversations).
     if (!who.is_admin()) q.user_id.reset();
   } else {
+    // Ownerless conversations are reached by their capability alone: no
+    // search across them for anonymous callers.
+    if (who.is_anonymous() && !core_.options.anonymous_listing)
+      return Error::unauthenticated("searching messages needs a token");
     q.user_id = owner_scope(who, q.kind, std::move(q.user_id));
   }
   return core_.store->search_messages(q);

@@ -45,6 +45,8 @@ class Messages {
   Result<ThreadMessage> get_thread(const Principal& who, const MessageKey& key);
   Result<Message> edit(const Principal& who, const MessageKey& key, MessagePatch patch);
   Status remove(const Principal& who, const MessageKey& key);
+  // Admins only (ChatService::list_message_versions).
+  Result<std::vector<MessageVersion>> versions(const Principal& who, const MessageKey& key);
   Result<Message> restore(const Principal& who, const MessageKey& key);
   Result<Page<SearchHit>> search(const Principal& who, SearchQuery q);
   Result<std::vector<Message>> wait(const Principal& who, const ConversationKey& key, std::int64_t after_id,

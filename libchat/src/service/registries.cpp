@@ -19,14 +19,31 @@ Result<Agent> Registries::put_agent(const Principal& who, Agent a) {
   return core_.store->put_agent(a, core_.now());
 }
 
-Result<Agent> Registries::get_agent(std::int64_t id) {
-  if (id <= 0) return Error::not_found("agent not found");
-  auto a = core_.store->get_agent(id);
-  if (!a) return not_found_as(std::move(a).error(), Error::not_found("agent not found"));
+namespace {
+
+// A persona's system prompt is the operator's configuration: admins only.
+Agent as_seen_by(const Principal& who, Agent a) {
+  if (!who.is_admin()) {
+    a.system_prompt.clear();
+    a.system_prompt_hidden = true;
+  }
   return a;
 }
 
-Result<std::vector<Agent>> Registries::list_agents() { return core_.store->list_agents(); }
+}  // namespace
+
+Result<Agent> Registries::get_agent(const Principal& who, std::int64_t id) {
+  if (id <= 0) return Error::not_found("agent not found");
+  auto a = core_.store->get_agent(id);
+  if (!a) return not_found_as(std::move(a).error(), Error::not_found("agent not found"));
+  return as_seen_by(who, std::move(*a));
+}
+
+Result<std::vector<Agent>> Registries::list_agents(const Principal& who) {
+  CHAT_ASSIGN_OR_RETURN(auto agents, core_.store->list_agents());
+  for (auto& a : agents) a = as_seen_by(who, std::move(a));
+  return agents;
+}
 
 Status Registries::check_agent_exists(std::int64_t agent_id) {
   if (agent_id > 0) {

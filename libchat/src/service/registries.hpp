@@ -22,8 +22,10 @@ class Registries {
   explicit Registries(ServiceCore& core) : core_(core) {}
 
   Result<Agent> put_agent(const Principal& who, Agent a);
-  Result<Agent> get_agent(std::int64_t id);
-  Result<std::vector<Agent>> list_agents();
+  // Admins see a persona's system prompt; anyone else gets it withheld
+  // (empty, Agent::system_prompt_hidden).
+  Result<Agent> get_agent(const Principal& who, std::int64_t id);
+  Result<std::vector<Agent>> list_agents(const Principal& who);
   // kNotFound "agent_id" unless `agent_id` names a persona.
   Status check_agent_exists(std::int64_t agent_id);
 

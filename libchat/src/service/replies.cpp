@@ -160,7 +160,10 @@ Result<Message> Replies::store_user_message(const Conversation& c, const ReplyRe
   um.role = Role::kUser;
   um.content = r.content;
   um.metadata = r.metadata;
-  auto stored = core_.store->append_message(c.id, um, core_.now());
+  // Writability judged by the writer, on the row as it commits: a session
+  // deactivated or expired since the reply looked it up takes no message.
+  auto stored = core_.store->append_message(c.id, um, core_.now(),
+                                            [&](const Conversation& row) { return check_writable(row, core_.now()); });
   if (!stored) return not_found_as(std::move(stored).error(), conversation_not_found(c.kind));
   if (!stored->created && (stored->message.role != Role::kUser || stored->message.content != r.content))
     return Error::conflict("client_id", "client_id is already used by a different message");

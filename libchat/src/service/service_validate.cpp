@@ -77,15 +77,18 @@ std::optional<std::int64_t> parse_positive_id(std::string_view text) noexcept {
 }
 
 std::string generate_session_handle() {
-  // A v4 uuid has 30 random hex digits once the version and variant digits
-  // (positions 12 and 16 of the 32) are dropped; 24 of them are ~96 bits.
-  std::string hex;
-  for (char c : generate_uuid_v4())
-    if (c != '-') hex.push_back(c);
+  // The handle is a session's capability (docs/seed-001.md): 32 random hex
+  // digits, 128 bits. A v4 uuid has 30 random hex digits once the version and
+  // variant digits (positions 12 and 16 of the 32) are dropped, so two are drawn.
   std::string random;
-  for (std::size_t i = 0; i < hex.size(); ++i)
-    if (i != 12 && i != 16) random.push_back(hex[i]);
-  return "sess_" + random.substr(0, 24);
+  while (random.size() < 32) {
+    std::string hex;
+    for (char c : generate_uuid_v4())
+      if (c != '-') hex.push_back(c);
+    for (std::size_t i = 0; i < hex.size() && random.size() < 32; ++i)
+      if (i != 12 && i != 16) random.push_back(hex[i]);
+  }
+  return "sess_" + random;
 }
 
 }  // namespace chat::detail

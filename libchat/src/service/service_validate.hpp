@@ -48,7 +48,7 @@ std::string ascii_lower(std::string_view text);
 // A strictly positive decimal integer ("42"), nothing else (no sign, no spaces).
 std::optional<std::int64_t> parse_positive_id(std::string_view text) noexcept;
 
-// "sess_" + 24 lower-case hex characters drawn from the CSPRNG.
+// "sess_" + 32 lower-case hex characters (128 bits) drawn from the CSPRNG.
 std::string generate_session_handle();
 
 }  // namespace chat::detail

@@ -1,5 +1,6 @@
 #include "service/support_desk.hpp"
 
+#include <optional>
 #include <utility>
 
 #include "chat/uuid.hpp"
@@ -8,20 +9,13 @@
 
 namespace chat::detail {
 
-Result<Conversation> SupportDesk::conversation_for(const Principal& who, SupportPost& p, bool& created) {
-  created = false;
+Result<std::optional<Conversation>> SupportDesk::named_conversation(const Principal& who, const SupportPost& p) {
   if (is_uuid(p.conversation)) {
     auto c = keys_.conversation(who, ConversationKey::of_uuid(p.conversation, ConversationKind::kSupport));
-    if (c || c.error().code != ErrorCode::kNotFound) return c;
+    if (c) return std::optional<Conversation>(std::move(*c));
+    if (c.error().code != ErrorCode::kNotFound) return std::move(c).error();
   }
-  if (is_staff(who)) return Error::not_found("conversation", "conversation not found");
-  NewConversation nc;
-  nc.kind = ConversationKind::kSupport;
-  nc.name = std::move(p.name);
-  nc.email = std::move(p.email);
-  CHAT_ASSIGN_OR_RETURN(auto c, conversations_.create(who, std::move(nc)));
-  created = true;
-  return c;
+  return std::optional<Conversation>();
 }
 
 Result<SupportPostResult> SupportDesk::post(const Principal& who, SupportPost p) {
@@ -34,12 +28,33 @@ Result<SupportPostResult> SupportDesk::post(const Principal& who, SupportPost p)
   CHAT_RETURN_IF_ERROR(check_text("email", p.email, kMaxNameBytes));
 
   SupportPostResult out;
-  CHAT_ASSIGN_OR_RETURN(auto conv, conversation_for(who, p, out.created_conversation));
-  CHAT_RETURN_IF_ERROR(check_writable(conv, core_.now()));
-  auto stored = core_.store->append_message(conv.id, m, core_.now());
-  if (!stored) return not_found_as(std::move(stored).error(), conversation_not_found(conv.kind));
-  core_.hub.publish(conv.id, "message.created", stored->message.id);
-  out.message = std::move(stored->message);
+  CHAT_ASSIGN_OR_RETURN(auto named, named_conversation(who, p));
+  Conversation conv;
+  if (named) {
+    conv = std::move(*named);
+    // Writability is judged by the writer, on the row as it commits.
+    auto stored = core_.store->append_message(conv.id, m, core_.now(),
+                                              [&](const Conversation& c) { return check_writable(c, core_.now()); });
+    if (!stored) return not_found_as(std::move(stored).error(), conversation_not_found(conv.kind));
+    core_.hub.publish(conv.id, "message.created", stored->message.id);
+    out.message = std::move(stored->message);
+  } else {
+    if (is_staff(who)) return Error::not_found("conversation", "conversation not found");
+    NewConversation nc;
+    nc.kind = ConversationKind::kSupport;
+    nc.name = std::move(p.name);
+    nc.email = std::move(p.email);
+    const Timestamp now = core_.now();
+    CHAT_ASSIGN_OR_RETURN(nc, conversations_.prepare(who, std::move(nc), now));
+    // The conversation and its first message commit together: a failed
+    // message leaves no empty conversation behind.
+    CHAT_ASSIGN_OR_RETURN(auto created, core_.store->create_conversation_with_message(nc, m, now));
+    conv = std::move(created.conversation);
+    out.created_conversation = true;
+    core_.hub.publish(conv.id, "conversation.created");
+    core_.hub.publish(conv.id, "message.created", created.message.id);
+    out.message = std::move(created.message);
+  }
 
   MessageQuery q;
   q.after_id = p.after_id.value_or(0);

@@ -6,7 +6,12 @@
 // agents and admins post role agent and never create (kNotFound, field
 // "conversation"): they answer existing conversations. name/email are taken
 // at creation only. The result lists the messages after the cursor.
+// A new conversation and its first message commit in one store transaction
+// (Store::create_conversation_with_message); a post to an existing one is
+// judged writable inside the append's transaction (AppendPrecondition).
 #pragma once
+
+#include <optional>
 
 #include "chat/service.hpp"
 #include "service/conversations.hpp"
@@ -24,8 +29,9 @@ class SupportDesk {
   Result<SupportPostResult> post(const Principal& who, SupportPost p);
 
  private:
-  // The support conversation `p` names, or a new one; `created` says which.
-  Result<Conversation> conversation_for(const Principal& who, SupportPost& p, bool& created);
+  // The support conversation `p` names, when it names one the caller sees
+  // (nullopt: the post opens a new one).
+  Result<std::optional<Conversation>> named_conversation(const Principal& who, const SupportPost& p);
 
   ServiceCore& core_;
   KeyLookup& keys_;

@@ -52,6 +52,10 @@ TEST_CASE("service: another user's conversation is not found on every operation"
     check_not_found(f.svc->search_messages(who, sq), "search in conversation");
     sq.conversation_id.reset();
     auto hits = f.svc->search_messages(who, sq);
+    if (who.is_anonymous()) {  // no search across conversations without a token
+      CHECK(hits.error().code == ErrorCode::kUnauthenticated);
+      continue;
+    }
     REQUIRE(hits.ok());
     CHECK(hits->items.empty());
   }
@@ -111,7 +115,8 @@ TEST_CASE("service: owners, agents and admins see what they should", "[service]"
   CHECK(ids(kAlice, other) == std::vector<std::int64_t>{alice_support.id, alice_coach.id});
   CHECK(ids(kBob, all) == std::vector<std::int64_t>{bob_support.id});
   CHECK(ids(kAdmin, all).size() == 4);
-  CHECK(ids(kAnon, all) == std::vector<std::int64_t>{public_session.id});
+  // Anonymous callers reach ownerless conversations by capability only: no listing.
+  CHECK(f.svc->list_conversations(kAnon, all).error().code == ErrorCode::kUnauthenticated);
   ConversationQuery support;
   support.kind = ConversationKind::kSupport;
   CHECK(ids(kAgent, support) == std::vector<std::int64_t>{alice_support.id, bob_support.id});
@@ -126,7 +131,9 @@ TEST_CASE("service: owners, agents and admins see what they should", "[service]"
   CHECK(hit_ids(kAlice, {}) == 2);
   CHECK(hit_ids(kBob, {}) == 1);
   CHECK(hit_ids(kAdmin, {}) == 4);
-  CHECK(hit_ids(kAnon, {}) == 1);
+  SearchQuery anon_search;  // nor search across them
+  anon_search.text = "needle";
+  CHECK(f.svc->search_messages(kAnon, anon_search).error().code == ErrorCode::kUnauthenticated);
   SearchQuery in_public;
   in_public.conversation_id = public_session.id;
   CHECK(hit_ids(kAdmin, in_public) == 1);
@@ -191,7 +198,10 @@ TEST_CASE("service: conversation keys resolve by id, uuid, handle and any", "[se
   auto g = f.svc->create_conversation(kAnon, gen);
   REQUIRE(g.ok());
   CHECK(g->handle.rfind("sess_", 0) == 0);
-  CHECK(g->handle.size() == 5 + 24);
+  CHECK(g->handle.size() == 5 + 32);  // 128 random bits: the session's capability
+  auto g2 = f.svc->create_conversation(kAnon, gen);
+  REQUIRE(g2.ok());
+  CHECK(g2->handle != g->handle);
   CHECK(is_uuid(g->uuid));
 }
 
@@ -213,11 +223,29 @@ TEST_CASE("service: message roles need the right principal", "[service]") {
   auto sys_denied = f.svc->post_message(kAlice, key(support), m);
   REQUIRE_FALSE(sys_denied.ok());
   CHECK(sys_denied.error().code == ErrorCode::kPermissionDenied);
-  CHECK(f.svc->post_message(kAnon, cap(session), m).ok());  // seed 001: system rows in public sessions
   CHECK(f.svc->post_message(kAdmin, key(support), m).ok());
+
+  // An ownerless session is reached by its capability alone: only staff speak
+  // for the service there (no fake assistant or system rows, issue 9).
+  for (Role r : {Role::kSystem, Role::kAssistant}) {
+    m.role = r;
+    for (const Principal& who : {kAnon, kAlice}) {
+      auto fake = f.svc->post_message(who, cap(session), m);
+      REQUIRE_FALSE(fake.ok());
+      CHECK(fake.error().code == ErrorCode::kPermissionDenied);
+    }
+    CHECK(f.svc->post_message(kAgent, cap(session), m).ok());
+    CHECK(f.svc->post_message(kAdmin, cap(session), m).ok());
+  }
+  m.role = Role::kUser;
+  CHECK(f.svc->post_message(kAnon, cap(session), m).ok());
 
   m.role = Role::kAssistant;  // seed 000: clients store assistant messages themselves
   CHECK(f.svc->post_message(kAlice, key(support), m).ok());
+  const Conversation open_support = f.create(kAnon, ConversationKind::kSupport);
+  auto anon_assistant = f.svc->post_message(kAnon, cap(open_support), m);  // never an anonymous caller
+  REQUIRE_FALSE(anon_assistant.ok());
+  CHECK(anon_assistant.error().code == ErrorCode::kPermissionDenied);
 
   // Editing an agent message needs an agent too.
   auto agent_msg = f.post(kAgent, support, "agent says", Role::kAgent);
@@ -285,4 +313,31 @@ TEST_CASE("service: admins may create conversations for another user", "[service
   auto by_alice = f.svc->create_conversation(kAlice, c);
   REQUIRE(by_alice.ok());
   CHECK(by_alice->user_id == "alice");  // non-admins always own what they create
+}
+
+TEST_CASE("service: anonymous callers list conversations only where the service allows it", "[service][safety]") {
+  Fixture f;
+  const Conversation session = f.create(kAnon, ConversationKind::kSession);
+  ConversationQuery q;
+  q.kind = ConversationKind::kSession;
+  auto anon = f.svc->list_conversations(kAnon, q);
+  REQUIRE_FALSE(anon.ok());
+  CHECK(anon.error().code == ErrorCode::kUnauthenticated);
+  q.search = session.handle;
+  CHECK(f.svc->list_conversations(kAnon, q).error().code == ErrorCode::kUnauthenticated);
+  q.search.clear();
+  auto by_agent = f.svc->list_conversations(kAgent, q);  // staff see the public sessions
+  REQUIRE(by_agent.ok());
+  REQUIRE(by_agent->items.size() == 1);
+  CHECK(by_agent->items[0].id == session.id);
+  CHECK(f.svc->list_conversations(kAdmin, q)->items.size() == 1);
+  CHECK(f.svc->list_conversations(kAlice, q)->items.empty());  // a user: their own
+
+  ServiceOptions open;
+  open.anonymous_listing = true;
+  Fixture trusted(open);
+  trusted.create(kAnon, ConversationKind::kSession);
+  auto listed = trusted.svc->list_conversations(kAnon, q);
+  REQUIRE(listed.ok());
+  CHECK(listed->items.size() == 1);
 }

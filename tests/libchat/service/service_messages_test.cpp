@@ -424,9 +424,26 @@ TEST_CASE("service: registries", "[service]") {
   auto put = f.svc->put_agent(kAdmin, a);
   REQUIRE(put.ok());
   CHECK(put->id > 0);
-  auto got = f.svc->get_agent(kAnon, put->id);
-  REQUIRE(got.ok());
-  CHECK(got->system_prompt == "Be brief.");
+  CHECK(put->system_prompt == "Be brief.");
+  // The system prompt is the operator's: admins see it, everyone else gets it withheld.
+  auto by_admin = f.svc->get_agent(kAdmin, put->id);
+  REQUIRE(by_admin.ok());
+  CHECK(by_admin->system_prompt == "Be brief.");
+  CHECK_FALSE(by_admin->system_prompt_hidden);
+  CHECK(f.svc->list_agents(kAdmin)->at(0).system_prompt == "Be brief.");
+  for (const Principal& who : {kAnon, kAlice, kAgent}) {
+    auto got = f.svc->get_agent(who, put->id);
+    REQUIRE(got.ok());
+    CHECK(got->name == "Support Bot");
+    CHECK(got->model == "gpt-x");
+    CHECK(got->system_prompt.empty());
+    CHECK(got->system_prompt_hidden);
+    auto all = f.svc->list_agents(who);
+    REQUIRE(all.ok());
+    REQUIRE(all->size() == 1);
+    CHECK(all->at(0).system_prompt.empty());
+    CHECK(all->at(0).system_prompt_hidden);
+  }
   CHECK(f.svc->get_agent(kAlice, put->id + 99).error().code == ErrorCode::kNotFound);
   CHECK(f.svc->list_agents(kBob)->size() == 1);
 
@@ -501,4 +518,34 @@ TEST_CASE("service: make_chat_service checks its dependencies and options", "[se
   auto reply = (*ok)->reply(kAlice, key(*conv), r);
   REQUIRE(reply.ok());
   CHECK(reply->assistant_message.content == "Echo: hi");
+}
+
+TEST_CASE("service: an edit is audited and keeps a version; versions are for admins", "[service][safety]") {
+  Fixture f;
+  const Conversation c = f.create(kAlice);
+  auto m = f.post(kAlice, c, "my address is 1 Main St");
+  MessagePatch p;
+  p.content = "my address is [removed]";
+  REQUIRE(f.svc->edit_message(kAlice, MessageKey::of_id(m.id), p).ok());
+
+  AuditQuery q;
+  q.conversation_id = c.id;
+  auto audit = f.svc->list_audit(kAdmin, q);
+  REQUIRE(audit.ok());
+  REQUIRE(audit->size() == 1);
+  CHECK((*audit)[0].action == "message.edit");
+  CHECK((*audit)[0].actor == "alice");
+  CHECK((*audit)[0].target_id == m.id);
+
+  auto versions = f.svc->list_message_versions(kAdmin, MessageKey::of_uuid(m.uuid));
+  REQUIRE(versions.ok());
+  REQUIRE(versions->size() == 1);
+  CHECK((*versions)[0].content == "my address is 1 Main St");
+  CHECK((*versions)[0].replaced_by == "alice");
+  for (const Principal& who : {kAlice, kAgent, kAnon}) {
+    auto denied = f.svc->list_message_versions(who, MessageKey::of_id(m.id));
+    REQUIRE_FALSE(denied.ok());
+    CHECK(denied.error().code == ErrorCode::kPermissionDenied);
+  }
+  CHECK(f.svc->list_message_versions(kAdmin, MessageKey::of_id(m.id + 99)).error().code == ErrorCode::kNotFound);
 }

@@ -13,6 +13,7 @@ class RacingStore final : public Store {
  public:
   explicit RacingStore(std::shared_ptr<Store> inner) : s_(std::move(inner)) {}
   std::function<void()> before_append;
+  std::function<void(NewMessage&)> tamper_first;  // changes the first message of a new conversation
   int lookups = 0;  // conversation lookups (by id, uuid or handle)
 
   Result<Conversation> create_conversation(const NewConversation& c, Timestamp now) override {
@@ -53,6 +54,12 @@ class RacingStore final : public Store {
     if (before_append) std::exchange(before_append, nullptr)();
     return s_->append_message(id, m, now, precondition);
   }
+  Result<CreatedThread> create_conversation_with_message(const NewConversation& c, const NewMessage& m,
+                                                         Timestamp now) override {
+    NewMessage first = m;
+    if (tamper_first) tamper_first(first);
+    return s_->create_conversation_with_message(c, first, now);
+  }
   Result<Message> get_message(std::int64_t id, bool include_deleted) override {
     return s_->get_message(id, include_deleted);
   }
@@ -65,8 +72,11 @@ class RacingStore final : public Store {
   Result<Page<Message>> list_messages(std::int64_t id, const MessageQuery& q) override {
     return s_->list_messages(id, q);
   }
-  Result<Message> update_message(std::int64_t id, const MessagePatch& p, Timestamp now) override {
-    return s_->update_message(id, p, now);
+  Result<Message> update_message(std::int64_t id, const MessagePatch& p, const AuditContext& audit) override {
+    return s_->update_message(id, p, audit);
+  }
+  Result<std::vector<MessageVersion>> list_message_versions(std::int64_t id) override {
+    return s_->list_message_versions(id);
   }
   Status soft_delete_message(std::int64_t id, const AuditContext& audit) override {
     return s_->soft_delete_message(id, audit);
@@ -245,4 +255,69 @@ TEST_CASE("service: post resolves every kind of key and refuses what the caller 
   REQUIRE_FALSE(denied.ok());
   CHECK(denied.error().code == ErrorCode::kPermissionDenied);
   CHECK(f.total_messages(mine.id) == 0);
+}
+
+TEST_CASE("service: the reply's user message is checked against the row as the append sees it",
+          "[service][safety]") {
+  RacingFixture f;
+  const Conversation c = f.create(kAnon, ConversationKind::kSession, "landing");
+  f.store->before_append = [&] {
+    ConversationPatch off;
+    off.is_active = false;
+    REQUIRE(f.inner->update_conversation(c.id, off, f.clock->now()).ok());
+  };
+  ReplyRequest r;
+  r.content = "are you there?";
+  auto out = f.svc->reply(kAnon, cap(c), r);
+  REQUIRE_FALSE(out.ok());
+  CHECK(out.error().code == ErrorCode::kGone);
+  CHECK(f.total_messages(c.id) == 0);  // neither the question nor an answer
+}
+
+TEST_CASE("service: a seed 002 post is checked against the row as the append sees it", "[service][safety]") {
+  RacingFixture f;
+  SupportPost first;
+  first.content = "hello";
+  auto opened = f.svc->post_support_message(kAnon, first);
+  REQUIRE(opened.ok());
+  const Conversation c = opened->conversation;
+  f.store->before_append = [&] {
+    ConversationPatch off;
+    off.is_active = false;
+    REQUIRE(f.inner->update_conversation(c.id, off, f.clock->now()).ok());
+  };
+  SupportPost late;
+  late.conversation = c.uuid;
+  late.content = "still there?";
+  auto r = f.svc->post_support_message(kAnon, late);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::kGone);
+  CHECK(f.total_messages(c.id) == 1);
+}
+
+TEST_CASE("service: a seed 002 post that opens a conversation commits it with its first message",
+          "[service][safety]") {
+  RacingFixture f;
+  SupportPost p;
+  p.content = "first words";
+  p.name = "Ann";
+  auto ok = f.svc->post_support_message(kAnon, p);
+  REQUIRE(ok.ok());
+  CHECK(ok->created_conversation);
+  CHECK(ok->conversation.total_messages == 1);
+  CHECK(ok->conversation.name == "Ann");
+  REQUIRE(ok->messages.size() == 1);
+  CHECK(ok->messages[0].id == ok->message.id);
+  CHECK(ok->message.conversation_id == ok->conversation.id);
+
+  ConversationQuery all;
+  all.kind = ConversationKind::kSupport;
+  all.include_deleted = true;
+  const auto before = f.inner->list_conversations(all)->total;
+  // The first message fails in the store (its uuid is taken): no empty conversation is left behind.
+  f.store->tamper_first = [&](NewMessage& m) { m.uuid = ok->message.uuid; };
+  auto failed = f.svc->post_support_message(kAnon, p);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().code == ErrorCode::kConflict);
+  CHECK(f.inner->list_conversations(all)->total == before);
 }

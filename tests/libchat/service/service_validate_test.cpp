@@ -46,7 +46,7 @@ TEST_CASE("validate: handles, ids and pages", "[service]") {
   CHECK(check_non_negative("cost", -0.5).error().field == "cost");
   CHECK_FALSE(check_non_negative("cost", std::numeric_limits<double>::quiet_NaN()).ok());
   const auto h = generate_session_handle();
-  CHECK(h.size() == 29);
+  CHECK(h.size() == 37);  // "sess_" + 32 hex: 128 bits
   CHECK(is_valid_handle(h));
   CHECK(h != generate_session_handle());
 }

@@ -459,7 +459,7 @@ TEST_CASE("store: messages append, idempotency and lookups", "[store]") {
     p.content = "edited";
     p.status = MessageStatus::kComplete;
     p.tokens_used = 8;
-    auto u = store->update_message(msg.id, p, at(5));
+    auto u = store->update_message(msg.id, p, who(5));
     REQUIRE(u.ok());
     CHECK(u->content == "edited");
     CHECK(u->status == MessageStatus::kComplete);
@@ -470,9 +470,9 @@ TEST_CASE("store: messages append, idempotency and lookups", "[store]") {
     MessagePatch bad;
     bad.metadata = "nope";
     bad.content = "must not land";
-    CHECK(store->update_message(msg.id, bad, at(6)).error().field == "metadata");
+    CHECK(store->update_message(msg.id, bad, who(6)).error().field == "metadata");
     CHECK(store->get_message(msg.id)->content == "edited");
-    CHECK(store->update_message(12345, p, at(6)).error().code == ErrorCode::kNotFound);
+    CHECK(store->update_message(12345, p, who(6)).error().code == ErrorCode::kNotFound);
   }
   SECTION("a deleted message frees its client_id") {
     REQUIRE(store->soft_delete_message(msg.id, who()).ok());
@@ -747,7 +747,7 @@ TEST_CASE("store: counters stay exact through append, delete, restore, clear, ma
   // Token change through update_message.
   MessagePatch p;
   p.tokens_used = 100;
-  REQUIRE(store->update_message(ids[0], p, at(22)).ok());
+  REQUIRE(store->update_message(ids[0], p, who(22)).ok());
   CHECK(store->get_conversation(conv)->total_tokens == 120);
   check_counters(*store, conv);
 
@@ -886,7 +886,7 @@ TEST_CASE("store: full-text search is fresh, literal, unicode-aware and scoped",
     REQUIRE(store->flush_search_index().ok());
     MessagePatch p;
     p.content = "now about giraffes";
-    REQUIRE(store->update_message(a1, p, at(5)).ok());
+    REQUIRE(store->update_message(a1, p, who(5)).ok());
     CHECK(ids_of(search("giraffes").items) == std::vector<std::int64_t>{a1});
     CHECK(ids_of(search("invoice").items) == std::vector<std::int64_t>{b1});
   }
@@ -894,7 +894,7 @@ TEST_CASE("store: full-text search is fresh, literal, unicode-aware and scoped",
     auto n = add(c1, "original okapi");
     MessagePatch p;
     p.content = "replaced ocelot";
-    REQUIRE(store->update_message(n, p, at(5)).ok());
+    REQUIRE(store->update_message(n, p, who(5)).ok());
     CHECK(search("okapi").total == 0);
     CHECK(ids_of(search("ocelot").items) == std::vector<std::int64_t>{n});
   }
@@ -1005,4 +1005,118 @@ TEST_CASE("store: registries of agents, subjects and profiles", "[store]") {
   CHECK(bad.error().field == "education");
   CHECK(store->get_profile("u1")->updated_at == at(1));
   CHECK(store->get_profile("u2").error().code == ErrorCode::kNotFound);
+}
+
+TEST_CASE("store: create_conversation_with_message commits both or neither", "[store][safety]") {
+  auto factory = GENERATE(from_range(store_factories()));
+  INFO(factory);
+  TempDir dir;
+  auto store = open_test_store(factory, dir);
+
+  NewConversation nc = new_conv(ConversationKind::kSupport, "");
+  nc.handle = "widget-1";
+  auto made = store->create_conversation_with_message(nc, new_msg(Role::kUser, "first words", "c-1", 4), at(5));
+  REQUIRE(made.ok());
+  CHECK(made->conversation.id > 0);
+  CHECK(made->conversation.handle == "widget-1");
+  CHECK(made->conversation.total_messages == 1);
+  CHECK(made->conversation.total_tokens == 4);
+  CHECK(made->conversation.last_message_at == at(5));
+  CHECK(made->message.id > 0);
+  CHECK(made->message.conversation_id == made->conversation.id);
+  CHECK(made->message.client_id == "c-1");
+  CHECK(store->get_message(made->message.id)->content == "first words");
+  check_counters(*store, made->conversation.id);
+  CHECK(conv_count(*store, true) == 1);
+  const auto last_id = store->last_message_id().value();
+
+  // The message fails (its uuid is taken): no conversation is left behind.
+  NewConversation second = new_conv(ConversationKind::kSupport, "");
+  second.handle = "widget-2";
+  NewMessage dup = new_msg(Role::kUser, "again");
+  dup.uuid = made->message.uuid;
+  auto refused = store->create_conversation_with_message(second, dup, at(6));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ErrorCode::kConflict);
+  CHECK(conv_count(*store, true) == 1);
+  CHECK(store->find_conversation_by_handle("widget-2", true).error().code == ErrorCode::kNotFound);
+
+  // The conversation fails (its handle is taken): no message is written.
+  auto taken = store->create_conversation_with_message(nc, new_msg(Role::kUser, "orphan"), at(7));
+  REQUIRE_FALSE(taken.ok());
+  CHECK(taken.error().code == ErrorCode::kConflict);
+  CHECK(store->last_message_id().value() == last_id);
+  CHECK(conv_count(*store, true) == 1);
+
+  // Bad input is refused before anything is written.
+  NewMessage bad = new_msg(Role::kUser, "x");
+  bad.metadata = "[1]";
+  CHECK(store->create_conversation_with_message(second, bad, at(8)).error().code == ErrorCode::kInvalidArgument);
+  CHECK(conv_count(*store, true) == 1);
+}
+
+TEST_CASE("store: every update_message keeps the replaced content as a version and audits it",
+          "[store][safety]") {
+  auto factory = GENERATE(from_range(store_factories()));
+  INFO(factory);
+  TempDir dir;
+  auto store = open_test_store(factory, dir);
+  auto conv = store->create_conversation(new_conv(), at(0))->id;
+  NewMessage m = new_msg(Role::kUser, "first draft");
+  m.metadata = R"({"v":1})";
+  auto msg = store->append_message(conv, m, at(1))->message;
+  CHECK(store->list_message_versions(msg.id)->empty());
+
+  MessagePatch p1;
+  p1.content = "second draft";
+  REQUIRE(store->update_message(msg.id, p1, AuditContext{"alice", at(5)}).ok());
+  MessagePatch p2;
+  p2.metadata = R"({"v":2})";
+  REQUIRE(store->update_message(msg.id, p2, AuditContext{"", at(9)}).ok());
+  CHECK(store->get_message(msg.id)->content == "second draft");
+
+  auto v = store->list_message_versions(msg.id);
+  REQUIRE(v.ok());
+  REQUIRE(v->size() == 2);
+  CHECK((*v)[0].message_id == msg.id);
+  CHECK((*v)[0].version == 1);
+  CHECK((*v)[0].content == "first draft");
+  CHECK((*v)[0].metadata == R"({"v":1})");
+  CHECK((*v)[0].written_at == at(1));
+  CHECK((*v)[0].replaced_at == at(5));
+  CHECK((*v)[0].replaced_by == "alice");
+  CHECK((*v)[1].version == 2);
+  CHECK((*v)[1].content == "second draft");
+  CHECK((*v)[1].written_at == at(5));
+  CHECK((*v)[1].replaced_at == at(9));
+  CHECK((*v)[1].replaced_by.empty());
+
+  AuditQuery q;
+  q.conversation_id = conv;
+  auto audit = store->list_audit(q);
+  REQUIRE(audit.ok());
+  std::vector<AuditEntry> edits;
+  for (const auto& e : *audit)
+    if (e.action == "message.edit") edits.push_back(e);
+  REQUIRE(edits.size() == 2);
+  std::sort(edits.begin(), edits.end(), [](const AuditEntry& a, const AuditEntry& b) { return a.id < b.id; });
+  CHECK(edits[0].actor == "alice");
+  CHECK(edits[0].at == at(5));
+  CHECK(edits[0].target_type == "message");
+  CHECK(edits[0].target_id == msg.id);
+  CHECK(edits[0].detail == R"({"version":1})");
+  CHECK(edits[1].detail == R"({"version":2})");
+
+  // A refused update writes neither a version nor an audit entry.
+  MessagePatch bad;
+  bad.metadata = "[1]";
+  REQUIRE_FALSE(store->update_message(msg.id, bad, AuditContext{"alice", at(10)}).ok());
+  CHECK(store->list_message_versions(msg.id)->size() == 2);
+  CHECK(store->list_message_versions(987654).error().code == ErrorCode::kNotFound);
+
+  // The record outlives a soft delete; a purge removes both.
+  REQUIRE(store->soft_delete_message(msg.id, who(20)).ok());
+  CHECK(store->list_message_versions(msg.id)->size() == 2);
+  REQUIRE(store->purge(at(30), who(31)).ok());
+  CHECK(store->list_message_versions(msg.id).error().code == ErrorCode::kNotFound);
 }

@@ -4,6 +4,9 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <fstream>
 
 #include "chat/sqlite_store.hpp"
@@ -140,4 +143,25 @@ TEST_CASE("store: full durability opens and works", "[store]") {
   NewMessage m;
   m.content = "x";
   CHECK((*s)->append_message(conv->id, m, at(1)).ok());
+}
+
+TEST_CASE("store: a new database and its companions are private (mode 0600)", "[store][safety]") {
+  TempDir dir;
+  const auto opts = options_for(dir);
+  const mode_t old_mask = ::umask(022);  // a typical umask: it would leave 0644
+  {
+    auto s = open_sqlite_store(opts);
+    REQUIRE(s.ok());
+    NewConversation nc;
+    nc.handle = "private";
+    REQUIRE((*s)->create_conversation(nc, at(0)).ok());
+    for (const char* suffix : {"", "-wal", "-shm", ".lock"}) {
+      const std::string path = opts.path + suffix;
+      INFO(path);
+      struct stat st {};
+      REQUIRE(::stat(path.c_str(), &st) == 0);
+      CHECK((st.st_mode & 0777) == 0600);
+    }
+  }
+  ::umask(old_mask);
 }

@@ -199,7 +199,7 @@ TEST_CASE("store text: full-text search refuses NUL (never internal) and folds c
   // An edit is reindexed folded too.
   MessagePatch patch;
   patch.content = "Grüße aus GIESSEN";
-  REQUIRE(store->update_message(ids[8], patch, at(2)).ok());
+  REQUIRE(store->update_message(ids[8], patch, AuditContext{"u1", at(2)}).ok());
   CHECK(found("grüsse") == std::vector<std::int64_t>{ids[8]});
   CHECK(found("Gießen") == std::vector<std::int64_t>{ids[8]});
   CHECK(found("sure_thing").empty());

@@ -6,6 +6,8 @@
 //                            by id; limit 1..1000 (ServiceOptions::max_page), default 1000; count is the
 //                            number of agents in all, the next page is offset + limit
 //   GET  /api/agents/{id}/   agent: {"id","name","system_prompt","model","created_at","updated_at"}
+//                            system_prompt is the persona's prompt for admin tokens, null for any other
+//                            (a persona's prompt is operator configuration: ChatService::get_agent)
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
@@ -24,7 +26,8 @@ using nlohmann::json;
 json agent_json(const chat::Agent& a) {
   return {{"id", a.id},
           {"name", a.name},
-          {"system_prompt", a.system_prompt},
+          // Admins only (libchat's rule); everyone else gets null.
+          {"system_prompt", a.system_prompt_hidden ? json(nullptr) : json(a.system_prompt)},
           {"model", a.model},
           {"created_at", chat::format_timestamp(a.created_at)},
           {"updated_at", chat::format_timestamp(a.updated_at)}};

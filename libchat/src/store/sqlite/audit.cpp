@@ -60,6 +60,7 @@ Result<std::int64_t> AuditTrail::purge(Timestamp deleted_before, const AuditCont
     w.run("DELETE FROM messages_fts WHERE rowid IN (SELECT id FROM temp.purge_ids)");
     w.run("DELETE FROM fts_pending WHERE message_id IN (SELECT id FROM temp.purge_ids)");
     w.run("DELETE FROM message_attachments WHERE message_id IN (SELECT id FROM temp.purge_ids)");
+    w.run("DELETE FROM message_versions WHERE message_id IN (SELECT id FROM temp.purge_ids)");
     std::int64_t messages = 0;
     std::int64_t conversations = 0;
     {

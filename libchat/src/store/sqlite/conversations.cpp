@@ -34,58 +34,67 @@ Result<Conversation> load_conversation(Conn& c, std::int64_t id, bool include_de
   return visible(*s, include_deleted);
 }
 
+Result<Conversation> Conversations::prepare(const NewConversation& in, Timestamp now) {
+  CHAT_ASSIGN_OR_RETURN(auto meta, detail::normalize_json_object(in.metadata, "metadata", kMaxMetadataBytes));
+  if (!in.uuid.empty() && !is_uuid(in.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
+  Conversation c;
+  c.uuid = in.uuid.empty() ? generate_uuid_v4() : in.uuid;
+  c.handle = in.handle;
+  c.kind = in.kind;
+  c.type = in.type.empty() ? "chat" : in.type;
+  c.user_id = in.user_id;
+  c.external_user_id = in.external_user_id;
+  c.name = in.name;
+  c.email = in.email;
+  c.agent_id = in.agent_id;
+  c.subject = in.subject;
+  c.title = in.title;
+  c.status = in.status.empty() ? "active" : in.status;
+  c.is_archived = in.is_archived;
+  c.is_pinned = in.is_pinned;
+  c.is_active = true;
+  c.expires_at = in.expires_at;
+  c.metadata = std::move(meta);
+  c.initial_context = in.initial_context;
+  c.created_at = now;
+  c.updated_at = now;
+  return c;
+}
+
+void Conversations::insert(Conn& w, Conversation& c) {
+  auto s = w.prepare_static(
+      "INSERT INTO conversations (uuid, handle, kind, type, user_id, external_user_id, name, email, agent_id, "
+      "subject, title, status, is_archived, is_pinned, is_active, expires_at, metadata, initial_context, "
+      "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?,?)");
+  s->bind(1, c.uuid);
+  bind_text_or_null(*s, 2, c.handle);
+  s->bind(3, std::string(to_string(c.kind)));
+  s->bind(4, c.type);
+  s->bind(5, c.user_id);
+  s->bind(6, c.external_user_id);
+  s->bind(7, c.name);
+  s->bind(8, c.email);
+  bind_opt(*s, 9, c.agent_id);
+  s->bind(10, c.subject);
+  s->bind(11, c.title);
+  s->bind(12, c.status);
+  s->bind(13, c.is_archived ? 1 : 0);
+  s->bind(14, c.is_pinned ? 1 : 0);
+  bind_opt(*s, 15, c.expires_at);
+  s->bind(16, c.metadata);
+  s->bind(17, c.initial_context);
+  s->bind(18, to_millis(c.created_at));
+  s->bind(19, to_millis(c.updated_at));
+  s->exec();
+  c.id = w.db().getLastInsertRowid();
+}
+
 Result<Conversation> Conversations::create(const NewConversation& in, Timestamp now) {
   // Validation and SQL building can throw too (allocation): nothing escapes.
   return db_.guarded<Conversation>([&]() -> Result<Conversation> {
-    CHAT_ASSIGN_OR_RETURN(auto meta, detail::normalize_json_object(in.metadata, "metadata", kMaxMetadataBytes));
-    if (!in.uuid.empty() && !is_uuid(in.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
-    Conversation c;
-    c.uuid = in.uuid.empty() ? generate_uuid_v4() : in.uuid;
-    c.handle = in.handle;
-    c.kind = in.kind;
-    c.type = in.type.empty() ? "chat" : in.type;
-    c.user_id = in.user_id;
-    c.external_user_id = in.external_user_id;
-    c.name = in.name;
-    c.email = in.email;
-    c.agent_id = in.agent_id;
-    c.subject = in.subject;
-    c.title = in.title;
-    c.status = in.status.empty() ? "active" : in.status;
-    c.is_archived = in.is_archived;
-    c.is_pinned = in.is_pinned;
-    c.is_active = true;
-    c.expires_at = in.expires_at;
-    c.metadata = std::move(meta);
-    c.initial_context = in.initial_context;
-    c.created_at = now;
-    c.updated_at = now;
+    CHAT_ASSIGN_OR_RETURN(Conversation c, prepare(in, now));
     return db_.write<Conversation>([&](Conn& w) -> Result<Conversation> {
-      auto s = w.prepare_static(
-          "INSERT INTO conversations (uuid, handle, kind, type, user_id, external_user_id, name, email, agent_id, "
-          "subject, title, status, is_archived, is_pinned, is_active, expires_at, metadata, initial_context, "
-          "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,?,?,?,?,?)");
-      s->bind(1, c.uuid);
-      bind_text_or_null(*s, 2, c.handle);
-      s->bind(3, std::string(to_string(c.kind)));
-      s->bind(4, c.type);
-      s->bind(5, c.user_id);
-      s->bind(6, c.external_user_id);
-      s->bind(7, c.name);
-      s->bind(8, c.email);
-      bind_opt(*s, 9, c.agent_id);
-      s->bind(10, c.subject);
-      s->bind(11, c.title);
-      s->bind(12, c.status);
-      s->bind(13, c.is_archived ? 1 : 0);
-      s->bind(14, c.is_pinned ? 1 : 0);
-      bind_opt(*s, 15, c.expires_at);
-      s->bind(16, c.metadata);
-      s->bind(17, c.initial_context);
-      s->bind(18, to_millis(now));
-      s->bind(19, to_millis(now));
-      s->exec();
-      c.id = w.db().getLastInsertRowid();
+      insert(w, c);
       return c;
     });
   });

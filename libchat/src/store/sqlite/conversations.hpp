@@ -21,6 +21,12 @@ class Conversations {
   explicit Conversations(Database& db) : db_(db) {}
 
   Result<Conversation> create(const NewConversation& in, Timestamp now);
+  // The two halves of create, for a caller that inserts in its own write
+  // transaction (Store::create_conversation_with_message): the row checked
+  // and filled in (no database), then its INSERT (sets c.id; throws on a
+  // constraint violation, which the transaction's guard maps).
+  Result<Conversation> prepare(const NewConversation& in, Timestamp now);
+  void insert(Conn& w, Conversation& c);
   Result<Conversation> get(std::int64_t id, bool include_deleted);
   Result<Conversation> find_by_uuid(std::string_view uuid, bool include_deleted);
   Result<Conversation> find_by_handle(std::string_view handle, bool include_deleted);

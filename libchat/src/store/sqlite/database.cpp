@@ -72,7 +72,7 @@ Error Database::map_error(const SQLite::Exception& e) const {
 // file (SO_REUSEPORT lets them share a port too) must not.
 Status Database::lock_file() {
   const std::string lock_path = options_.path + ".lock";
-  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Error::unavailable("the database file cannot be opened");
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
@@ -82,8 +82,19 @@ Status Database::lock_file() {
   return {};
 }
 
+// Chats are private: a new database file is created with mode 0600 before
+// SQLite opens it, and SQLite gives "-wal" and "-shm" the database file's
+// permissions. An existing file keeps its mode (the operator's choice).
+Status Database::create_private() {
+  const int fd = ::open(options_.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0) return Error::unavailable("the database file cannot be opened");
+  ::close(fd);
+  return {};
+}
+
 Status Database::open() {
   if (!memory_) CHAT_RETURN_IF_ERROR(lock_file());
+  if (!memory_ && options_.path.rfind("file:", 0) != 0) CHAT_RETURN_IF_ERROR(create_private());
   try {
     return open_connections();
   } catch (const SQLite::Exception& e) {

@@ -126,6 +126,7 @@ class Database {
   }
 
   Error map_error(const SQLite::Exception& e) const;
+  Status create_private();
   Status lock_file();
   Status open_connections();
   Conn* acquire_reader();

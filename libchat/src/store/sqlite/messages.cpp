@@ -70,110 +70,121 @@ std::int64_t last_assigned_message_id(Conn& c) {
   return s->executeStep() ? s->getColumn(0).getInt64() : 0;
 }
 
+Result<AppendOutcome> Messages::prepare(std::int64_t conversation_id, const NewMessage& m, Timestamp now) {
+  CHAT_ASSIGN_OR_RETURN(auto meta, normalize_metadata(m.metadata));
+  if (!m.uuid.empty() && !is_uuid(m.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
+  if (m.tokens_used && *m.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
+  AppendOutcome out;
+  Message& msg = out.message;
+  msg.uuid = m.uuid.empty() ? generate_uuid_v4() : m.uuid;
+  msg.conversation_id = conversation_id;
+  msg.client_id = m.client_id;
+  msg.role = m.role;
+  msg.content = m.content;
+  msg.content_type = m.content_type.empty() ? "text" : m.content_type;
+  msg.message_type = m.message_type.empty() ? "text" : m.message_type;
+  msg.status = m.status;
+  msg.metadata = std::move(meta);
+  msg.tokens_used = m.tokens_used;
+  msg.processing_time = m.processing_time;
+  msg.cost = m.cost;
+  msg.created_at = now;
+  msg.updated_at = now;
+  return out;
+}
+
+// Statements per append: BEGIN, [conversation row for the precondition],
+// [client_id lookup], UPDATE of the counters (which doubles as the
+// "conversation is live" check), INSERT, COMMIT. Fewer statements is most of
+// what keeps append near a raw insert.
+Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, const NewMessage& m,
+                                       AppendOutcome out, const AppendPrecondition& precondition) {
+  Message& msg = out.message;
+  msg.conversation_id = conversation_id;
+  const Timestamp now = msg.created_at;
+  if (precondition) {
+    // Read by the writer in its own transaction: on a warm cache, and
+    // nothing can change the row before the insert.
+    CHAT_ASSIGN_OR_RETURN(const Conversation c, load_conversation(w, conversation_id, false));
+    Status admitted;
+    try {
+      admitted = precondition(c);
+    } catch (...) {  // NOLINT: a throwing precondition refuses the append
+      db_.log(LogLevel::kError, "sqlite store: an append precondition threw");
+      return Error::internal("internal error");
+    }
+    CHAT_RETURN_IF_ERROR(admitted);
+  }
+  if (!m.client_id.empty()) {
+    // Checked in the same write transaction as the insert: two posts
+    // with one client_id cannot both create a message.
+    auto found = live_by_client_id(w, conversation_id, m.client_id);
+    if (!found.empty()) return AppendOutcome{std::move(found.front()), false};
+  }
+  {
+    // A new id is always above last_read_message_id (marks are clamped
+    // to existing ids), so a non-user message is always unread.
+    auto s = w.prepare_static(
+        "UPDATE conversations SET total_messages = total_messages + 1, unread_count = unread_count + ?, "
+        "total_tokens = total_tokens + ?, last_message_at = ?, updated_at = ? "
+        "WHERE id = ? AND deleted_at IS NULL");
+    s->bind(1, msg.role == Role::kUser ? 0 : 1);
+    s->bind(2, msg.tokens_used.value_or(0));
+    s->bind(3, to_millis(now));
+    s->bind(4, to_millis(now));
+    s->bind(5, conversation_id);
+    if (s->exec() == 0) return Error::not_found("conversation not found");
+  }
+  {
+    auto s = w.prepare_static(
+        "INSERT INTO messages (uuid, conversation_id, client_id, role, content, content_type, message_type, "
+        "status, metadata, tokens_used, processing_time, cost, attachment_count, created_at, updated_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    s->bind(1, msg.uuid);
+    s->bind(2, conversation_id);
+    bind_text_or_null(*s, 3, msg.client_id);
+    s->bind(4, std::string(to_string(msg.role)));
+    s->bindNoCopy(5, msg.content);
+    s->bind(6, msg.content_type);
+    s->bind(7, msg.message_type);
+    s->bind(8, std::string(to_string(msg.status)));
+    s->bindNoCopy(9, msg.metadata);
+    bind_opt(*s, 10, msg.tokens_used);
+    bind_opt(*s, 11, msg.processing_time);
+    bind_opt(*s, 12, msg.cost);
+    s->bind(13, static_cast<std::int64_t>(m.attachments.size()));
+    s->bind(14, to_millis(now));
+    s->bind(15, to_millis(now));
+    s->exec();
+  }
+  msg.id = w.db().getLastInsertRowid();
+  for (const auto& a : m.attachments) {
+    auto s = w.prepare_static(
+        "INSERT INTO message_attachments (message_id, file_name, file_type, file_size, file_path, created_at) "
+        "VALUES (?,?,?,?,?,?)");
+    s->bind(1, msg.id);
+    s->bind(2, a.file_name);
+    s->bind(3, a.file_type);
+    s->bind(4, a.file_size);
+    s->bind(5, a.file_path);
+    s->bind(6, to_millis(now));
+    s->exec();
+    msg.attachments.push_back(
+        Attachment{w.db().getLastInsertRowid(), msg.id, a.file_name, a.file_type, a.file_size, a.file_path, now});
+  }
+  index_.appended(msg.id);
+  return out;
+}
+
 Result<AppendOutcome> Messages::append(std::int64_t conversation_id, const NewMessage& m, Timestamp now,
                                        const AppendPrecondition& precondition) {
   // Validation and SQL building can throw too (allocation): nothing escapes.
+  // Preparing is done before taking the writer lock: it is the only costly
+  // part that does not need the database.
   return db_.guarded<AppendOutcome>([&]() -> Result<AppendOutcome> {
-    CHAT_ASSIGN_OR_RETURN(auto meta, normalize_metadata(m.metadata));
-    if (!m.uuid.empty() && !is_uuid(m.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
-    if (m.tokens_used && *m.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
-    // Done before taking the writer lock: it is the only costly part that
-    // does not need the database.
-    AppendOutcome out;
-    Message& msg = out.message;
-    msg.uuid = m.uuid.empty() ? generate_uuid_v4() : m.uuid;
-    msg.conversation_id = conversation_id;
-    msg.client_id = m.client_id;
-    msg.role = m.role;
-    msg.content = m.content;
-    msg.content_type = m.content_type.empty() ? "text" : m.content_type;
-    msg.message_type = m.message_type.empty() ? "text" : m.message_type;
-    msg.status = m.status;
-    msg.metadata = std::move(meta);
-    msg.tokens_used = m.tokens_used;
-    msg.processing_time = m.processing_time;
-    msg.cost = m.cost;
-    msg.created_at = now;
-    msg.updated_at = now;
-
-    // Statements per append: BEGIN, [conversation row for the
-    // precondition], [client_id lookup], UPDATE of the counters (which
-    // doubles as the "conversation is live" check), INSERT, COMMIT. Fewer
-    // statements is most of what keeps append near a raw insert.
-    return db_.write<AppendOutcome>([&](Conn& w) -> Result<AppendOutcome> {
-      if (precondition) {
-        // Read by the writer in its own transaction: on a warm cache, and
-        // nothing can change the row before the insert.
-        CHAT_ASSIGN_OR_RETURN(const Conversation c, load_conversation(w, conversation_id, false));
-        Status admitted;
-        try {
-          admitted = precondition(c);
-        } catch (...) {  // NOLINT: a throwing precondition refuses the append
-          db_.log(LogLevel::kError, "sqlite store: an append precondition threw");
-          return Error::internal("internal error");
-        }
-        CHAT_RETURN_IF_ERROR(admitted);
-      }
-      if (!m.client_id.empty()) {
-        // Checked in the same write transaction as the insert: two posts
-        // with one client_id cannot both create a message.
-        auto found = live_by_client_id(w, conversation_id, m.client_id);
-        if (!found.empty()) return AppendOutcome{std::move(found.front()), false};
-      }
-      {
-        // A new id is always above last_read_message_id (marks are clamped
-        // to existing ids), so a non-user message is always unread.
-        auto s = w.prepare_static(
-            "UPDATE conversations SET total_messages = total_messages + 1, unread_count = unread_count + ?, "
-            "total_tokens = total_tokens + ?, last_message_at = ?, updated_at = ? "
-            "WHERE id = ? AND deleted_at IS NULL");
-        s->bind(1, msg.role == Role::kUser ? 0 : 1);
-        s->bind(2, msg.tokens_used.value_or(0));
-        s->bind(3, to_millis(now));
-        s->bind(4, to_millis(now));
-        s->bind(5, conversation_id);
-        if (s->exec() == 0) return Error::not_found("conversation not found");
-      }
-      {
-        auto s = w.prepare_static(
-            "INSERT INTO messages (uuid, conversation_id, client_id, role, content, content_type, message_type, "
-            "status, metadata, tokens_used, processing_time, cost, attachment_count, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        s->bind(1, msg.uuid);
-        s->bind(2, conversation_id);
-        bind_text_or_null(*s, 3, msg.client_id);
-        s->bind(4, std::string(to_string(msg.role)));
-        s->bindNoCopy(5, msg.content);
-        s->bind(6, msg.content_type);
-        s->bind(7, msg.message_type);
-        s->bind(8, std::string(to_string(msg.status)));
-        s->bindNoCopy(9, msg.metadata);
-        bind_opt(*s, 10, msg.tokens_used);
-        bind_opt(*s, 11, msg.processing_time);
-        bind_opt(*s, 12, msg.cost);
-        s->bind(13, static_cast<std::int64_t>(m.attachments.size()));
-        s->bind(14, to_millis(now));
-        s->bind(15, to_millis(now));
-        s->exec();
-      }
-      msg.id = w.db().getLastInsertRowid();
-      for (const auto& a : m.attachments) {
-        auto s = w.prepare_static(
-            "INSERT INTO message_attachments (message_id, file_name, file_type, file_size, file_path, created_at) "
-            "VALUES (?,?,?,?,?,?)");
-        s->bind(1, msg.id);
-        s->bind(2, a.file_name);
-        s->bind(3, a.file_type);
-        s->bind(4, a.file_size);
-        s->bind(5, a.file_path);
-        s->bind(6, to_millis(now));
-        s->exec();
-        msg.attachments.push_back(
-            Attachment{w.db().getLastInsertRowid(), msg.id, a.file_name, a.file_type, a.file_size, a.file_path, now});
-      }
-      index_.appended(msg.id);
-      return std::move(out);
-    });
+    CHAT_ASSIGN_OR_RETURN(AppendOutcome out, prepare(conversation_id, m, now));
+    return db_.write<AppendOutcome>(
+        [&](Conn& w) -> Result<AppendOutcome> { return insert(w, conversation_id, m, std::move(out), precondition); });
   });
 }
 
@@ -248,7 +259,8 @@ Result<Page<Message>> Messages::list(std::int64_t conversation_id, const Message
   });
 }
 
-Result<Message> Messages::update(std::int64_t id, const MessagePatch& p, Timestamp now) {
+Result<Message> Messages::update(std::int64_t id, const MessagePatch& p, const AuditContext& audit) {
+  const Timestamp now = audit.at;
   // Validation and SQL building can throw too (allocation): nothing escapes.
   return db_.guarded<Message>([&]() -> Result<Message> {
     std::optional<std::string> meta;
@@ -259,6 +271,28 @@ Result<Message> Messages::update(std::int64_t id, const MessagePatch& p, Timesta
     bool edited_indexed = false;
     auto r = db_.write<Message>([&](Conn& w) -> Result<Message> {
       CHAT_ASSIGN_OR_RETURN(const Message cur, load_message(w, id, false));
+      std::int64_t version = 1;
+      {
+        auto s = w.prepare_static("SELECT COALESCE(MAX(version), 0) + 1 FROM message_versions WHERE message_id = ?");
+        s->bind(1, id);
+        if (s->executeStep()) version = s->getColumn(0).getInt64();
+      }
+      {
+        // What the edit replaces, kept before it is overwritten.
+        auto s = w.prepare_static(
+            "INSERT INTO message_versions (message_id, version, content, metadata, written_at, replaced_at, "
+            "replaced_by) VALUES (?,?,?,?,?,?,?)");
+        s->bind(1, id);
+        s->bind(2, version);
+        s->bind(3, cur.content);
+        s->bind(4, cur.metadata);
+        s->bind(5, to_millis(cur.updated_at));
+        s->bind(6, to_millis(now));
+        s->bind(7, audit.actor);
+        s->exec();
+      }
+      write_audit(w, audit, "message.edit", "message", id, cur.conversation_id,
+                  audit_detail_count("version", version));
       {
         auto s = w.prepare_static(
             "UPDATE messages SET content = COALESCE(?, content), metadata = COALESCE(?, metadata), "
@@ -286,6 +320,33 @@ Result<Message> Messages::update(std::int64_t id, const MessagePatch& p, Timesta
     });
     if (r && edited_indexed) index_.edited();
     return r;
+  });
+}
+
+Result<std::vector<MessageVersion>> Messages::versions(std::int64_t message_id) {
+  return db_.read<std::vector<MessageVersion>>([&](Conn& r) -> Result<std::vector<MessageVersion>> {
+    {
+      auto s = r.prepare_static("SELECT 1 FROM messages WHERE id = ?");
+      s->bind(1, message_id);
+      if (!s->executeStep()) return Error::not_found("message not found");
+    }
+    auto s = r.prepare_static(
+        "SELECT version, content, metadata, written_at, replaced_at, replaced_by FROM message_versions "
+        "WHERE message_id = ? ORDER BY version");
+    s->bind(1, message_id);
+    std::vector<MessageVersion> out;
+    while (s->executeStep()) {
+      MessageVersion v;
+      v.message_id = message_id;
+      v.version = s->getColumn(0).getInt64();
+      v.content = s->getColumn(1).getString();
+      v.metadata = s->getColumn(2).getString();
+      v.written_at = from_millis(s->getColumn(3).getInt64());
+      v.replaced_at = from_millis(s->getColumn(4).getInt64());
+      v.replaced_by = s->getColumn(5).getString();
+      out.push_back(std::move(v));
+    }
+    return out;
   });
 }
 

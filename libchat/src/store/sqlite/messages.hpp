@@ -31,11 +31,18 @@ class Messages {
 
   Result<AppendOutcome> append(std::int64_t conversation_id, const NewMessage& m, Timestamp now,
                                const AppendPrecondition& precondition);
+  // The two halves of append, for a caller that appends in its own write
+  // transaction (Store::create_conversation_with_message): the row checked
+  // and filled in (no database), then the precondition, counters and INSERT.
+  Result<AppendOutcome> prepare(std::int64_t conversation_id, const NewMessage& m, Timestamp now);
+  Result<AppendOutcome> insert(Conn& w, std::int64_t conversation_id, const NewMessage& m, AppendOutcome out,
+                               const AppendPrecondition& precondition);
   Result<Message> get(std::int64_t id, bool include_deleted);
   Result<Message> find_by_uuid(std::string_view uuid, bool include_deleted);
   Result<Message> find_by_client_id(std::int64_t conversation_id, std::string_view client_id);
   Result<Page<Message>> list(std::int64_t conversation_id, const MessageQuery& q);
-  Result<Message> update(std::int64_t id, const MessagePatch& p, Timestamp now);
+  Result<Message> update(std::int64_t id, const MessagePatch& p, const AuditContext& audit);
+  Result<std::vector<MessageVersion>> versions(std::int64_t message_id);
   Status soft_delete(std::int64_t id, const AuditContext& audit);
   Result<Message> restore(std::int64_t id, const AuditContext& audit);
   Result<std::int64_t> last_id();

@@ -155,6 +155,24 @@ DELETE FROM fts_pending;
 UPDATE fts_state SET last_indexed_id = 0 WHERE id = 1;
 )sql";
 
+// Version 4 (issue 9): every message edit keeps what it replaced. One row
+// per edit: the content and metadata as they were before it, when that
+// content was written, and who replaced it when (the audit entry
+// "message.edit" of the same transaction names the version).
+constexpr const char* kV4 = R"sql(
+CREATE TABLE IF NOT EXISTS message_versions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id INTEGER NOT NULL REFERENCES messages(id),
+  version INTEGER NOT NULL,
+  content TEXT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  written_at INTEGER NOT NULL,
+  replaced_at INTEGER NOT NULL,
+  replaced_by TEXT NOT NULL DEFAULT '',
+  UNIQUE (message_id, version)
+);
+)sql";
+
 }  // namespace
 
 const std::vector<SqliteMigration>& sqlite_migrations() {
@@ -162,6 +180,7 @@ const std::vector<SqliteMigration>& sqlite_migrations() {
       {1, kV1},
       {2, kV2},
       {3, kV3},
+      {4, kV4},
   };
   return steps;
 }

@@ -61,6 +61,20 @@ Result<AppendOutcome> SqliteStore::append_message(std::int64_t conversation_id, 
                                                   const AppendPrecondition& precondition) {
   return messages_.append(conversation_id, m, now, precondition);
 }
+Result<CreatedThread> SqliteStore::create_conversation_with_message(const NewConversation& c, const NewMessage& m,
+                                                                    Timestamp now) {
+  return db_.guarded<CreatedThread>([&]() -> Result<CreatedThread> {
+    CHAT_ASSIGN_OR_RETURN(Conversation conv, conversations_.prepare(c, now));
+    CHAT_ASSIGN_OR_RETURN(AppendOutcome first, messages_.prepare(0, m, now));
+    // One write transaction: an error from either half rolls both back.
+    return db_.write<CreatedThread>([&](sqlite::Conn& w) -> Result<CreatedThread> {
+      conversations_.insert(w, conv);
+      CHAT_ASSIGN_OR_RETURN(AppendOutcome out, messages_.insert(w, conv.id, m, std::move(first), {}));
+      CHAT_ASSIGN_OR_RETURN(Conversation committed, sqlite::load_conversation(w, conv.id, false));
+      return CreatedThread{std::move(committed), std::move(out.message)};
+    });
+  });
+}
 Result<Message> SqliteStore::get_message(std::int64_t id, bool include_deleted) {
   return messages_.get(id, include_deleted);
 }
@@ -73,8 +87,11 @@ Result<Message> SqliteStore::find_message_by_client_id(std::int64_t conversation
 Result<Page<Message>> SqliteStore::list_messages(std::int64_t conversation_id, const MessageQuery& q) {
   return messages_.list(conversation_id, q);
 }
-Result<Message> SqliteStore::update_message(std::int64_t id, const MessagePatch& p, Timestamp now) {
-  return messages_.update(id, p, now);
+Result<Message> SqliteStore::update_message(std::int64_t id, const MessagePatch& p, const AuditContext& audit) {
+  return messages_.update(id, p, audit);
+}
+Result<std::vector<MessageVersion>> SqliteStore::list_message_versions(std::int64_t message_id) {
+  return messages_.versions(message_id);
 }
 Status SqliteStore::soft_delete_message(std::int64_t id, const AuditContext& audit) {
   return messages_.soft_delete(id, audit);

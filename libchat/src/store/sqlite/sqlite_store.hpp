@@ -47,11 +47,14 @@ class SqliteStore final : public Store {
 
   Result<AppendOutcome> append_message(std::int64_t conversation_id, const NewMessage& m, Timestamp now,
                                        const AppendPrecondition& precondition) override;
+  Result<CreatedThread> create_conversation_with_message(const NewConversation& c, const NewMessage& m,
+                                                         Timestamp now) override;
   Result<Message> get_message(std::int64_t id, bool include_deleted) override;
   Result<Message> find_message_by_uuid(std::string_view uuid, bool include_deleted) override;
   Result<Message> find_message_by_client_id(std::int64_t conversation_id, std::string_view client_id) override;
   Result<Page<Message>> list_messages(std::int64_t conversation_id, const MessageQuery& q) override;
-  Result<Message> update_message(std::int64_t id, const MessagePatch& p, Timestamp now) override;
+  Result<Message> update_message(std::int64_t id, const MessagePatch& p, const AuditContext& audit) override;
+  Result<std::vector<MessageVersion>> list_message_versions(std::int64_t message_id) override;
   Status soft_delete_message(std::int64_t id, const AuditContext& audit) override;
   Result<Message> restore_message(std::int64_t id, const AuditContext& audit) override;
   Result<Page<SearchHit>> search_messages(const SearchQuery& q) override;
