@@ -121,6 +121,9 @@ TEST_CASE("secret: secrets shorter than 32 bytes are refused", "[chatd][secret][
   CHECK_THAT(flag.error().message, Catch::Contains("at least 32"));
   CHECK_FALSE(chatd::resolve_jwt_secret(std::string(31, 's'), d.db("other.db")).ok());
   CHECK(chatd::resolve_jwt_secret(std::string(32, 's'), d.db("other.db")).ok());
+  // White space around a flag's secret is not secret, as in a file.
+  CHECK_FALSE(chatd::resolve_jwt_secret(std::string(32, ' '), d.db("other.db")).ok());
+  CHECK_FALSE(chatd::resolve_jwt_secret(" " + std::string(31, 's') + "\n", d.db("other.db")).ok());
 }
 
 TEST_CASE("secret: starts racing to create the file agree on one secret", "[chatd][secret][safety]") {

@@ -129,8 +129,9 @@ chat::Result<std::string> random_secret_hex() {
 chat::Result<JwtSecret> resolve_jwt_secret(const std::string& configured, const std::string& db) {
   JwtSecret out;
   if (!configured.empty()) {
-    if (configured.size() < kMinSecretBytes) {
-      return chat::Error::invalid("--jwt-secret", "--jwt-secret: the secret is " + std::to_string(configured.size()) +
+    // Judged as a secret file's text is: surrounding white space is not secret.
+    if (trim(configured).size() < kMinSecretBytes) {
+      return chat::Error::invalid("--jwt-secret", "--jwt-secret: the secret is " + std::to_string(trim(configured).size()) +
                                                       " bytes; at least " + std::to_string(kMinSecretBytes) +
                                                       " are needed (e.g. openssl rand -hex 32)");
     }

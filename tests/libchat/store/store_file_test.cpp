@@ -5,6 +5,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -81,6 +82,18 @@ TEST_CASE("store: a second open of the same file is refused while the first is o
   CHECK(second.error().message == "database is in use by another process");
   first.value().reset();
   CHECK(open_sqlite_store(opts).ok());
+}
+
+TEST_CASE("store: a lock file planted as a symbolic link is refused, its target untouched", "[store]") {
+  TempDir dir;
+  const auto opts = options_for(dir);
+  const std::string target = opts.path + ".elsewhere";
+  REQUIRE(::symlink(target.c_str(), (opts.path + ".lock").c_str()) == 0);
+  auto s = open_sqlite_store(opts);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().code == ErrorCode::kUnavailable);
+  struct stat st {};
+  CHECK(::lstat(target.c_str(), &st) != 0);  // nothing was created through the link
 }
 
 TEST_CASE("store: a database newer than the code, or not a database, is refused", "[store]") {

@@ -72,7 +72,9 @@ Error Database::map_error(const SQLite::Exception& e) const {
 // file (SO_REUSEPORT lets them share a port too) must not.
 Status Database::lock_file() {
   const std::string lock_path = options_.path + ".lock";
-  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  // O_NOFOLLOW: a link planted in the database's folder must not make the
+  // server create or lock a file elsewhere (ELOOP: refused like any open failure).
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Error::unavailable("the database file cannot be opened");
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
