@@ -51,13 +51,13 @@ struct StubServer {
     config.request_timeout_seconds = request_timeout_seconds;
     server = std::make_unique<chatd::Server>(config, chatd::ServerDeps{service, "stub-secret", nullptr, nullptr});
     auto& r = server->router();
-    r.get("/healthz", [](const httplib::Request&, httplib::Response& res, const chatd::PathParams&) {
+    r.get("/healthz", [](const httplib::Request&, httplib::Response& res, const chatd::PathParams&, const chatd::RequestScope&) {
       chatd::render_json(res, 200, {{"status", "ok"}});
     });
-    r.get("/big", [](const httplib::Request&, httplib::Response& res, const chatd::PathParams&) {
+    r.get("/big", [](const httplib::Request&, httplib::Response& res, const chatd::PathParams&, const chatd::RequestScope&) {
       res.set_content(std::string(kBigBytes, 'b'), "text/plain");
     });
-    r.post("/echo", [](const httplib::Request& req, httplib::Response& res, const chatd::PathParams&) {
+    r.post("/echo", [](const httplib::Request& req, httplib::Response& res, const chatd::PathParams&, const chatd::RequestScope&) {
       chatd::render_json(res, 200, {{"bytes", req.body.size()}, {"body", req.body}});
     });
     REQUIRE(server->start().ok());
@@ -93,7 +93,7 @@ TEST_CASE("connection: a long path costs no stack per byte: 404 on a 128 KiB sta
   // stack per path byte; an 8,100-byte path needed ~4.6 MB. Here the whole
   // connection, routing included, runs on a 128 KiB stack.
   chatd::Router router;
-  router.get("/api/chats/{session_id}/", [](const httplib::Request&, httplib::Response& res, const chatd::PathParams&) {
+  router.get("/api/chats/{session_id}/", [](const httplib::Request&, httplib::Response& res, const chatd::PathParams&, const chatd::RequestScope&) {
     chatd::render_json(res, 200, json::object());
   });
   auto logger = chat::make_null_logger();

@@ -11,7 +11,7 @@ using chatd::Router;
 namespace {
 
 chatd::Handler tagged(std::string tag, std::string* out) {
-  return [tag, out](const httplib::Request&, httplib::Response&, const chatd::PathParams&) { *out = tag; };
+  return [tag, out](const httplib::Request&, httplib::Response&, const chatd::PathParams&, const chatd::RequestScope&) { *out = tag; };
 }
 
 std::string run(const Router& r, std::string_view method, std::string_view path) {
@@ -34,7 +34,7 @@ TEST_CASE("router: literal and parameter segments, trailing slash optional", "[c
     auto m = r.match("GET", path);
     REQUIRE(m.kind == RouteMatch::Kind::kFound);
     httplib::Response res;
-    (*m.handler)(httplib::Request{}, res, m.params);
+    (*m.handler)(httplib::Request{}, res, m.params, chatd::RequestScope{});
     CHECK(hit == "list");
     CHECK(r.match("POST", path).kind == RouteMatch::Kind::kFound);
   }
@@ -82,7 +82,7 @@ TEST_CASE("router: the most specific pattern wins, per method", "[chatd][http]")
     auto m = r.match(method, path);
     REQUIRE(m.kind == RouteMatch::Kind::kFound);
     httplib::Response res;
-    (*m.handler)(httplib::Request{}, res, m.params);
+    (*m.handler)(httplib::Request{}, res, m.params, chatd::RequestScope{});
     return hit;
   };
   CHECK(call("GET", "/chat/conversations/search") == "search");
@@ -96,7 +96,7 @@ TEST_CASE("router: the most specific pattern wins, per method", "[chatd][http]")
 
 TEST_CASE("router: registration mistakes throw at startup", "[chatd][http]") {
   Router r;
-  auto h = [](const httplib::Request&, httplib::Response&, const chatd::PathParams&) {};
+  auto h = [](const httplib::Request&, httplib::Response&, const chatd::PathParams&, const chatd::RequestScope&) {};
   r.get("/a/{id}/", h);
   CHECK_THROWS_AS(r.get("/a/{id}", h), std::logic_error);   // same pattern, slash aside
   CHECK_THROWS_AS(r.get("/a/{other}", h), std::logic_error);  // same shape, other name

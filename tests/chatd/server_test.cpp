@@ -98,34 +98,35 @@ struct TestServer {
 
   void add_test_routes(chatd::Router& r, const chatd::RouteContext& ctx) {
     using chatd::PathParams;
+    using chatd::RequestScope;
     using Req = httplib::Request;
     using Res = httplib::Response;
-    r.post("/test/echo/", [](const Req& req, Res& res, const PathParams&) {
+    r.post("/test/echo/", [](const Req& req, Res& res, const PathParams&, const RequestScope&) {
       auto body = chatd::parse_json_object(req);
       if (!body) return chatd::render_error(res, body.error());
       auto content = chatd::required_string(*body, "content");
       if (!content) return chatd::render_error(res, content.error());
       chatd::render_json(res, 201, {{"content", *content}, {"bytes", req.body.size()}});
     });
-    r.del("/test/echo", [](const Req& req, Res& res, const PathParams&) {
+    r.del("/test/echo", [](const Req& req, Res& res, const PathParams&, const RequestScope&) {
       chatd::render_json(res, 200, {{"deleted", true}, {"bytes", req.body.size()}});
     });
-    r.get("/test/protected", [&ctx](const Req& req, Res& res, const PathParams&) {
+    r.get("/test/protected", [&ctx](const Req& req, Res& res, const PathParams&, const RequestScope&) {
       auto who = ctx.authenticate_required(req, res);
       if (!who) return;
       chatd::render_json(res, 200, {{"user", who->user_id}, {"role", chat::to_string(who->role)}});
     });
-    r.get("/test/agents-only", [&ctx](const Req& req, Res& res, const PathParams&) {
+    r.get("/test/agents-only", [&ctx](const Req& req, Res& res, const PathParams&, const RequestScope&) {
       auto who = ctx.authenticate_required(req, res, chat::PrincipalRole::kAgent);
       if (!who) return;
       chatd::render_json(res, 200, {{"user", who->user_id}});
     });
-    r.get("/test/optional", [&ctx](const Req& req, Res& res, const PathParams&) {
+    r.get("/test/optional", [&ctx](const Req& req, Res& res, const PathParams&, const RequestScope&) {
       auto who = ctx.authenticate_optional(req, res);
       if (!who) return;
       chatd::render_json(res, 200, {{"anonymous", who->is_anonymous()}, {"user", who->user_id}});
     });
-    r.get("/test/conversations/{id}", [&ctx](const Req& req, Res& res, const PathParams& p) {
+    r.get("/test/conversations/{id}", [&ctx](const Req& req, Res& res, const PathParams& p, const RequestScope&) {
       auto who = ctx.authenticate_optional(req, res);
       if (!who) return;
       auto id = std::stoll(std::string(p.get("id")));
@@ -133,13 +134,13 @@ struct TestServer {
       if (!c) return chatd::render_error(res, c.error());
       chatd::render_json(res, 200, {{"id", c->id}});
     });
-    r.get("/test/slow", [this](const Req&, Res& res, const PathParams&) {
+    r.get("/test/slow", [this](const Req&, Res& res, const PathParams&, const RequestScope&) {
       slow_entered.set();
       std::this_thread::sleep_for(600ms);
       slow_finished = true;
       chatd::render_json(res, 200, {{"slow", true}});
     });
-    r.get("/test/throw", [](const Req&, Res&, const PathParams&) { throw std::runtime_error("bug"); });
+    r.get("/test/throw", [](const Req&, Res&, const PathParams&, const RequestScope&) { throw std::runtime_error("bug"); });
   }
 
   std::unique_ptr<httplib::Client> client() const {
@@ -545,7 +546,7 @@ TEST_CASE("server: the worker pool is sized by --threads, not httplib's 8", "[ch
   int inside = 0;
   int most = 0;
   chatd::Server server(config, chatd::ServerDeps{service, kSecret, nullptr, nullptr});
-  server.router().get("/barrier", [&](const httplib::Request&, httplib::Response& res, const chatd::PathParams&) {
+  server.router().get("/barrier", [&](const httplib::Request&, httplib::Response& res, const chatd::PathParams&, const chatd::RequestScope&) {
     std::unique_lock lock(mu);
     most = std::max(most, ++inside);
     cv.notify_all();

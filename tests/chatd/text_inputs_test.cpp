@@ -143,7 +143,7 @@ TEST_CASE("text inputs: control characters in stored text, blank ids, replies to
   REQUIRE(chat.status == 201);
   const auto one = "/chat/conversations/" + std::to_string(chat.json["data"]["conversation_id"].get<std::int64_t>());
   // NUL, ESC and other C0 controls (tab, line feed and carriage return excepted) are never stored.
-  for (const std::string bad : {std::string("a\0b", 3), std::string("\x1b[31mred"), std::string("\x7f")}) {
+  for (const std::string& bad : {std::string("a\0b", 3), std::string("\x1b[31mred"), std::string("\x7f")}) {
     INFO("text: " << json(bad).dump());
     check_400(s.post("/api/chats/messages/", {{"session_id", sid}, {"message", bad}}), "message");
     check_400(s.post(one + "/messages", {{"content", bad}}, user), "content");

@@ -19,7 +19,7 @@ const ErrorStyle& plain_errors() {
 
 Handler fixed_json(int status, const nlohmann::json& body) {
   auto text = std::make_shared<const std::string>(body.dump());
-  return [status, text](const httplib::Request&, httplib::Response& res, const PathParams&) {
+  return [status, text](const httplib::Request&, httplib::Response& res, const PathParams&, const RequestScope&) {
     render_json_text(res, status, *text);
   };
 }

@@ -26,7 +26,9 @@
 // Shapes: parse(req, params) -> chat::Result<In> (or parse(req, params,
 // limits) for a route whose bounds are the service's: ServiceLimits, so that
 // no route repeats the library's page maximum); call(ctx, who, In&) ->
-// chat::Result<Out> or chat::Status; render(const In&, Out&) -> Reply (for a
+// chat::Result<Out> or chat::Status, or call(ctx, who, In&, const
+// RequestScope&) for a route that needs the client address or the request's
+// stop token (long-polls, model calls); render(const In&, Out&) -> Reply (for a
 // Status call: render(const In&) -> Reply).
 //
 // stream_endpoint() is the same for a Server-Sent Events route: after parse it
@@ -75,6 +77,19 @@ auto run_parse(const RouteContext& ctx, const Parse& parse, const httplib::Reque
   }
 }
 
+// Runs a route's service call, handing it the request's scope (client
+// address, stop token) when it takes one: call(ctx, who, in, scope).
+template <class Call, class In>
+auto run_call(const RouteContext& ctx, const Call& call, const chat::Principal& who, In& in,
+              const RequestScope& scope) {
+  if constexpr (std::is_invocable_v<const Call&, const RouteContext&, const chat::Principal&, In&,
+                                    const RequestScope&>) {
+    return call(ctx, who, in, scope);
+  } else {
+    return call(ctx, who, in);
+  }
+}
+
 // Writes a Reply into the response (render_json of http_json.hpp).
 void send(httplib::Response& res, const Reply& reply);
 
@@ -85,12 +100,12 @@ template <class Parse, class Call, class Render>
 Handler endpoint(const RouteContext& ctx, Access access, const ErrorStyle& errors, Parse parse, Call call,
                  Render render) {
   return [&ctx, access, &errors, parse, call, render](const httplib::Request& req, httplib::Response& res,
-                                                      const PathParams& params) {
+                                                      const PathParams& params, const RequestScope& scope) {
     auto who = ctx.authenticate(req, access);
     if (!who) return render_error(res, who.error());
     auto in = run_parse(ctx, parse, req, params);
     if (!in) return render_error(res, errors, std::move(in).error());
-    auto out = call(ctx, *who, *in);
+    auto out = run_call(ctx, call, *who, *in, scope);
     if (!out) return render_error(res, errors, std::move(out).error());
     if constexpr (std::is_same_v<decltype(out), chat::Status>) {
       send(res, render(*in));
@@ -108,14 +123,15 @@ template <class Parse, class Open, class Stream>
 Handler stream_endpoint(const RouteContext& ctx, Access access, const ErrorStyle& errors, std::string busy_message,
                         Parse parse, Open open, Stream stream) {
   return [&ctx, access, &errors, busy_message, parse, open, stream](
-             const httplib::Request& req, httplib::Response& res, const PathParams& params) {
+             const httplib::Request& req, httplib::Response& res, const PathParams& params,
+             const RequestScope& scope) {
     auto who = ctx.authenticate(req, access);
     if (!who) return render_error(res, who.error());
     auto in = run_parse(ctx, parse, req, params);
     if (!in) return render_error(res, errors, std::move(in).error());
     auto slot = ctx.streams.try_acquire();
     if (!slot) return render_error(res, errors, chat::Error::resource_exhausted(busy_message));
-    auto job = open(ctx, *who, *in);
+    auto job = run_call(ctx, open, *who, *in, scope);
     if (!job) return render_error(res, errors, std::move(job).error());
 
     using Job = std::decay_t<decltype(*job)>;

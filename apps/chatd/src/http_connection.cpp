@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cctype>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -46,8 +47,13 @@ bool client_closes(const httplib::Request& req) {
 }
 
 void handle_safely(const ConnectionHooks& hooks, const httplib::Request& req, httplib::Response& res) {
+  // One stop source per request: requested when the answer is no longer wanted.
+  std::stop_source stop;
+  RequestScope scope;
+  if (!req.remote_addr.empty()) scope.client_address = req.remote_addr;
+  scope.stop = stop.get_token();
   try {
-    hooks.handle(req, res);
+    hooks.handle(req, res, scope);
   } catch (...) {
     // http_dispatch catches and logs handler exceptions; this is the last net.
     res = httplib::Response{};

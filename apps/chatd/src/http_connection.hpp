@@ -33,6 +33,7 @@
 #include <functional>
 
 #include "http_request_reader.hpp"
+#include "request_scope.hpp"
 
 namespace chatd {
 
@@ -46,7 +47,8 @@ struct ConnectionOptions {
 struct ConnectionHooks {
   std::function<void()> begin;  // a request's first byte arrived (may be empty)
   // A complete request: fill the response. Exceptions are caught (500).
-  std::function<void(const httplib::Request&, httplib::Response&)> handle;
+  // The scope holds the client address and the request's stop token.
+  std::function<void(const httplib::Request&, httplib::Response&, const RequestScope&)> handle;
   // After each answer was written (or the peer went away while it was).
   std::function<void(const httplib::Request&, const httplib::Response&)> answered;
 };

@@ -37,9 +37,10 @@ const char* default_message(int status) {
   }
 }
 
-void run_handler(const RouteMatch& m, const httplib::Request& req, httplib::Response& res, chat::Logger& logger) {
+void run_handler(const RouteMatch& m, const httplib::Request& req, httplib::Response& res, const RequestScope& scope,
+                 chat::Logger& logger) {
   try {
-    (*m.handler)(req, res, m.params);
+    (*m.handler)(req, res, m.params, scope);
     return;
   } catch (const std::exception& e) {
     logger.log(chat::LogLevel::kError,
@@ -54,7 +55,7 @@ void run_handler(const RouteMatch& m, const httplib::Request& req, httplib::Resp
 
 }  // namespace
 
-void Dispatcher::operator()(const httplib::Request& req, httplib::Response& res) const {
+void Dispatcher::operator()(const httplib::Request& req, httplib::Response& res, const RequestScope& scope) const {
   RouteMatch m = router_.match(req.method, req.path);
   switch (m.kind) {
     case RouteMatch::Kind::kNotFound:
@@ -75,7 +76,7 @@ void Dispatcher::operator()(const httplib::Request& req, httplib::Response& res)
       break;
   }
   note_route(m.pattern);
-  run_handler(m, req, res, logger_);
+  run_handler(m, req, res, scope, logger_);
   // An error status without a body (a handler that only set the status) gets the JSON body.
   if (res.status >= 400 && res.body.empty() && !res.content_provider_) {
     render_error(res, res.status, default_code(res.status), default_message(res.status));

@@ -16,6 +16,7 @@
 #include <httplib.h>
 
 #include "chat/logger.hpp"
+#include "request_scope.hpp"
 #include "router.hpp"
 
 namespace chatd {
@@ -26,7 +27,7 @@ class Dispatcher {
   Dispatcher(const Router& router, chat::Logger& logger) noexcept : router_(router), logger_(logger) {}
 
   // Routes `req` and fills `res`; never throws (bad_alloc aside).
-  void operator()(const httplib::Request& req, httplib::Response& res) const;
+  void operator()(const httplib::Request& req, httplib::Response& res, const RequestScope& scope) const;
 
  private:
   const Router& router_;

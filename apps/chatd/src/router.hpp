@@ -35,6 +35,8 @@
 #include <utility>
 #include <vector>
 
+#include "request_scope.hpp"
+
 namespace httplib {
 struct Request;
 struct Response;
@@ -55,7 +57,9 @@ class PathParams {
   std::vector<std::pair<std::string, std::string>> items_;
 };
 
-using Handler = std::function<void(const httplib::Request& req, httplib::Response& res, const PathParams& params)>;
+// `scope`: the request's client address and stop token (request_scope.hpp).
+using Handler = std::function<void(const httplib::Request& req, httplib::Response& res, const PathParams& params,
+                                   const RequestScope& scope)>;
 
 struct RouteInfo {
   std::string method;   // "GET", "POST", "PUT", "PATCH", "DELETE"

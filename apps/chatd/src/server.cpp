@@ -103,7 +103,7 @@ void Server::configure() {
   hooks.answered = access_logger(metrics_, context_.logger);
   http.serve_with(std::move(options), std::move(hooks), &stopping_);
 
-  router_.get("/metrics", [this](const httplib::Request&, httplib::Response& res, const PathParams&) {
+  router_.get("/metrics", [this](const httplib::Request&, httplib::Response& res, const PathParams&, const RequestScope&) {
     res.status = 200;
     res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
