@@ -70,7 +70,9 @@ TokenBucketTable::Decision TokenBucketTable::take(std::string_view key) {
     it = shard.buckets.emplace(std::string(key), Bucket{}).first;
   }
   it->second.tokens = tokens - 1.0;
-  it->second.updated_ms = now_ms;
+  // Clock reads race outside the lock: never move a bucket's time backwards
+  // (that would refill the same milliseconds twice).
+  it->second.updated_ms = std::max(it->second.updated_ms, now_ms);
   return Decision{};
 }
 
