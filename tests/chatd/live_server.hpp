@@ -30,6 +30,11 @@ struct LiveOptions {
   int threads = 64;
   int max_streams = 0;  // 0: the config default for `threads`
   std::size_t max_body_bytes = 1 << 20;
+  // Rate limits and per-address stream shares are off unless a test asks:
+  // every test request comes from 127.0.0.1 and the clock stands still.
+  std::optional<chatd::RateLimitConfig> rate_limits;
+  int max_streams_per_address = 1 << 20;
+  bool public_metrics = false;
   std::shared_ptr<chat::LlmProvider> llm;  // null: echo
   chat::ServiceOptions service;
 };
@@ -62,6 +67,10 @@ class LiveServer {
     config.threads = options.threads;
     config.max_streams = options.max_streams;
     config.max_body_bytes = options.max_body_bytes;
+    config.rate_limits.enabled = false;
+    if (options.rate_limits) config.rate_limits = *options.rate_limits;
+    config.max_streams_per_address = options.max_streams_per_address;
+    config.public_metrics = options.public_metrics;
     server = std::make_unique<chatd::Server>(config, chatd::ServerDeps{service, kSecret, clock, nullptr});
     chatd::register_all_routes(server->router(), server->context());
     REQUIRE(server->start().ok());

@@ -24,15 +24,15 @@ TEST_CASE("live server: health, metrics gauges, auth against the real service", 
 
 TEST_CASE("stream slots: bounded, returned when released", "[chatd]") {
   chatd::StreamSlots slots(2);
-  auto a = slots.try_acquire();
-  auto b = slots.try_acquire();
+  auto a = slots.try_acquire("10.0.0.1");
+  auto b = slots.try_acquire("10.0.0.1");
   REQUIRE(a);
   REQUIRE(b);
-  CHECK_FALSE(slots.try_acquire());
+  CHECK_FALSE(slots.try_acquire("10.0.0.1"));
   CHECK(slots.open() == 2);
   { auto moved = std::move(*a); }
   a.reset();
   CHECK(slots.open() == 1);
-  CHECK(slots.try_acquire().has_value());  // taken and released at once
+  CHECK(slots.try_acquire("10.0.0.1").has_value());  // taken and released at once
   CHECK(slots.open() == 1);
 }

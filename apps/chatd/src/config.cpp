@@ -83,6 +83,27 @@ Status non_empty(std::string_view where, std::string_view value, std::string& ou
   return {};
 }
 
+Status parse_bool(std::string_view where, std::string_view value, bool& out) {
+  if (value == "true" || value == "1") {
+    out = true;
+  } else if (value == "false" || value == "0") {
+    out = false;
+  } else {
+    return bad(where, quoted(value, "is not true or false"));
+  }
+  return {};
+}
+
+// --rate-limit-<key>-<class> RATE/UNIT:BURST | 0
+Flag rate_flag(std::string_view name, RateKey key, RateClass c) {
+  return {name, true, false, true, [key, c](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+            auto l = parse_rate_limit(w, v);
+            if (!l) return l.error();
+            inv.config.rate_limits.at(key, c) = *l;
+            return {};
+          }};
+}
+
 const std::vector<Flag>& flags() {
   static const std::vector<Flag> table = {
       {"host", true, false, true,
@@ -169,6 +190,38 @@ const std::vector<Flag>& flags() {
          }
          return {};
        }},
+      // ---- rate limits, per-address stream shares, /metrics access (issue 9)
+      {"no-rate-limits", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         bool off = false;
+         CHAT_RETURN_IF_ERROR(parse_bool(w, v, off));
+         inv.config.rate_limits.enabled = !off;
+         return {};
+       }},
+      rate_flag("rate-limit-address-writes", RateKey::kAddress, RateClass::kWrite),
+      rate_flag("rate-limit-address-creates", RateKey::kAddress, RateClass::kCreate),
+      rate_flag("rate-limit-address-model-calls", RateKey::kAddress, RateClass::kModel),
+      rate_flag("rate-limit-user-writes", RateKey::kPrincipal, RateClass::kWrite),
+      rate_flag("rate-limit-user-creates", RateKey::kPrincipal, RateClass::kCreate),
+      rate_flag("rate-limit-user-model-calls", RateKey::kPrincipal, RateClass::kModel),
+      {"rate-limit-max-keys", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 100, 10'000'000, "a key count");
+         if (!n) return n.error();
+         inv.config.rate_limits.max_keys = static_cast<std::size_t>(*n);
+         return {};
+       }},
+      {"max-streams-per-address", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, kMaxThreads, "a stream count");
+         if (!n) return n.error();
+         inv.config.max_streams_per_address = static_cast<int>(*n);
+         return {};
+       }},
+      {"public-metrics", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) {
+         return parse_bool(w, v, inv.config.public_metrics);
+       }},
       // ---- LLM provider and token counting
       {"llm-api-key-env", true, false, true,
        [](Invocation& inv, std::string_view w, std::string_view v) {
@@ -242,7 +295,9 @@ std::string env_name(std::string_view flag) {
 }
 
 // Flags that take no value on the command line (given alone: true).
-bool is_switch(const Flag& f) { return f.name == "public-session-list"; }
+bool is_switch(const Flag& f) {
+  return f.name == "public-session-list" || f.name == "no-rate-limits" || f.name == "public-metrics";
+}
 
 const Flag* find_flag(std::string_view name) {
   for (const auto& f : flags()) {
@@ -258,6 +313,12 @@ std::string_view to_string(LlmKind kind) noexcept { return kind == LlmKind::kOpe
 int effective_max_streams(const Config& c) noexcept {
   if (c.max_streams > 0) return std::min(c.max_streams, std::max(1, c.threads - 1));
   return std::max(1, c.threads - kReservedThreads);
+}
+
+int effective_max_streams_per_address(const Config& c) noexcept {
+  const int pool = effective_max_streams(c);
+  if (c.max_streams_per_address > 0) return std::min(c.max_streams_per_address, pool);
+  return std::max(1, pool / 10);
 }
 
 chat::Result<Invocation> parse_command_line(const std::vector<std::string>& args, const Environment& env) {
@@ -376,6 +437,22 @@ the command line wins):
                            as the seed's document does (trusted networks only;
                            default off: agent and admin tokens list, anonymous
                            callers reach a session by its session_id or uuid)
+  --no-rate-limits         turn every rate limit off (benchmarks, trusted networks)
+  --rate-limit-address-writes R/U:B   token bucket per client address for
+                           state-changing requests (default 20/s:400; 0: off;
+                           U is s, m or h)
+  --rate-limit-address-creates R/U:B  ... for new sessions/conversations
+                           (default 1/s:60)
+  --rate-limit-address-model-calls R/U:B  ... for requests that start an AI
+                           reply (default 3/s:60)
+  --rate-limit-user-writes R/U:B      per authenticated user (default 5/s:100)
+  --rate-limit-user-creates R/U:B     (default 30/m:30)
+  --rate-limit-user-model-calls R/U:B (default 30/m:20)
+  --rate-limit-max-keys N  buckets kept per key kind and class (default 20000)
+  --max-streams-per-address N  stream slots one client address may hold; more
+                           answer 429 (default: max-streams / 10, at least 1)
+  --public-metrics         GET /metrics for anyone (default: loopback peers and
+                           admin tokens only)
   --llm-api-key-env NAME   environment variable holding the API key of --llm openai
                            (default OPENAI_API_KEY; unset or empty: no key is sent)
   --llm-temperature T      default sampling temperature, 0-2 (default: the server's)

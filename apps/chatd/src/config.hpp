@@ -4,6 +4,11 @@
 //         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
 //         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576] [--request-timeout 10]
 //         [--public-session-list[=true|false]]
+//         [--no-rate-limits[=true|false]] [--rate-limit-address-writes 20/s:400]
+//         [--rate-limit-address-creates 1/s:60] [--rate-limit-address-model-calls 3/s:60]
+//         [--rate-limit-user-writes 5/s:100] [--rate-limit-user-creates 0.5/s:30]
+//         [--rate-limit-user-model-calls 0.5/s:20] [--rate-limit-max-keys 20000]
+//         [--max-streams-per-address N] [--public-metrics[=true|false]]
 //         [--llm-api-key-env OPENAI_API_KEY] [--llm-temperature T] [--llm-max-tokens N] [--llm-timeout SECONDS]
 //         [--tokenizer RANK_FILE] [--tokenizer-encoding cl100k_base|o200k_base] [--context-tokens N]
 //   chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
@@ -30,6 +35,13 @@
 // (stream_slots.hpp). An idle pool thread costs a stack mapping and about
 // 16 KB of resident memory (about 25 MB for the default pool).
 //
+// Rate limits (rate_limit_policy.hpp, issue 9): token buckets per client
+// address and per user, for writes, creations and model calls, each given as
+// RATE/UNIT:BURST (UNIT s, m or h) or 0 (that limit off); --no-rate-limits
+// turns them all off (benchmarks). --max-streams-per-address bounds the
+// stream slots one address holds (default: a tenth of --max-streams, at least
+// 1). /metrics answers loopback peers and admin tokens unless --public-metrics.
+//
 // parse_command_line is a pure function of its arguments: no I/O, no getenv.
 #pragma once
 
@@ -43,6 +55,7 @@
 
 #include "chat/result.hpp"
 #include "chat/types.hpp"
+#include "rate_limit_policy.hpp"
 
 namespace chatd {
 
@@ -76,6 +89,16 @@ struct Config {
   // networks only; off: a session is reached by its capability alone).
   bool public_session_list = false;
 
+  // ---- rate limits, per-address stream shares, /metrics access (issue 9)
+  // Token buckets per address and per user (defaults and why:
+  // rate_limit_policy.hpp, apps/chatd/README.md "Rate limits").
+  RateLimitConfig rate_limits;
+  // Stream slots one client address may hold; 0: effective_max_streams / 10,
+  // at least 1 (see effective_max_streams_per_address()).
+  int max_streams_per_address = 0;
+  // /metrics for anyone; off: loopback peers and admin tokens only.
+  bool public_metrics = false;
+
   // ---- LLM provider and token counting (llm_setup.hpp)
   std::string llm_api_key_env = "OPENAI_API_KEY";  // the variable holding the key, read at start
   std::optional<double> llm_temperature;
@@ -88,6 +111,8 @@ struct Config {
 
 // The bound on concurrent streams and long-polls for `c`.
 int effective_max_streams(const Config& c) noexcept;
+// The share of those one client address may hold for `c`.
+int effective_max_streams_per_address(const Config& c) noexcept;
 
 // `chatd token ...`
 struct TokenRequest {

@@ -18,7 +18,9 @@
 //                       render_conversation));
 //
 // endpoint() runs, for every request: authenticate by `access` (401/403,
-// never restyled), parse (a parse error), the call (a service error), render.
+// never restyled), the principal's rate limits (429 with Retry-After, never
+// restyled; rate_limiter.hpp), parse (a parse error), the call (a service
+// error), render.
 // Every error goes through render_error(res, style, error) (error_style.hpp:
 // the API's renames, then the one status table of http_errors.cpp); nothing
 // else in a route renders an error.
@@ -32,7 +34,8 @@
 // Status call: render(const In&) -> Reply).
 //
 // stream_endpoint() is the same for a Server-Sent Events route: after parse it
-// takes a stream slot (429 when none is free, stream_slots.hpp), the call
+// takes a stream slot (429 when none is free or the client address holds its
+// share, stream_slots.hpp), the call
 // refuses with a plain JSON error before anything is streamed, and `stream`
 // (ctx, Job&, httplib::DataSink&) -> bool writes the events inside httplib's
 // chunked content provider, after the handler returned. That provider runs
@@ -50,6 +53,7 @@
 
 #include "error_style.hpp"
 #include "http_errors.hpp"
+#include "rate_limiter.hpp"
 #include "route_context.hpp"
 #include "router.hpp"
 #include "stream_slots.hpp"
@@ -103,6 +107,7 @@ Handler endpoint(const RouteContext& ctx, Access access, const ErrorStyle& error
                                                       const PathParams& params, const RequestScope& scope) {
     auto who = ctx.authenticate(req, access);
     if (!who) return render_error(res, who.error());
+    if (auto limited = charge_principal(scope, *who)) return render_rate_limited(res, *limited);
     auto in = run_parse(ctx, parse, req, params);
     if (!in) return render_error(res, errors, std::move(in).error());
     auto out = run_call(ctx, call, *who, *in, scope);
@@ -127,9 +132,10 @@ Handler stream_endpoint(const RouteContext& ctx, Access access, const ErrorStyle
              const RequestScope& scope) {
     auto who = ctx.authenticate(req, access);
     if (!who) return render_error(res, who.error());
+    if (auto limited = charge_principal(scope, *who)) return render_rate_limited(res, *limited);
     auto in = run_parse(ctx, parse, req, params);
     if (!in) return render_error(res, errors, std::move(in).error());
-    auto slot = ctx.streams.try_acquire();
+    auto slot = ctx.streams.try_acquire(scope.client_address);
     if (!slot) return render_error(res, errors, chat::Error::resource_exhausted(busy_message));
     auto job = run_call(ctx, open, *who, *in, scope);
     if (!job) return render_error(res, errors, std::move(job).error());

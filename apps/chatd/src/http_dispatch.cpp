@@ -76,7 +76,19 @@ void Dispatcher::operator()(const httplib::Request& req, httplib::Response& res,
       break;
   }
   note_route(m.pattern);
-  run_handler(m, req, res, scope, logger_);
+  const RateClasses classes = limiter_ != nullptr ? limiter_->classes_for(req, *m.pattern) : 0;
+  if (classes == 0) {
+    run_handler(m, req, res, scope, logger_);
+  } else {
+    if (auto limited = limiter_->charge_address(classes, scope.client_address)) {
+      render_rate_limited(res, *limited);
+      return;
+    }
+    RequestScope charged = scope;
+    charged.rate_limiter = limiter_;
+    charged.rate_classes = classes;
+    run_handler(m, req, res, charged, logger_);
+  }
   // An error status without a body (a handler that only set the status) gets the JSON body.
   if (res.status >= 400 && res.body.empty() && !res.content_provider_) {
     render_error(res, res.status, default_code(res.status), default_message(res.status));

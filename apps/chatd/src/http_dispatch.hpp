@@ -7,7 +7,11 @@
 //   404);
 // - a response a handler left with an error status and no body gets the JSON
 //   error body of http_errors.hpp (code and message by status);
-// - an exception escaping a handler (a bug) is logged and answers 500 JSON.
+// - an exception escaping a handler (a bug) is logged and answers 500 JSON;
+// - with a RateLimiter (rate_limiter.hpp), a state-changing request is charged
+//   to its client address before its handler runs (429 with Retry-After and
+//   the handler never runs), and the handler's scope carries the route's
+//   classes so that the endpoint adapter charges the principal too.
 // Framing, bounds and protocol errors (400, 408, 413, 414, 431, 501) are the
 // connection's (http_connection.hpp); the access log and metrics hooks are
 // access_log.hpp's.
@@ -16,6 +20,7 @@
 #include <httplib.h>
 
 #include "chat/logger.hpp"
+#include "rate_limiter.hpp"
 #include "request_scope.hpp"
 #include "router.hpp"
 
@@ -23,8 +28,9 @@ namespace chatd {
 
 class Dispatcher {
  public:
-  // `router` and `logger` must outlive the dispatcher.
-  Dispatcher(const Router& router, chat::Logger& logger) noexcept : router_(router), logger_(logger) {}
+  // `router`, `logger` and `limiter` (null: no rate limits) must outlive the dispatcher.
+  Dispatcher(const Router& router, chat::Logger& logger, RateLimiter* limiter = nullptr) noexcept
+      : router_(router), logger_(logger), limiter_(limiter) {}
 
   // Routes `req` and fills `res`; never throws (bad_alloc aside).
   void operator()(const httplib::Request& req, httplib::Response& res, const RequestScope& scope) const;
@@ -32,6 +38,7 @@ class Dispatcher {
  private:
   const Router& router_;
   chat::Logger& logger_;
+  RateLimiter* limiter_;
 };
 
 }  // namespace chatd

@@ -48,9 +48,16 @@ void Metrics::add_gauge(std::string name, std::string help, std::function<double
   gauges_.push_back(Gauge{std::move(name), std::move(help), std::move(read)});
 }
 
+void Metrics::add_family(std::string name, std::string help, std::string type,
+                         std::function<std::vector<Sample>()> read) {
+  std::lock_guard lock(mu_);
+  families_.push_back(Family{std::move(name), std::move(help), std::move(type), std::move(read)});
+}
+
 std::string Metrics::render() const {
   std::string out;
   std::vector<Gauge> gauges;
+  std::vector<Family> families;
   {
     std::lock_guard lock(mu_);
     out += "# HELP chatd_http_requests_total HTTP requests answered, by method, route pattern and status.\n";
@@ -74,10 +81,16 @@ std::string Metrics::render() const {
       out += "chatd_http_request_duration_seconds_count{route=\"" + r + "\"} " + std::to_string(l.count) + "\n";
     }
     gauges = gauges_;
+    families = families_;
   }
   for (const auto& g : gauges) {
     out += "# HELP " + g.name + " " + g.help + "\n# TYPE " + g.name + " gauge\n";
     out += g.name + " " + number(g.read ? g.read() : 0) + "\n";
+  }
+  for (const auto& f : families) {
+    out += "# HELP " + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.type + "\n";
+    if (!f.read) continue;
+    for (const auto& sample : f.read()) out += f.name + "{" + sample.labels + "} " + number(sample.value) + "\n";
   }
   out += "# HELP chatd_up 1 while the daemon serves.\n# TYPE chatd_up gauge\nchatd_up 1\n";
   return out;

@@ -8,7 +8,9 @@
 // `route` is the matched route pattern ("/api/chats/{session_id}"), never the
 // raw path, so label cardinality stays bounded; unmatched requests count under
 // route="unmatched". Later issues add gauges (messages stored, open streams)
-// through add_gauge().
+// through add_gauge(), and labelled families read at render time (refusals by
+// rate-limit class and key kind, streams refused by reason) through
+// add_family().
 //
 // Thread-safe: one mutex, held only to bump counters.
 #pragma once
@@ -29,6 +31,15 @@ class Metrics {
   void observe(std::string_view method, std::string_view route, int status, double seconds);
   // A gauge read when /metrics is rendered (e.g. open streams). Register before the server starts.
   void add_gauge(std::string name, std::string help, std::function<double()> read);
+  // One sample of a family: `labels` already in exposition form
+  // (class="write",key="address"; values escaped by the caller).
+  struct Sample {
+    std::string labels;
+    double value = 0;
+  };
+  // A labelled family read when /metrics is rendered; `type` is "counter" or
+  // "gauge". Register before the server starts.
+  void add_family(std::string name, std::string help, std::string type, std::function<std::vector<Sample>()> read);
   std::string render() const;
 
  private:
@@ -48,6 +59,13 @@ class Metrics {
   std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
   std::map<std::string, Latency, std::less<>> latency_;
   std::vector<Gauge> gauges_;
+  struct Family {
+    std::string name;
+    std::string help;
+    std::string type;
+    std::function<std::vector<Sample>()> read;
+  };
+  std::vector<Family> families_;
 };
 
 }  // namespace chatd

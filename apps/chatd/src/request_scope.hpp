@@ -10,19 +10,28 @@
 //   hung up, issue 9 "abandoned waits") or the server is stopping. Routes pass
 //   it to the service (waits, model calls), which end early when it is
 //   requested. A default-constructed token is never requested (tests).
+// - rate_limiter, rate_classes: set by the dispatcher for a state-changing
+//   route when rate limits are on (rate_limiter.hpp): the endpoint adapter
+//   charges the authenticated principal for these classes once it knows the
+//   caller. Null / 0: nothing to charge.
 //
 // A scope lives for one request, on the connection's thread; routes read it,
 // never keep it past their handler (a stream provider copies what it needs).
 #pragma once
 
+#include <cstdint>
 #include <stop_token>
 #include <string>
 
 namespace chatd {
 
+class RateLimiter;
+
 struct RequestScope {
   std::string client_address = "unknown";
   std::stop_token stop;
+  RateLimiter* rate_limiter = nullptr;
+  std::uint8_t rate_classes = 0;  // RateClasses (rate_limit_policy.hpp)
 };
 
 }  // namespace chatd

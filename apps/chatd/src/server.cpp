@@ -11,6 +11,7 @@
 #include "access_log.hpp"
 #include "http_connection.hpp"
 #include "http_dispatch.hpp"
+#include "http_errors.hpp"
 
 namespace chatd {
 
@@ -20,6 +21,12 @@ constexpr int kListenBacklog = 1024;
 constexpr std::size_t kKeepAliveMaxCount = 1000;
 constexpr auto kKeepAliveTimeout = std::chrono::seconds(5);
 constexpr auto kWriteTimeout = std::chrono::seconds(10);
+
+// 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6.
+bool is_loopback(std::string_view address) {
+  if (address.rfind("::ffff:", 0) == 0) address.remove_prefix(7);
+  return address.rfind("127.", 0) == 0 || address == "::1";
+}
 
 }  // namespace
 
@@ -65,8 +72,10 @@ Server::Server(Config config, ServerDeps deps)
     : config_(std::move(config)),
       deps_(checked(std::move(deps))),
       tokens_(deps_.jwt_secret, deps_.clock),
-      streams_(static_cast<std::size_t>(effective_max_streams(config_))),
+      streams_(static_cast<std::size_t>(effective_max_streams(config_)),
+               static_cast<std::size_t>(effective_max_streams_per_address(config_))),
       context_{*deps_.service, tokens_, config_, *deps_.clock, *deps_.logger, stopping_, streams_},
+      rate_limiter_(*deps_.clock, config_.rate_limits),
       http_(std::make_unique<Http>()) {
   configure();
 }
@@ -99,14 +108,52 @@ void Server::configure() {
   options.keep_alive_max = kKeepAliveMaxCount;
   ConnectionHooks hooks;
   hooks.begin = begin_request;
-  hooks.handle = Dispatcher(router_, context_.logger);
+  hooks.handle = Dispatcher(router_, context_.logger, config_.rate_limits.enabled ? &rate_limiter_ : nullptr);
   hooks.answered = access_logger(metrics_, context_.logger);
   http.serve_with(std::move(options), std::move(hooks), &stopping_);
 
-  router_.get("/metrics", [this](const httplib::Request&, httplib::Response& res, const PathParams&, const RequestScope&) {
+  add_limit_metrics();
+  // Loopback peers (a local Prometheus, an operator's curl) and admin tokens
+  // only, unless --public-metrics: route names, traffic and refusals are
+  // reconnaissance for an attacker.
+  router_.get("/metrics", [this](const httplib::Request& req, httplib::Response& res, const PathParams&,
+                                 const RequestScope& scope) {
+    if (!config_.public_metrics && !is_loopback(scope.client_address)) {
+      auto who = context_.authenticate(req, Access::kAdmin);
+      if (!who) return render_error(res, who.error());
+    }
     res.status = 200;
     res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
+}
+
+// Refusals by rate limits and stream shares, and the rate limiter's state.
+void Server::add_limit_metrics() {
+  metrics_.add_gauge("chatd_rate_limit_keys", "token buckets held by the rate limits now",
+                     [this] { return static_cast<double>(rate_limiter_.tracked_keys()); });
+  metrics_.add_family("chatd_rate_limited_total", "requests refused 429 by a rate limit, by class and key kind",
+                      "counter", [this] {
+                        std::vector<Metrics::Sample> out;
+                        for (std::size_t k = 0; k < kRateKeyCount; ++k) {
+                          for (std::size_t c = 0; c < kRateClassCount; ++c) {
+                            const auto key = static_cast<RateKey>(k);
+                            const auto cls = static_cast<RateClass>(c);
+                            out.push_back({"class=\"" + std::string(to_string(cls)) + "\",key=\"" +
+                                               std::string(to_string(key)) + "\"",
+                                           static_cast<double>(rate_limiter_.refused(key, cls))});
+                          }
+                        }
+                        return out;
+                      });
+  metrics_.add_family("chatd_streams_refused_total",
+                      "SSE streams and long-polls refused 429: pool full, or the address held its share",
+                      "counter", [this] {
+                        return std::vector<Metrics::Sample>{
+                            {"reason=\"pool\"", static_cast<double>(streams_.refused_by_pool())},
+                            {"reason=\"share\"", static_cast<double>(streams_.refused_by_share())}};
+                      });
+  metrics_.add_gauge("chatd_max_streams_per_address", "stream slots one client address may hold",
+                     [this] { return static_cast<double>(streams_.per_address()); });
 }
 
 chat::Status Server::start() {

@@ -24,7 +24,10 @@
 // - one log line per request through the injected chat::Logger at info level:
 //   "http GET /api/chats/ 200 0.41ms" (path without the query string, control
 //   characters replaced), and metrics (access_log.hpp);
-// - GET /metrics (Prometheus text) from metrics.hpp.
+// - rate limits per client address and per user (rate_limiter.hpp; off with
+//   --no-rate-limits) and per-address shares of the stream slots;
+// - GET /metrics (Prometheus text) from metrics.hpp, for loopback peers and
+//   admin tokens only unless --public-metrics.
 //
 // Lifecycle: construct, register routes on router() (never after start),
 // start() (binds; port 0 takes any free port, see port()), then stop() from
@@ -49,6 +52,7 @@
 #include "chat/time.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
+#include "rate_limiter.hpp"
 #include "route_context.hpp"
 #include "router.hpp"
 
@@ -87,6 +91,7 @@ class Server {
  private:
   class Http;
   void configure();
+  void add_limit_metrics();
 
   Config config_;
   ServerDeps deps_;
@@ -96,6 +101,7 @@ class Server {
   RouteContext context_;
   Router router_;
   Metrics metrics_;
+  RateLimiter rate_limiter_;
   std::unique_ptr<Http> http_;
   std::thread thread_;
   std::atomic<int> port_{0};

@@ -75,9 +75,9 @@ Reply render_posted(const PostSupportMessageRequest&, const chat::SupportPostRes
 // it is a long-poll, which holds a worker thread and so takes a stream slot
 // first (429 when none is free). A server that is stopping answers at once.
 chat::Result<std::vector<chat::Message>> poll_messages(const RouteContext& ctx, const chat::Principal& who,
-                                                       PollMessagesRequest& in) {
+                                                       PollMessagesRequest& in, const RequestScope& scope) {
   const bool long_poll = in.wait_seconds > 0 && !ctx.stopping.load();
-  const auto slot = long_poll ? ctx.streams.try_acquire() : std::optional<StreamSlots::Slot>();
+  const auto slot = long_poll ? ctx.streams.try_acquire(scope.client_address) : std::optional<StreamSlots::Slot>();
   if (long_poll && !slot) return chat::Error::resource_exhausted("too many open long-polls; retry later");
   return ctx.service.wait_for_messages(who, in.key, in.since, std::chrono::seconds(long_poll ? in.wait_seconds : 0));
 }
