@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "chat/chat.hpp"
 #include "routes/routes.hpp"
@@ -32,6 +33,7 @@ struct LiveOptions {
   std::size_t max_body_bytes = 1 << 20;
   std::shared_ptr<chat::LlmProvider> llm;  // null: echo
   chat::ServiceOptions service;
+  std::vector<std::string> cors_origins;  // --cors-origins, normalized (cors.hpp)
 };
 
 struct HttpResult {
@@ -62,6 +64,7 @@ class LiveServer {
     config.threads = options.threads;
     config.max_streams = options.max_streams;
     config.max_body_bytes = options.max_body_bytes;
+    config.cors_origins = options.cors_origins;
     server = std::make_unique<chatd::Server>(config, chatd::ServerDeps{service, kSecret, clock, nullptr});
     chatd::register_all_routes(server->router(), server->context());
     REQUIRE(server->start().ok());

@@ -3,7 +3,7 @@
 //   chatd [--host 127.0.0.1] [--port 8080] [--db chat.db | :memory:]
 //         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
 //         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576] [--request-timeout 10]
-//         [--public-session-list[=true|false]]
+//         [--public-session-list[=true|false]] [--cors-origins ORIGIN,ORIGIN|*]
 //         [--llm-api-key-env OPENAI_API_KEY] [--llm-temperature T] [--llm-max-tokens N] [--llm-timeout SECONDS]
 //         [--tokenizer RANK_FILE] [--tokenizer-encoding cl100k_base|o200k_base] [--context-tokens N]
 //   chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
@@ -84,6 +84,11 @@ struct Config {
   std::string tokenizer;          // tiktoken rank file; empty: the estimating counter
   std::string tokenizer_encoding = "cl100k_base";
   std::int64_t context_tokens = 8192;  // the model's window used for context (reply reserve included)
+
+  // ---- Browser front ends (issue 12, cors.hpp)
+  // --cors-origins, normalized by parse_cors_origins: exact origins, or "*"
+  // (anonymous routes only). Empty: no cross-origin access.
+  std::vector<std::string> cors_origins;
 };
 
 // The bound on concurrent streams and long-polls for `c`.

@@ -7,7 +7,10 @@
 //   404);
 // - a response a handler left with an error status and no body gets the JSON
 //   error body of http_errors.hpp (code and message by status);
-// - an exception escaping a handler (a bug) is logged and answers 500 JSON.
+// - an exception escaping a handler (a bug) is logged and answers 500 JSON;
+// - CORS (cors.hpp), last, on every answer: a preflight gets its headers, any
+//   other answer (errors included) the Allow-Origin of a granted origin;
+//   refused() does the same for the connection's refusals.
 // Framing, bounds and protocol errors (400, 408, 413, 414, 431, 501) are the
 // connection's (http_connection.hpp); the access log and metrics hooks are
 // access_log.hpp's.
@@ -16,6 +19,7 @@
 #include <httplib.h>
 
 #include "chat/logger.hpp"
+#include "cors.hpp"
 #include "request_scope.hpp"
 #include "router.hpp"
 
@@ -24,14 +28,27 @@ namespace chatd {
 class Dispatcher {
  public:
   // `router` and `logger` must outlive the dispatcher.
-  Dispatcher(const Router& router, chat::Logger& logger) noexcept : router_(router), logger_(logger) {}
+  Dispatcher(const Router& router, chat::Logger& logger, CorsPolicy cors = {}) noexcept
+      : router_(router), logger_(logger), cors_(std::move(cors)) {}
 
   // Routes `req` and fills `res`; never throws (bad_alloc aside).
   void operator()(const httplib::Request& req, httplib::Response& res, const RequestScope& scope) const;
 
+  // The CORS headers of an answer the connection refused before routing
+  // (`req` holds what was read of it: its Origin when the headers were).
+  void refused(const httplib::Request& req, httplib::Response& res) const;
+
  private:
+  struct Routed {
+    std::optional<Access> access;  // the matched route's (nullopt: none, or a bare Handler)
+    bool preflight = false;        // an OPTIONS answer: CORS headers already set
+  };
+  Routed route(const httplib::Request& req, httplib::Response& res, const RequestScope& scope) const;
+  void preflight(const httplib::Request& req, httplib::Response& res, const std::string& allow) const;
+
   const Router& router_;
   chat::Logger& logger_;
+  CorsPolicy cors_;
 };
 
 }  // namespace chatd

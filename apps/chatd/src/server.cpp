@@ -99,7 +99,9 @@ void Server::configure() {
   options.keep_alive_max = kKeepAliveMaxCount;
   ConnectionHooks hooks;
   hooks.begin = begin_request;
-  hooks.handle = Dispatcher(router_, context_.logger);
+  Dispatcher dispatch(router_, context_.logger, CorsPolicy(config_.cors_origins));
+  hooks.refused = [dispatch](const httplib::Request& req, httplib::Response& res) { dispatch.refused(req, res); };
+  hooks.handle = std::move(dispatch);
   hooks.answered = access_logger(metrics_, context_.logger);
   http.serve_with(std::move(options), std::move(hooks), &stopping_);
 
