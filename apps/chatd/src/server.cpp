@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "access_log.hpp"
+#include "api_docs.hpp"
 #include "http_connection.hpp"
 #include "http_dispatch.hpp"
 
@@ -109,6 +110,7 @@ void Server::configure() {
     res.status = 200;
     res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
+  register_api_docs_routes(router_);  // GET /api/openapi.json, GET /api/docs (issue 12)
 }
 
 chat::Status Server::start() {
