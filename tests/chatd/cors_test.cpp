@@ -43,7 +43,7 @@ bool has_cors_header(const httplib::Headers& h) {
 
 }  // namespace
 
-TEST_CASE("--cors-origins takes exact origins or *, normalized", "[chatd][cors][config]") {
+TEST_CASE("the cors-origins flag takes exact origins or the wildcard, normalized", "[chatd][cors][config]") {
   auto ok = chatd::parse_cors_origins(" https://Landing.Example , http://localhost:5173,* ");
   REQUIRE(ok.ok());
   CHECK(*ok == std::vector<std::string>{"https://landing.example", "http://localhost:5173", "*"});
@@ -70,7 +70,7 @@ TEST_CASE("--cors-origins takes exact origins or *, normalized", "[chatd][cors][
   CHECK(chatd::usage_text().find("--cors-origins") != std::string::npos);
 }
 
-TEST_CASE("the CORS policy grants listed origins everywhere and * on anonymous routes only", "[chatd][cors]") {
+TEST_CASE("the CORS policy grants listed origins everywhere and the wildcard on anonymous routes only", "[chatd][cors]") {
   const CorsPolicy none;
   CHECK_FALSE(none.enabled());
   CHECK(none.grant(kLanding, Access::kPublic) == CorsPolicy::Grant::kNone);
@@ -180,7 +180,7 @@ TEST_CASE("the connection's refusals carry CORS headers for a listed origin", "[
   CHECK(answer->header("vary") == "Origin");
 }
 
-TEST_CASE("--cors-origins * opens the anonymous routes only, without Authorization", "[chatd][cors][live]") {
+TEST_CASE("the wildcard origin opens the anonymous routes only, without Authorization", "[chatd][cors][live]") {
   LiveOptions o;
   o.cors_origins = {"*"};
   LiveServer s(o);
@@ -210,7 +210,7 @@ TEST_CASE("--cors-origins * opens the anonymous routes only, without Authorizati
   CHECK_FALSE(has_cors_header(user->headers));
 }
 
-TEST_CASE("without --cors-origins no answer carries CORS or Vary headers", "[chatd][cors][live]") {
+TEST_CASE("without cors-origins no answer carries CORS or Vary headers", "[chatd][cors][live]") {
   LiveServer s;
   auto pre = request(s, "OPTIONS", "/api/chats/sessions/",
                      {{"Origin", kLanding}, {"Access-Control-Request-Method", "POST"}});
