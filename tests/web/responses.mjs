@@ -75,6 +75,18 @@ async function call(method, pattern, { params = {}, query = "", body, token, raw
     }
     checked++;
     return { status: res.status, json, text };
+  } else if (media === "text/event-stream") {
+    // Each event's data must match the schema the media type names.
+    const eventSchema = resolved.content[media]["x-chatd-event-schema"];
+    if (!eventSchema) failures.push(`${key} -> ${res.status}: an event stream without x-chatd-event-schema`);
+    const validate = validatorFor(eventSchema.$ref.slice(1));
+    const events = text.split("\n\n").filter((e) => e.startsWith("data:"));
+    if (!events.length) failures.push(`${key} -> ${res.status}: no event in the stream`);
+    for (const e of events) {
+      const data = JSON.parse(e.slice(5));
+      if (!validate(data)) failures.push(`${key} event does not match ${eventSchema.$ref}: ${ajv.errorsText(validate.errors)}\n  ${e}`);
+      checked++;
+    }
   }
   checked++;
   return { status: res.status, text };
@@ -231,7 +243,7 @@ for (const [tag, n] of byTag) {
   console.log(`${tag}: ${n.ok} success and ${n.err} error statuses seen`);
   if (tag !== "service" && (n.ok === 0 || n.err === 0)) failures.push(`${tag}: needs a success and an error`);
 }
-console.log(`${checked} responses validated against ${opts.doc}, ${seen.size} operations`);
+console.log(`${checked} answers and stream events validated against ${opts.doc}, ${seen.size} operations`);
 if (failures.length) {
   console.error(failures.length + " failures:\n" + failures.join("\n"));
   process.exit(1);
