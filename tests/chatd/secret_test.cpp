@@ -160,3 +160,20 @@ TEST_CASE("secret: starts racing to create the file agree on one secret", "[chat
     CHECK((st.st_mode & 0777) == 0600);
   }
 }
+
+TEST_CASE("secret: a file with a second hard link is refused", "[chatd][secret][safety]") {
+  Dir d;
+  const std::string db = d.db("linked.db");
+  plant(db + ".jwt-secret", kGood, 0600);
+  // Whoever made the second name can read the secret through it later, even
+  // after our copy's mode or owner changes.
+  REQUIRE(::link((db + ".jwt-secret").c_str(), d.db("copy").c_str()) == 0);
+  auto r = chatd::resolve_jwt_secret("", db);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::kPermissionDenied);
+  CHECK_THAT(r.error().message, Catch::Contains("hard links"));
+  REQUIRE(::unlink(d.db("copy").c_str()) == 0);
+  auto again = chatd::resolve_jwt_secret("", db);
+  REQUIRE(again.ok());
+  CHECK(again->secret == kGood);
+}

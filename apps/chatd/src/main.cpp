@@ -20,6 +20,7 @@
 #include "chat/store.hpp"
 #include "chat/time.hpp"
 #include "config.hpp"
+#include "database_file.hpp"
 #include "llm_setup.hpp"
 #include "routes/routes.hpp"
 #include "secret.hpp"
@@ -74,6 +75,14 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
   }
   logger->log(chat::LogLevel::kInfo, std::string("token counter: ") + std::string(llm->tokens->name()) +
                                          (llm->tokens->exact() ? " (exact)" : " (estimate)"));
+
+  // Before the secret beside it is created: a refused database starts nothing.
+  auto db_file = chatd::check_database_file(cfg.db);
+  if (!db_file) {
+    print_error(db_file.error().message);
+    return kExitFailure;
+  }
+  for (const auto& warning : *db_file) logger->log(chat::LogLevel::kWarn, warning);
 
   auto secret = chatd::resolve_jwt_secret(cfg.jwt_secret, cfg.db);
   if (!secret) {

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <cstring>
 
@@ -32,6 +34,9 @@ chat::Error refused(const std::string& path, const std::string& why) {
 chat::Status check_file(const std::string& path, const struct stat& st) {
   if (S_ISLNK(st.st_mode)) return refused(path, "it is a symbolic link");
   if (!S_ISREG(st.st_mode)) return refused(path, "it is not a regular file");
+  // A second name for the file (a hard link made by someone who could read
+  // it, or a link to another file of ours) is a copy we do not control.
+  if (st.st_nlink != 1) return refused(path, "it has " + std::to_string(st.st_nlink) + " hard links");
   if (st.st_uid != ::geteuid())
     return refused(path, "it is owned by uid " + std::to_string(st.st_uid) + ", not by this server's user (uid " +
                              std::to_string(::geteuid()) + ")");
@@ -49,6 +54,13 @@ chat::Result<std::string> read_checked(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0)
     return chat::Error::unavailable("cannot read the JWT secret file " + path + ": " + std::strerror(errno));
+  // A start racing us links its file into place and then removes its
+  // temporary name: two links for a moment. Give it 200 ms before refusing.
+  for (int tries = 0; S_ISREG(st.st_mode) && st.st_nlink == 2 && tries < 20; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (::lstat(path.c_str(), &st) != 0)
+      return chat::Error::unavailable("cannot read the JWT secret file " + path + ": " + std::strerror(errno));
+  }
   CHAT_RETURN_IF_ERROR(check_file(path, st));
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
   if (fd < 0) {

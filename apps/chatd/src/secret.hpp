@@ -12,8 +12,9 @@
 //   place with link(2), which never replaces a file: two starts racing agree
 //   on one secret, and nobody reads a half-written file;
 // - an existing file is refused (kPermissionDenied, the message says why and
-//   what to do) when it is a symbolic link, not a regular file, not owned by
-//   the server's effective user, or has any group/other permission bit; it is
+//   what to do) when it is a symbolic link, not a regular file, has another
+//   hard link, is not owned by the server's effective user, or has any
+//   group/other permission bit; it is
 //   opened with O_NOFOLLOW and checked again through the descriptor;
 // - a secret shorter than kMinSecretBytes is refused, from the file
 //   (kPermissionDenied) or from --jwt-secret (kInvalidArgument "--jwt-secret").

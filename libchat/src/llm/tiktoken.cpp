@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <exception>
 #include <fstream>
+#include <functional>
 #include <limits>
+#include <queue>
 #include <sstream>
 #include <unordered_set>
 
@@ -182,40 +184,62 @@ std::vector<std::string> TiktokenBpe::split(std::string_view text) const {
 
 // tiktoken's byte_pair_merge: repeatedly merge the adjacent pair whose
 // concatenation has the lowest rank (the leftmost on ties).
+//
+// A scan for the best pair per merge is quadratic: 256 KiB of one letter is
+// one regex piece and took 26.6 s (issue 11). Here the pairs wait in a
+// min-heap ordered by (rank, start offset), which is the same order, and the
+// parts form a linked list over their start offsets, so a merge costs
+// O(log n). A heap entry goes stale when either of its parts has merged
+// since; it is recognised by its recorded end and skipped. Equal to the scan
+// merge for merge (tests/libchat/llm/tiktoken_test.cpp).
 void TiktokenBpe::encode_piece(std::string_view piece, std::vector<std::uint32_t>& out) const {
   if (auto it = ranks_.find(std::string(piece)); it != ranks_.end()) {
     out.push_back(it->second);
     return;
   }
   constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
-  std::vector<std::size_t> bounds(piece.size() + 1);  // part i = [bounds[i], bounds[i+1])
-  for (std::size_t i = 0; i <= piece.size(); ++i) bounds[i] = i;
+  const std::size_t n = piece.size();
+  // Part starting at byte s (when alive) ends at next[s]; prev[s] is the start before it.
+  std::vector<std::size_t> next(n + 1);
+  std::vector<std::size_t> prev(n + 1);
+  std::vector<bool> alive(n + 1, true);
+  for (std::size_t i = 0; i <= n; ++i) {
+    next[i] = i + 1;
+    prev[i] = i == 0 ? n + 1 : i - 1;  // n + 1: no previous part
+  }
   std::string key;
-  auto rank_of = [&](std::size_t i) -> std::uint32_t {  // rank of parts i and i+1 merged
-    if (i + 2 >= bounds.size()) return kNone;
-    key.assign(piece.data() + bounds[i], bounds[i + 2] - bounds[i]);
+  auto rank_of = [&](std::size_t from, std::size_t to) -> std::uint32_t {
+    key.assign(piece.data() + from, to - from);
     auto it = ranks_.find(key);
     return it == ranks_.end() ? kNone : it->second;
   };
-  std::vector<std::uint32_t> pair_rank(bounds.size());
-  for (std::size_t i = 0; i < bounds.size(); ++i) pair_rank[i] = rank_of(i);
-  while (bounds.size() > 2) {
-    std::size_t best = 0;
-    std::uint32_t best_rank = kNone;
-    for (std::size_t i = 0; i + 2 < bounds.size(); ++i) {
-      if (pair_rank[i] < best_rank) {
-        best_rank = pair_rank[i];
-        best = i;
-      }
-    }
-    if (best_rank == kNone) break;
-    bounds.erase(bounds.begin() + static_cast<std::ptrdiff_t>(best) + 1);
-    pair_rank.erase(pair_rank.begin() + static_cast<std::ptrdiff_t>(best) + 1);
-    pair_rank[best] = rank_of(best);
-    if (best > 0) pair_rank[best - 1] = rank_of(best - 1);
+  struct Pair {
+    std::uint32_t rank;
+    std::size_t start;
+    std::size_t end;  // the end of the right part when the pair was pushed
+    bool operator>(const Pair& o) const { return rank != o.rank ? rank > o.rank : start > o.start; }
+  };
+  std::priority_queue<Pair, std::vector<Pair>, std::greater<Pair>> heap;
+  auto push_pair = [&](std::size_t s) {  // the pair of the part at s and the one after it
+    if (s > n || next[s] >= n) return;
+    const std::size_t end = next[next[s]];
+    const std::uint32_t r = rank_of(s, end);
+    if (r != kNone) heap.push(Pair{r, s, end});
+  };
+  for (std::size_t s = 0; s + 1 < n; ++s) push_pair(s);
+  while (!heap.empty()) {
+    const Pair p = heap.top();
+    heap.pop();
+    if (!alive[p.start] || next[p.start] >= n || next[next[p.start]] != p.end) continue;  // stale
+    const std::size_t right = next[p.start];
+    alive[right] = false;
+    next[p.start] = next[right];
+    if (next[right] <= n) prev[next[right]] = p.start;
+    push_pair(p.start);
+    if (prev[p.start] <= n) push_pair(prev[p.start]);
   }
-  for (std::size_t i = 0; i + 1 < bounds.size(); ++i) {
-    key.assign(piece.data() + bounds[i], bounds[i + 1] - bounds[i]);
+  for (std::size_t s = 0; s < n; s = next[s]) {
+    key.assign(piece.data() + s, next[s] - s);
     auto it = ranks_.find(key);
     out.push_back(it == ranks_.end() ? kNone : it->second);  // single bytes always have a rank
   }

@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <cstdint>
 #include <fstream>
+#include <map>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -168,4 +170,81 @@ TEST_CASE("tiktoken counter: clear errors for missing and malformed files", "[to
   auto no_bytes = chat::detail::TiktokenBpe::from_text(b64("a") + " 0\n", chat::TiktokenEncoding::kCl100kBase);
   REQUIRE_FALSE(no_bytes.ok());
   CHECK(no_bytes.error().message.find("byte") != std::string::npos);
+}
+
+namespace {
+
+// The scan merge of tiktoken's byte_pair_merge, written plainly: the
+// reference the heap merge must equal.
+Ids scan_merge(const std::string& piece, const std::map<std::string, std::uint32_t>& ranks) {
+  if (auto it = ranks.find(piece); it != ranks.end()) return {it->second};
+  std::vector<std::string> parts;
+  for (char c : piece) parts.emplace_back(1, c);
+  for (;;) {
+    std::size_t best = 0;
+    std::uint32_t best_rank = UINT32_MAX;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+      auto it = ranks.find(parts[i] + parts[i + 1]);
+      if (it != ranks.end() && it->second < best_rank) {
+        best_rank = it->second;
+        best = i;
+      }
+    }
+    if (best_rank == UINT32_MAX) break;
+    parts[best] += parts[best + 1];
+    parts.erase(parts.begin() + static_cast<std::ptrdiff_t>(best) + 1);
+  }
+  Ids out;
+  for (const auto& p : parts) out.push_back(ranks.at(p));
+  return out;
+}
+
+std::map<std::string, std::uint32_t> rank_map(const std::vector<std::string>& merges) {
+  std::map<std::string, std::uint32_t> m;
+  for (int b = 0; b < 256; ++b) m[std::string(1, static_cast<char>(b))] = static_cast<std::uint32_t>(b);
+  for (std::size_t i = 0; i < merges.size(); ++i) m[merges[i]] = static_cast<std::uint32_t>(256 + i);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("tiktoken: the heap merge equals the scan merge on random text", "[tokens]") {
+  auto b = bpe();
+  const auto ranks = rank_map(kMerges);
+  const std::string alphabet = "abcdhelowr123 ";
+  std::uint32_t seed = 12345;
+  auto next = [&] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  for (int round = 0; round < 500; ++round) {
+    std::string text;
+    const std::size_t len = next() % 40;
+    for (std::size_t i = 0; i < len; ++i) text += alphabet[next() % alphabet.size()];
+    Ids expected;
+    for (const auto& piece : b->split(text)) {
+      const Ids ids = scan_merge(piece, ranks);
+      expected.insert(expected.end(), ids.begin(), ids.end());
+    }
+    INFO("text: '" << text << "'");
+    CHECK(b->encode(text) == expected);
+  }
+}
+
+TEST_CASE("tiktoken: one long run of a letter merges in near-linear time", "[tokens]") {
+  // Issue 11: 256 KiB of one letter is one piece; the scan merge took 26.6 s.
+  // Ranks for runs of 2, 4, ..., 64 'a's: 2^18 letters become 4096 tokens of 64.
+  std::vector<std::string> merges;
+  for (std::size_t n = 2; n <= 64; n *= 2) merges.push_back(std::string(n, 'a'));
+  std::string text;
+  for (int b = 0; b < 256; ++b) text += b64(std::string(1, static_cast<char>(b))) + " " + std::to_string(b) + "\n";
+  for (std::size_t i = 0; i < merges.size(); ++i) text += b64(merges[i]) + " " + std::to_string(256 + i) + "\n";
+  auto b = chat::detail::TiktokenBpe::from_text(text, chat::TiktokenEncoding::kCl100kBase);
+  REQUIRE(b.ok());
+  const auto ids = (*b)->encode(std::string(256 * 1024, 'a'));
+  REQUIRE(ids.size() == 4096);
+  CHECK(ids.front() == 256 + merges.size() - 1);
+  CHECK(ids.back() == 256 + merges.size() - 1);
+  const auto odd = (*b)->encode(std::string(67, 'a'));  // 64 + 2 + 1
+  CHECK(odd == Ids{261, 256, 'a'});
 }
