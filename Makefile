@@ -22,7 +22,9 @@ run: build
 	$(BUILD_DIR)/apps/chatd/chatd $(ARGS)
 
 # Every test through CTest: the Release build (with the installed-package
-# consumer test), then the unit tests again under ASan + UBSan.
+# consumer test and the node/Chromium tests of tests/web), then the unit tests
+# again under ASan + UBSan (the web tests once is enough: they check shapes,
+# pages and headers, and a browser under a loaded ASan build is slow).
 test: test-release test-asan
 
 test-release: build
@@ -30,7 +32,8 @@ test-release: build
 
 test-asan: deps
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DCHAT_SANITIZE=address,undefined \
-	  -DCHAT_BUILD_BENCH=OFF -DCHAT_BUILD_EXAMPLES=OFF -DCHAT_CONSUMER_TEST=OFF -DCHAT_INSTALL=OFF $(CMAKE_ARGS)
+	  -DCHAT_BUILD_BENCH=OFF -DCHAT_BUILD_EXAMPLES=OFF -DCHAT_CONSUMER_TEST=OFF -DCHAT_INSTALL=OFF \
+	  -DCHAT_WEB_TESTS=OFF $(CMAKE_ARGS)
 	cmake --build $(ASAN_DIR) -j$(JOBS)
 	ctest --test-dir $(ASAN_DIR) --output-on-failure -j$(JOBS)
 

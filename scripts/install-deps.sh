@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the build needs, when some are missing.
-# As root it runs apt-get; otherwise it prints the exact apt-get line and fails.
+# Installs what the build and the tests need, when some of it is missing:
+# 1. Debian packages. As root it runs apt-get; otherwise it prints the exact
+#    apt-get line and fails. chromium is the headless browser of the web tests
+#    (tests/web); npm (and its nodejs) only when no npm is on the PATH, so that
+#    a node from elsewhere (nodesource) is used as it is.
+# 2. The npm packages of the web tests, pinned by tests/web/package-lock.json
+#    (`npm ci`, install scripts off; test tooling only, nothing is shipped):
+#    the OpenAPI 3.1 validator, ajv, and puppeteer-core, which drives the
+#    Debian chromium (it never downloads a browser). Skipped when up to date.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make pkg-config
           libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libcpp-httplib-dev
-          libfmt-dev catch2 libssl-dev libjwt-dev libpcre2-dev libutf8proc-dev)
+          libfmt-dev catch2 libssl-dev libjwt-dev libpcre2-dev libutf8proc-dev
+          chromium)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -13,15 +23,22 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "Installing missing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  else
+    echo "Missing Debian packages. Install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
 
-if [ "$(id -u)" -eq 0 ]; then
-  echo "Installing missing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  echo "Missing Debian packages. Install them with:" >&2
-  echo "  sudo apt-get install -y ${missing[*]}" >&2
-  exit 1
+# The web tests' npm packages: again only when the lock file changed since.
+web=tests/web
+if [ ! -f "$web/node_modules/.package-lock.json" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+  echo "Installing the web tests' npm packages (npm ci in $web)"
+  npm ci --prefix "$web" --no-audit --no-fund --ignore-scripts --loglevel=error
 fi

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "chat/chat.hpp"
 #include "routes/routes.hpp"
@@ -37,6 +38,7 @@ struct LiveOptions {
   bool public_metrics = false;
   std::shared_ptr<chat::LlmProvider> llm;  // null: echo
   chat::ServiceOptions service;
+  std::vector<std::string> cors_origins;  // --cors-origins, normalized (cors.hpp)
 };
 
 struct HttpResult {
@@ -71,6 +73,7 @@ class LiveServer {
     if (options.rate_limits) config.rate_limits = *options.rate_limits;
     config.max_streams_per_address = options.max_streams_per_address;
     config.public_metrics = options.public_metrics;
+    config.cors_origins = options.cors_origins;
     server = std::make_unique<chatd::Server>(config, chatd::ServerDeps{service, kSecret, clock, nullptr});
     chatd::register_all_routes(server->router(), server->context());
     REQUIRE(server->start().ok());

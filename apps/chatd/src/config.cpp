@@ -1,6 +1,8 @@
 #include <algorithm>
 #include "config.hpp"
 
+#include "cors.hpp"
+
 #include <charconv>
 #include <functional>
 #include <limits>
@@ -221,6 +223,14 @@ const std::vector<Flag>& flags() {
       {"public-metrics", true, false, true,
        [](Invocation& inv, std::string_view w, std::string_view v) {
          return parse_bool(w, v, inv.config.public_metrics);
+       }},
+      // ---- Browser front ends (issue 12)
+      {"cors-origins", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto origins = parse_cors_origins(v);
+         if (!origins) return bad(w, origins.error().message);
+         inv.config.cors_origins = std::move(*origins);
+         return {};
        }},
       // ---- LLM provider and token counting
       {"llm-api-key-env", true, false, true,
@@ -453,6 +463,11 @@ the command line wins):
                            answer 429 (default: max-streams / 10, at least 1)
   --public-metrics         GET /metrics for anyone (default: loopback peers and
                            admin tokens only)
+  --cors-origins LIST      origins whose pages may call chatd from a browser: exact
+                           origins, comma-separated (https://landing.example,
+                           http://localhost:5173), or * for the anonymous routes
+                           only (seed 001, seed 002's widget routes, health, docs);
+                           default empty: no cross-origin access
   --llm-api-key-env NAME   environment variable holding the API key of --llm openai
                            (default OPENAI_API_KEY; unset or empty: no key is sent)
   --llm-temperature T      default sampling temperature, 0-2 (default: the server's)

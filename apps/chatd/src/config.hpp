@@ -3,7 +3,7 @@
 //   chatd [--host 127.0.0.1] [--port 8080] [--db chat.db | :memory:]
 //         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
 //         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576] [--request-timeout 10]
-//         [--public-session-list[=true|false]]
+//         [--public-session-list[=true|false]] [--cors-origins ORIGIN,ORIGIN|*]
 //         [--no-rate-limits[=true|false]] [--rate-limit-address-writes 20/s:400]
 //         [--rate-limit-address-creates 1/s:60] [--rate-limit-address-model-calls 3/s:60]
 //         [--rate-limit-user-writes 5/s:100] [--rate-limit-user-creates 0.5/s:30]
@@ -107,6 +107,11 @@ struct Config {
   std::string tokenizer;          // tiktoken rank file; empty: the estimating counter
   std::string tokenizer_encoding = "cl100k_base";
   std::int64_t context_tokens = 8192;  // the model's window used for context (reply reserve included)
+
+  // ---- Browser front ends (issue 12, cors.hpp)
+  // --cors-origins, normalized by parse_cors_origins: exact origins, or "*"
+  // (anonymous routes only). Empty: no cross-origin access.
+  std::vector<std::string> cors_origins;
 };
 
 // The bound on concurrent streams and long-polls for `c`.

@@ -17,11 +17,11 @@ const ErrorStyle& plain_errors() {
   return kPlain;
 }
 
-Handler fixed_json(int status, const nlohmann::json& body) {
+Route fixed_json(int status, const nlohmann::json& body) {
   auto text = std::make_shared<const std::string>(body.dump());
-  return [status, text](const httplib::Request&, httplib::Response& res, const PathParams&, const RequestScope&) {
-    render_json_text(res, status, *text);
-  };
+  return Route{[status, text](const httplib::Request&, httplib::Response& res, const PathParams&,
+                              const RequestScope&) { render_json_text(res, status, *text); },
+               Access::kPublic};
 }
 
 }  // namespace chatd

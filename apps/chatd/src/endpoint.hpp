@@ -100,10 +100,11 @@ void send(httplib::Response& res, const Reply& reply);
 // The style of APIs that answer the library's words as they are.
 const ErrorStyle& plain_errors();
 
+// A Route: the handler with its Access, which the router keeps (access.hpp).
 template <class Parse, class Call, class Render>
-Handler endpoint(const RouteContext& ctx, Access access, const ErrorStyle& errors, Parse parse, Call call,
-                 Render render) {
-  return [&ctx, access, &errors, parse, call, render](const httplib::Request& req, httplib::Response& res,
+Route endpoint(const RouteContext& ctx, Access access, const ErrorStyle& errors, Parse parse, Call call,
+               Render render) {
+  return Route{[&ctx, access, &errors, parse, call, render](const httplib::Request& req, httplib::Response& res,
                                                       const PathParams& params, const RequestScope& scope) {
     auto who = ctx.authenticate(req, access);
     if (!who) return render_error(res, who.error());
@@ -117,17 +118,17 @@ Handler endpoint(const RouteContext& ctx, Access access, const ErrorStyle& error
     } else {
       send(res, render(*in, *out));
     }
-  };
+  }, access};
 }
 
 // A route with nothing to parse and nothing to call: the same JSON every time
-// (liveness answers), serialized once.
-Handler fixed_json(int status, const nlohmann::json& body);
+// (liveness answers), serialized once; public (Access::kPublic).
+Route fixed_json(int status, const nlohmann::json& body);
 
 template <class Parse, class Open, class Stream>
-Handler stream_endpoint(const RouteContext& ctx, Access access, const ErrorStyle& errors, std::string busy_message,
-                        Parse parse, Open open, Stream stream) {
-  return [&ctx, access, &errors, busy_message, parse, open, stream](
+Route stream_endpoint(const RouteContext& ctx, Access access, const ErrorStyle& errors, std::string busy_message,
+                      Parse parse, Open open, Stream stream) {
+  return Route{[&ctx, access, &errors, busy_message, parse, open, stream](
              const httplib::Request& req, httplib::Response& res, const PathParams& params,
              const RequestScope& scope) {
     auto who = ctx.authenticate(req, access);
@@ -156,7 +157,7 @@ Handler stream_endpoint(const RouteContext& ctx, Access access, const ErrorStyle
                                          return false;
                                        }
                                      });
-  };
+  }, access};
 }
 
 }  // namespace chatd

@@ -84,6 +84,7 @@ void serve(SocketIo& io, const ConnectionOptions& options, const ConnectionHooks
         return;
       case ReadOutcome::Kind::kRefused:
         render_error(res, read.status, read.code, read.message);
+        if (hooks.refused) hooks.refused(req, res);
         out.close = true;
         break;
       case ReadOutcome::Kind::kRequest:

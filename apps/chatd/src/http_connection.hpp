@@ -49,6 +49,9 @@ struct ConnectionHooks {
   // A complete request: fill the response. Exceptions are caught (500).
   // The scope holds the client address and the request's stop token.
   std::function<void(const httplib::Request&, httplib::Response&, const RequestScope&)> handle;
+  // A request refused before routing (400, 408, 413, ...): its answer is
+  // rendered; `req` holds what was read (CORS headers, http_dispatch.hpp).
+  std::function<void(const httplib::Request&, httplib::Response&)> refused;
   // After each answer was written (or the peer went away while it was).
   std::function<void(const httplib::Request&, const httplib::Response&)> answered;
 };

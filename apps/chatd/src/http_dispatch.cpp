@@ -56,22 +56,33 @@ void run_handler(const RouteMatch& m, const httplib::Request& req, httplib::Resp
 }  // namespace
 
 void Dispatcher::operator()(const httplib::Request& req, httplib::Response& res, const RequestScope& scope) const {
+  const Routed routed = route(req, res, scope);
+  if (!routed.preflight) cors_.answer(req, res, routed.access);
+}
+
+void Dispatcher::refused(const httplib::Request& req, httplib::Response& res) const {
+  cors_.answer(req, res, std::nullopt);
+}
+
+Dispatcher::Routed Dispatcher::route(const httplib::Request& req, httplib::Response& res,
+                                        const RequestScope& scope) const {
   RouteMatch m = router_.match(req.method, req.path);
   switch (m.kind) {
     case RouteMatch::Kind::kNotFound:
       render_error(res, 404, "not_found", "no such path: " + printable(req.path));
-      return;
+      return {};
     case RouteMatch::Kind::kMethodNotAllowed:
       note_route(m.pattern);
       res.set_header("Allow", m.allow);
       if (req.method == "OPTIONS") {
         res.status = 204;
-        return;
+        preflight(req, res, m.allow);
+        return Routed{std::nullopt, true};
       }
       render_error(res, 405, "method_not_allowed",
                    "method " + printable(req.method) + " not allowed on " + printable(req.path) + "; allowed: " +
                        m.allow);
-      return;
+      return {};
     case RouteMatch::Kind::kFound:
       break;
   }
@@ -82,7 +93,7 @@ void Dispatcher::operator()(const httplib::Request& req, httplib::Response& res,
   } else {
     if (auto limited = limiter_->charge_address(classes, scope.client_address)) {
       render_rate_limited(res, *limited);
-      return;
+      return Routed{m.access, false};  // CORS still applies: a browser must read the 429
     }
     RequestScope charged = scope;
     charged.rate_limiter = limiter_;
@@ -93,6 +104,28 @@ void Dispatcher::operator()(const httplib::Request& req, httplib::Response& res,
   if (res.status >= 400 && res.body.empty() && !res.content_provider_) {
     render_error(res, res.status, default_code(res.status), default_message(res.status));
   }
+  return Routed{m.access, false};
+}
+
+// The path's methods with their routes' Access, for the policy to pick the
+// ones open to the requesting origin.
+void Dispatcher::preflight(const httplib::Request& req, httplib::Response& res, const std::string& allow) const {
+  if (!CorsPolicy::is_preflight(req)) {
+    cors_.answer(req, res, std::nullopt);  // a plain OPTIONS: only Vary
+    return;
+  }
+  std::vector<std::pair<std::string, std::optional<Access>>> methods;
+  std::size_t start = 0;
+  while (start < allow.size()) {
+    auto comma = allow.find(", ", start);
+    if (comma == std::string::npos) comma = allow.size();
+    std::string method = allow.substr(start, comma - start);
+    start = comma + 2;
+    if (method == "OPTIONS" || method == "HEAD") continue;
+    RouteMatch m = router_.match(method, req.path);
+    if (m.kind == RouteMatch::Kind::kFound) methods.emplace_back(std::move(method), m.access);
+  }
+  cors_.preflight(req, res, methods);
 }
 
 }  // namespace chatd

@@ -12,6 +12,9 @@
 //   to its client address before its handler runs (429 with Retry-After and
 //   the handler never runs), and the handler's scope carries the route's
 //   classes so that the endpoint adapter charges the principal too.
+// - CORS (cors.hpp), last, on every answer: a preflight gets its headers, any
+//   other answer (errors included) the Allow-Origin of a granted origin;
+//   refused() does the same for the connection's refusals.
 // Framing, bounds and protocol errors (400, 408, 413, 414, 431, 501) are the
 // connection's (http_connection.hpp); the access log and metrics hooks are
 // access_log.hpp's.
@@ -21,6 +24,7 @@
 
 #include "chat/logger.hpp"
 #include "rate_limiter.hpp"
+#include "cors.hpp"
 #include "request_scope.hpp"
 #include "router.hpp"
 
@@ -29,16 +33,28 @@ namespace chatd {
 class Dispatcher {
  public:
   // `router`, `logger` and `limiter` (null: no rate limits) must outlive the dispatcher.
-  Dispatcher(const Router& router, chat::Logger& logger, RateLimiter* limiter = nullptr) noexcept
-      : router_(router), logger_(logger), limiter_(limiter) {}
+  Dispatcher(const Router& router, chat::Logger& logger, RateLimiter* limiter = nullptr, CorsPolicy cors = {}) noexcept
+      : router_(router), logger_(logger), limiter_(limiter), cors_(std::move(cors)) {}
 
   // Routes `req` and fills `res`; never throws (bad_alloc aside).
   void operator()(const httplib::Request& req, httplib::Response& res, const RequestScope& scope) const;
 
+  // The CORS headers of an answer the connection refused before routing
+  // (`req` holds what was read of it: its Origin when the headers were).
+  void refused(const httplib::Request& req, httplib::Response& res) const;
+
  private:
+  struct Routed {
+    std::optional<Access> access;  // the matched route's (nullopt: none, or a bare Handler)
+    bool preflight = false;        // an OPTIONS answer: CORS headers already set
+  };
+  Routed route(const httplib::Request& req, httplib::Response& res, const RequestScope& scope) const;
+  void preflight(const httplib::Request& req, httplib::Response& res, const std::string& allow) const;
+
   const Router& router_;
   chat::Logger& logger_;
   RateLimiter* limiter_;
+  CorsPolicy cors_;
 };
 
 }  // namespace chatd

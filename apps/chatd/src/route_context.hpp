@@ -25,6 +25,7 @@
 #include <atomic>
 #include <optional>
 
+#include "access.hpp"
 #include "auth.hpp"
 #include "chat/logger.hpp"
 #include "chat/service.hpp"
@@ -39,9 +40,6 @@ struct Response;
 }  // namespace httplib
 
 namespace chatd {
-
-// Who may call a route (see above).
-enum class Access { kPublic, kOptional, kUser, kAgent, kAdmin };
 
 struct RouteContext {
   chat::ChatService& service;

@@ -45,7 +45,8 @@ bool PathParams::has(std::string_view name) const noexcept {
   return std::any_of(items_.begin(), items_.end(), [&](const auto& kv) { return kv.first == name; });
 }
 
-Router& Router::add(std::string_view method, std::string_view pattern, Handler handler) {
+Router& Router::add(std::string_view method, std::string_view pattern, Handler handler,
+                    std::optional<Access> access) {
   if (!valid_method(method)) throw std::logic_error("chatd router: unsupported method " + std::string(method));
   if (pattern.empty() || pattern.front() != '/') {
     throw std::logic_error("chatd router: pattern must start with '/': " + std::string(pattern));
@@ -90,14 +91,14 @@ Router& Router::add(std::string_view method, std::string_view pattern, Handler h
     entries_.push_back(Entry{std::string(pattern), std::move(segments), std::move(prefix), {}});
     it = entries_.end() - 1;
   }
-  for (const auto& [m, h] : it->methods) {
-    if (m == method) {
+  for (const auto& em : it->methods) {
+    if (em.name == method) {
       throw std::logic_error("chatd router: " + std::string(method) + " " + std::string(pattern) +
                              " is registered twice");
     }
   }
-  it->methods.emplace_back(std::string(method), std::move(handler));
-  order_.push_back(RouteInfo{std::string(method), std::string(pattern)});
+  it->methods.push_back(Entry::Method{std::string(method), std::move(handler), access});
+  order_.push_back(RouteInfo{std::string(method), std::string(pattern), access});
   return *this;
 }
 
@@ -107,7 +108,7 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
   const auto parts = split_path(path);
 
   const Entry* best = nullptr;
-  const Handler* best_handler = nullptr;
+  const Entry::Method* best_method = nullptr;
   const Entry* any_match = nullptr;
   std::vector<const Entry*> matched;
 
@@ -137,10 +138,10 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
     if (!ok) continue;
     matched.push_back(&e);
     if (any_match == nullptr || more_specific(e, *any_match)) any_match = &e;
-    for (const auto& [m, h] : e.methods) {
-      if (m == method && (best == nullptr || more_specific(e, *best))) {
+    for (const auto& em : e.methods) {
+      if (em.name == method && (best == nullptr || more_specific(e, *best))) {
         best = &e;
-        best_handler = &h;
+        best_method = &em;
       }
     }
   }
@@ -149,7 +150,7 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
   if (best == nullptr) {
     std::set<std::string> allowed{"OPTIONS"};
     for (const Entry* e : matched) {
-      for (const auto& mh : e->methods) allowed.insert(mh.first);
+      for (const auto& em : e->methods) allowed.insert(em.name);
     }
     if (allowed.count("GET") != 0) allowed.insert("HEAD");
     for (const auto& m : allowed) {
@@ -161,7 +162,8 @@ RouteMatch Router::match(std::string_view method, std::string_view path) const {
     return out;
   }
   out.kind = RouteMatch::Kind::kFound;
-  out.handler = best_handler;
+  out.handler = &best_method->handler;
+  out.access = best_method->access;
   out.pattern = &best->pattern;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     if (best->segments[i].param) out.params.add(best->segments[i].text, std::string(parts[i]));

@@ -21,6 +21,12 @@
 // list of a known path). Registering the same method and pattern twice is a bug
 // and throws std::logic_error at startup.
 //
+// A route may declare who may call it (Access, access.hpp): endpoint() and
+// fixed_json() return a Route, whose Access the table keeps; routes() and
+// match() report it (the CORS policy opens only anonymous routes to every
+// origin; the OpenAPI test checks each route's security against it). A bare
+// Handler (hand-written, e.g. GET /metrics) declares nothing (nullopt).
+//
 // Handlers run on the server's worker threads, concurrently; they must not
 // throw (an exception is a bug: it is logged and answered 500). A streaming
 // response's content provider (res.set_chunked_content_provider, for SSE)
@@ -30,11 +36,13 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "access.hpp"
 #include "request_scope.hpp"
 
 namespace httplib {
@@ -61,9 +69,16 @@ class PathParams {
 using Handler = std::function<void(const httplib::Request& req, httplib::Response& res, const PathParams& params,
                                    const RequestScope& scope)>;
 
+// A handler with the Access it enforces (what endpoint() builds).
+struct Route {
+  Handler handler;
+  Access access = Access::kUser;
+};
+
 struct RouteInfo {
   std::string method;   // "GET", "POST", "PUT", "PATCH", "DELETE"
   std::string pattern;  // as first registered, e.g. "/api/chats/{session_id}/"
+  std::optional<Access> access;  // nullopt: registered as a bare Handler
 };
 
 struct RouteMatch {
@@ -72,17 +87,27 @@ struct RouteMatch {
   const Handler* handler = nullptr;  // kFound
   const std::string* pattern = nullptr;  // kFound and kMethodNotAllowed: the route's pattern (for logs and metrics)
   PathParams params;                 // kFound
+  std::optional<Access> access;      // kFound: as registered (nullopt: a bare Handler)
   std::string allow;                 // kMethodNotAllowed: "GET, HEAD, OPTIONS, POST"
 };
 
 class Router {
  public:
-  Router& add(std::string_view method, std::string_view pattern, Handler handler);
+  Router& add(std::string_view method, std::string_view pattern, Handler handler,
+              std::optional<Access> access = std::nullopt);
+  Router& add(std::string_view method, std::string_view pattern, Route route) {
+    return add(method, pattern, std::move(route.handler), route.access);
+  }
   Router& get(std::string_view pattern, Handler h) { return add("GET", pattern, std::move(h)); }
   Router& post(std::string_view pattern, Handler h) { return add("POST", pattern, std::move(h)); }
   Router& put(std::string_view pattern, Handler h) { return add("PUT", pattern, std::move(h)); }
   Router& patch(std::string_view pattern, Handler h) { return add("PATCH", pattern, std::move(h)); }
   Router& del(std::string_view pattern, Handler h) { return add("DELETE", pattern, std::move(h)); }
+  Router& get(std::string_view pattern, Route r) { return add("GET", pattern, std::move(r)); }
+  Router& post(std::string_view pattern, Route r) { return add("POST", pattern, std::move(r)); }
+  Router& put(std::string_view pattern, Route r) { return add("PUT", pattern, std::move(r)); }
+  Router& patch(std::string_view pattern, Route r) { return add("PATCH", pattern, std::move(r)); }
+  Router& del(std::string_view pattern, Route r) { return add("DELETE", pattern, std::move(r)); }
 
   // HEAD is looked up as GET.
   RouteMatch match(std::string_view method, std::string_view path) const;
@@ -99,7 +124,12 @@ class Router {
     std::string pattern;  // display form, as first registered
     std::vector<Segment> segments;
     std::string literal_prefix;  // the path up to the first {param}: a cheap pre-filter
-    std::vector<std::pair<std::string, Handler>> methods;
+    struct Method {
+      std::string name;
+      Handler handler;
+      std::optional<Access> access;
+    };
+    std::vector<Method> methods;
   };
   std::vector<Entry> entries_;
   std::vector<RouteInfo> order_;

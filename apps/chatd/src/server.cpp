@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "access_log.hpp"
+#include "api_docs.hpp"
 #include "http_connection.hpp"
 #include "http_dispatch.hpp"
 #include "http_errors.hpp"
@@ -108,7 +109,10 @@ void Server::configure() {
   options.keep_alive_max = kKeepAliveMaxCount;
   ConnectionHooks hooks;
   hooks.begin = begin_request;
-  hooks.handle = Dispatcher(router_, context_.logger, config_.rate_limits.enabled ? &rate_limiter_ : nullptr);
+  Dispatcher dispatch(router_, context_.logger, config_.rate_limits.enabled ? &rate_limiter_ : nullptr,
+                      CorsPolicy(config_.cors_origins));
+  hooks.refused = [dispatch](const httplib::Request& req, httplib::Response& res) { dispatch.refused(req, res); };
+  hooks.handle = std::move(dispatch);
   hooks.answered = access_logger(metrics_, context_.logger);
   http.serve_with(std::move(options), std::move(hooks), &stopping_);
 
@@ -125,6 +129,7 @@ void Server::configure() {
     res.status = 200;
     res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
+  register_api_docs_routes(router_);  // GET /api/openapi.json, GET /api/docs (issue 12)
 }
 
 // Refusals by rate limits and stream shares, and the rate limiter's state.
