@@ -122,7 +122,7 @@ TEST_CASE("model bounds: past the first-byte wait a reply answers 504, a stream 
 
   auto st = s.post("/api/chats/messages/chat/stream/", {{"session_id", "slow"}, {"message", "hello?"}});
   CHECK(st.status == 200);
-  CHECK(st.body.find("\"done\": true") != std::string::npos);
+  CHECK(st.body.find("\"done\":true") != std::string::npos);  // the error event
   CHECK(st.body.find("deadline_exceeded") != std::string::npos);
 }
 

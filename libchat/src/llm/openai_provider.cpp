@@ -75,7 +75,7 @@ std::string_view wire_role(Role r) {
 }
 
 Error upstream(std::string message) { return {ErrorCode::kUpstream, std::move(message), {}}; }
-Error cancelled() { return Error::unavailable("the model call was cancelled"); }
+Error cancelled_error() { return Error::unavailable("the model call was cancelled"); }
 
 // Aborts one HTTP exchange from another thread when the request's stop token
 // is requested. httplib's Client::stop() would race with a socket that does
@@ -276,11 +276,11 @@ class OpenAiProvider final : public LlmProvider {
     const std::string body = body_of(request, on_chunk != nullptr);
     std::chrono::milliseconds backoff = o_.retry_backoff;
     for (int attempt = 0;; ++attempt) {
-      if (request.stop.stop_requested()) return cancelled();
+      if (request.stop.stop_requested()) return cancelled_error();
       bool delivered = false;
       Result<Completion> r = once(request, body, on_chunk, delivered);
       if (r.ok()) return r;
-      if (request.stop.stop_requested()) return cancelled();
+      if (request.stop.stop_requested()) return cancelled_error();
       const Attempt& a = last_;
       if (!a.retryable || delivered || attempt >= o_.max_retries) return r;
       auto wait = a.retry_after ? std::min(*a.retry_after, o_.max_retry_after) : std::min(backoff, o_.max_retry_after);
@@ -289,7 +289,7 @@ class OpenAiProvider final : public LlmProvider {
       std::condition_variable_any cv;
       std::unique_lock lock(mu);
       if (cv.wait_for(lock, request.stop, wait, [] { return false; }) || request.stop.stop_requested())
-        return cancelled();
+        return cancelled_error();
       backoff *= 2;
     }
   }
@@ -304,7 +304,7 @@ class OpenAiProvider final : public LlmProvider {
     cli->set_socket_options([&abort](socket_t sock) { abort.adopt(sock); });
     // Registered before the exchange; runs at once if the token is already requested.
     std::stop_callback on_stop(request.stop, [&abort] { abort.request(); });
-    if (abort.requested()) return cancelled();
+    if (abort.requested()) return cancelled_error();
     httplib::Request req;
     req.method = "POST";
     req.path = e_.path;
@@ -397,7 +397,7 @@ class OpenAiProvider final : public LlmProvider {
     if (status == 0 && res.status > 0) status = res.status;
     // After the exchange: a stop that came at any point of it (even before the
     // socket existed) makes its outcome a cancellation.
-    if (abort.requested()) return cancelled();
+    if (abort.requested()) return cancelled_error();
 
     if (cancelled) {
       out.finish_reason = "cancelled";

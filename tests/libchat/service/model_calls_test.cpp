@@ -3,6 +3,7 @@
 // wait_for_messages stop token. Timings are generous bounds only.
 #include <condition_variable>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "chat/text.hpp"
