@@ -85,7 +85,8 @@ class StubChatService : public chat::ChatService {
     return stub();
   }
   chat::Result<std::vector<chat::Message>> wait_for_messages(const chat::Principal&, const chat::ConversationKey&,
-                                                             std::int64_t, std::chrono::milliseconds) override {
+                                                             std::int64_t, std::chrono::milliseconds,
+                                                             std::stop_token) override {
     return stub();
   }
 

@@ -260,6 +260,35 @@ const std::vector<Flag>& flags() {
          inv.config.llm_timeout_seconds = static_cast<int>(*n);
          return {};
        }},
+      // ---- Model-call bounds (issue 9)
+      {"llm-max-concurrent", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 0, 100'000, "a number of calls (0: no bound)");
+         if (!n) return n.error();
+         inv.config.llm_max_concurrent = static_cast<int>(*n);
+         return {};
+       }},
+      {"llm-deadline", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, 86'400, "a number of seconds");
+         if (!n) return n.error();
+         inv.config.llm_deadline_seconds = static_cast<int>(*n);
+         return {};
+       }},
+      {"llm-first-byte-timeout", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, 86'400, "a number of seconds");
+         if (!n) return n.error();
+         inv.config.llm_first_byte_timeout_seconds = static_cast<int>(*n);
+         return {};
+       }},
+      {"llm-max-reply-bytes", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1024, std::int64_t{64} << 20, "a number of bytes");
+         if (!n) return n.error();
+         inv.config.llm_max_reply_bytes = static_cast<std::size_t>(*n);
+         return {};
+       }},
       {"tokenizer", true, false, true,
        [](Invocation& inv, std::string_view w, std::string_view v) { return non_empty(w, v, inv.config.tokenizer); }},
       {"tokenizer-encoding", true, false, true,
@@ -471,8 +500,16 @@ the command line wins):
   --llm-api-key-env NAME   environment variable holding the API key of --llm openai
                            (default OPENAI_API_KEY; unset or empty: no key is sent)
   --llm-temperature T      default sampling temperature, 0-2 (default: the server's)
-  --llm-max-tokens N       default reply length limit (default: the server's)
+  --llm-max-tokens N       max_tokens of replies whose request sets none (default 1024)
   --llm-timeout SECONDS    longest wait for the model server's next byte (default 120)
+  --llm-max-concurrent N   model calls in flight at once, streaming and not; more
+                           answer 429 at once (default 64; 0: no bound)
+  --llm-deadline SECONDS   longest a whole model call may take, else 504 (default 300)
+  --llm-first-byte-timeout SECONDS  longest wait for a stream's first token and for a
+                           whole non-streamed answer, else 504 (default 50: below the
+                           60 s reverse proxies commonly allow)
+  --llm-max-reply-bytes N  largest reply kept, in bytes; longer ones are cut there,
+                           finish_reason "length" (default 262144)
   --tokenizer PATH         tiktoken rank file (e.g. cl100k_base.tiktoken) for exact
                            token counts (default: estimate 4 bytes per token)
   --tokenizer-encoding E   cl100k_base or o200k_base (default cl100k_base)

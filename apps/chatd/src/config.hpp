@@ -9,7 +9,9 @@
 //         [--rate-limit-user-writes 5/s:100] [--rate-limit-user-creates 0.5/s:30]
 //         [--rate-limit-user-model-calls 0.5/s:20] [--rate-limit-max-keys 20000]
 //         [--max-streams-per-address N] [--public-metrics[=true|false]]
-//         [--llm-api-key-env OPENAI_API_KEY] [--llm-temperature T] [--llm-max-tokens N] [--llm-timeout SECONDS]
+//         [--llm-api-key-env OPENAI_API_KEY] [--llm-temperature T] [--llm-max-tokens 1024] [--llm-timeout SECONDS]
+//         [--llm-max-concurrent 64] [--llm-deadline 300] [--llm-first-byte-timeout 50]
+//         [--llm-max-reply-bytes 262144]
 //         [--tokenizer RANK_FILE] [--tokenizer-encoding cl100k_base|o200k_base] [--context-tokens N]
 //   chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
 //   chatd --help | --version
@@ -68,6 +70,11 @@ inline constexpr int kDefaultThreads = 1536;
 inline constexpr int kReservedThreads = 256;
 inline constexpr std::size_t kDefaultMaxBodyBytes = 1048576;
 inline constexpr int kDefaultRequestTimeoutSeconds = 10;
+inline constexpr std::int64_t kDefaultLlmMaxTokens = 1024;
+inline constexpr int kDefaultLlmMaxConcurrent = 64;
+inline constexpr int kDefaultLlmDeadlineSeconds = 300;
+inline constexpr int kDefaultLlmFirstByteTimeoutSeconds = 50;
+inline constexpr std::size_t kDefaultLlmMaxReplyBytes = 256 * 1024;
 
 struct Config {
   std::string host = "127.0.0.1";
@@ -102,7 +109,8 @@ struct Config {
   // ---- LLM provider and token counting (llm_setup.hpp)
   std::string llm_api_key_env = "OPENAI_API_KEY";  // the variable holding the key, read at start
   std::optional<double> llm_temperature;
-  std::optional<std::int64_t> llm_max_tokens;
+  // max_tokens of a reply whose request names none (chat::ModelCallBounds::default_max_tokens).
+  std::int64_t llm_max_tokens = kDefaultLlmMaxTokens;
   int llm_timeout_seconds = 120;  // longest silence from the model server
   std::string tokenizer;          // tiktoken rank file; empty: the estimating counter
   std::string tokenizer_encoding = "cl100k_base";
@@ -112,6 +120,18 @@ struct Config {
   // --cors-origins, normalized by parse_cors_origins: exact origins, or "*"
   // (anonymous routes only). Empty: no cross-origin access.
   std::vector<std::string> cors_origins;
+
+  // ---- Model-call bounds (issue 9; chat::ModelCallBounds, llm_setup.hpp).
+  // Provider calls in flight at once, streaming and not; more answer 429 at
+  // once, before anything is stored (0: no bound).
+  int llm_max_concurrent = kDefaultLlmMaxConcurrent;
+  // The longest a whole model call may take (504 past it).
+  int llm_deadline_seconds = kDefaultLlmDeadlineSeconds;
+  // The longest wait for a stream's first token, and for a whole non-streamed
+  // answer (504 past it): below the 60 s reverse proxies commonly allow.
+  int llm_first_byte_timeout_seconds = kDefaultLlmFirstByteTimeoutSeconds;
+  // The largest reply kept, bytes of UTF-8; at the cap it is stored cut, "length".
+  std::size_t llm_max_reply_bytes = kDefaultLlmMaxReplyBytes;
 };
 
 // The bound on concurrent streams and long-polls for `c`.

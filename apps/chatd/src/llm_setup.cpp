@@ -15,6 +15,12 @@ std::optional<std::string> process_getenv(const std::string& name) {
 chat::Result<LlmSetup> make_llm_setup(const Config& config, const GetEnv& getenv) {
   LlmSetup s;
   s.service.context_tokens = config.context_tokens;
+  // Issue 9: every model call is bounded, whatever the provider.
+  s.service.model_calls.max_concurrent = config.llm_max_concurrent;
+  s.service.model_calls.deadline = std::chrono::seconds(config.llm_deadline_seconds);
+  s.service.model_calls.first_chunk_timeout = std::chrono::seconds(config.llm_first_byte_timeout_seconds);
+  s.service.model_calls.max_reply_bytes = config.llm_max_reply_bytes;
+  s.service.model_calls.default_max_tokens = config.llm_max_tokens;
   // The price table behind the `cost` of AI replies (seed 003), USD per 1,000
   // tokens (prompt / completion); echo is free and unknown models cost 0.
   s.service.prices = {{"echo", 0.0, 0.0},
@@ -45,7 +51,6 @@ chat::Result<LlmSetup> make_llm_setup(const Config& config, const GetEnv& getenv
     s.has_api_key = true;
   }
   o.temperature = config.llm_temperature;
-  o.max_tokens = config.llm_max_tokens;
   o.read_timeout = std::chrono::seconds(config.llm_timeout_seconds);
   auto p = chat::make_openai_provider(std::move(o));
   if (!p) {

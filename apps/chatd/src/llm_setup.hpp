@@ -11,6 +11,10 @@
 // llama.cpp want), read timeout --llm-timeout, connect timeout 10 s, 2
 // retries. The model becomes the service's default model, so every AI
 // endpoint of every seed uses it (an agent's own model still wins).
+// Every provider runs under the model-call bounds (chat::ModelCallBounds in
+// ServiceOptions::model_calls): --llm-max-concurrent, --llm-deadline,
+// --llm-first-byte-timeout, --llm-max-reply-bytes and --llm-max-tokens (the
+// default max_tokens, applied by the service, not the provider).
 // --tokenizer PATH: the exact tiktoken counter (--tokenizer-encoding);
 // otherwise the estimating counter.
 #pragma once

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stop_token>
 #include <string>
 
 #include "chat/reply.hpp"
@@ -56,6 +57,7 @@ struct CoachContextSections {
 struct CoachStart {
   std::string job_id;    // a Subject id (put_subject)
   std::string question;  // required: the first (or next) user message
+  std::stop_token stop{};  // as ReplyRequest::stop (chat/reply.hpp)
 };
 
 struct CoachStartResult {

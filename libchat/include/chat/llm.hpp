@@ -9,6 +9,16 @@
 // Cancellation: stream() calls on_chunk for each piece of text as it arrives;
 // when on_chunk returns false the provider stops generating (closing the
 // upstream request) and returns what it had with finish_reason "cancelled".
+// CompletionRequest::stop (a C++20 std::stop_token) cancels from outside, at
+// any point of a call, streaming or not: a provider aborts what it is doing
+// (the OpenAI-compatible one shuts its socket down, even while connecting or
+// waiting for the first byte) and answers kUnavailable "the model call was
+// cancelled" promptly (whatever it had delivered): the answer is no longer
+// wanted because the caller left or the service is stopping, and "retry
+// later" is the right advice for whoever still listens. A token requested
+// before the call starts means no upstream request at all. Bounds on calls
+// (concurrency, deadlines, reply size) are ChatService's (ModelCallBounds,
+// chat/service.hpp), applied to any provider through this token.
 #pragma once
 
 #include <chrono>
@@ -16,6 +26,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +46,8 @@ struct CompletionRequest {
   std::vector<ChatTurn> messages;
   std::optional<double> temperature;
   std::optional<std::int64_t> max_tokens;
+  // Requested: abandon the call (see the header comment). Default: never requested.
+  std::stop_token stop;
 };
 
 struct Completion {
@@ -43,7 +56,9 @@ struct Completion {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   bool usage_reported = false;  // false: token counts are the caller's estimate
-  std::string finish_reason;    // "stop", "length", "cancelled", ...
+  // "stop", "length" (max_tokens, or ModelCallBounds::max_reply_bytes: the
+  // content was cut there), "cancelled", ...
+  std::string finish_reason;
 };
 
 using ChunkCallback = std::function<bool(std::string_view chunk)>;
@@ -64,6 +79,7 @@ struct EchoOptions {
 // Replies "Echo: <content of the last user turn>"; streams it word by word
 // ("Echo:", " hello", " world"), so the chunks concatenate to the reply.
 // Token counts are words, reported as usage. Deterministic, for tests.
+// Honours CompletionRequest::stop between chunks and during chunk_delay.
 std::unique_ptr<LlmProvider> make_echo_provider(EchoOptions options = {});
 
 }  // namespace chat

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,14 @@ struct ReplyRequest {
   // stored (the seed 003 client posts the message first, then asks for the
   // AI response with the same text). Ignored when client_id is set.
   bool reuse_latest_user_message = false;
+  // Requested: the answer is no longer wanted (the client hung up, the server
+  // is stopping). The model call is cancelled at once, however far it got: a
+  // reply with no output yet stores no answer and answers kUnavailable "the
+  // model call was cancelled" (the user message, when stored, stays, as for
+  // any provider failure); a stream that had produced text stores it with
+  // status failed and finish_reason "cancelled". Requested before the call:
+  // no model call at all. Default: never requested. (Issue 9.)
+  std::stop_token stop;
 };
 
 struct Usage {

@@ -43,6 +43,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +82,39 @@ struct ThreadMessage {
   Message message;
 };
 
+// Bounds on the service's model calls (issue 9: a paid, slow dependency
+// reached by anonymous callers). Applied by the service to whatever
+// LlmProvider it has, through CompletionRequest::stop, to every reply,
+// streaming or not, of every seed (reply, reply_stream, start_coach_session).
+struct ModelCallBounds {
+  // Provider calls in flight at once, streaming and not. A reply beyond it
+  // answers kResourceExhausted ("too many model calls in flight") at once,
+  // before anything is stored (no user message, no conversation). 0: no bound.
+  // Each call holds a thread of its caller and a connection to the model
+  // server, which has its own limit (a llama.cpp or Ollama server runs a few
+  // requests at a time and queues the rest).
+  int max_concurrent = 64;
+  // The longest a whole call may take; past it the call is cancelled and
+  // answers kDeadlineExceeded (a stream that had produced text stores it with
+  // status failed). Bounds a model that trickles bytes. 0: no deadline.
+  std::chrono::milliseconds deadline = std::chrono::minutes(5);
+  // The longest wait for a stream's first chunk of text, and for the whole
+  // answer of a non-streaming call (whose caller gets its first byte only
+  // with the answer): kDeadlineExceeded past it. Below the 60 s read timeout
+  // that reverse proxies commonly allow (nginx proxy_read_timeout), so that a
+  // client behind one gets this clear error, not the proxy's. Capped by
+  // `deadline`. 0: no such wait (only the deadline).
+  std::chrono::milliseconds first_chunk_timeout = std::chrono::seconds(50);
+  // The largest reply kept, in bytes of UTF-8 (never cutting a character):
+  // at the cap the call stops and the reply is what came before it, stored
+  // complete with finish_reason "length" (as for max_tokens). Default: the
+  // default max_content_bytes, since a reply is stored as a message. 0: no cap.
+  std::size_t max_reply_bytes = 256 * 1024;
+  // max_tokens of a request that sets none (ReplyRequest::max_tokens); 0:
+  // none is sent and the model server's own default applies.
+  std::int64_t default_max_tokens = 1024;
+};
+
 struct ServiceOptions {
   std::chrono::milliseconds session_ttl = std::chrono::hours(24);    // default expires_at of seed 001 sessions
   std::chrono::milliseconds retention = std::chrono::hours(24 * 30);  // purge soft-deleted rows after
@@ -103,6 +137,7 @@ struct ServiceOptions {
   // or handle) is the only way to an ownerless conversation, and an anonymous
   // listing is kUnauthenticated. Only for trusted networks (issue 9).
   bool anonymous_listing = false;
+  ModelCallBounds model_calls;  // issue 9
 };
 
 // The bounds a caller of the service must respect (ChatService::limits()):
@@ -234,12 +269,13 @@ class ChatService {
   // The messages after the cursor (id > after_id, at most max_page, oldest
   // first), returned as soon as there are any, or an empty list after
   // `timeout` (capped at ServiceOptions::max_wait, so callers pass the
-  // client's value as it is) or at shutdown(). Errors: not visible (also when
-  // the conversation goes away during the wait); kInvalidArgument "timeout"
-  // (negative), "after_id" (negative).
+  // client's value as it is), at shutdown(), or as soon as `stop` is
+  // requested (the caller went away: issue 9, abandoned waits). Errors: not
+  // visible (also when the conversation goes away during the wait);
+  // kInvalidArgument "timeout" (negative), "after_id" (negative).
   virtual Result<std::vector<Message>> wait_for_messages(const Principal& who, const ConversationKey& key,
-                                                         std::int64_t after_id,
-                                                         std::chrono::milliseconds timeout) = 0;
+                                                         std::int64_t after_id, std::chrono::milliseconds timeout,
+                                                         std::stop_token stop = {}) = 0;
 
   // ---- AI replies (chat/reply.hpp)
 
@@ -250,9 +286,16 @@ class ChatService {
   // visible; kInvalidArgument "content" (too long, too large for the context
   // window, or empty with a client_id), "client_id", "metadata", "model",
   // "max_tokens" (not positive), "temperature" (outside 0..2); kNotFound
-  // "agent_id"; kGone; kConflict "client_id"; the provider's errors
-  // (kUpstream, kUnavailable, kDeadlineExceeded): the user message stays
-  // stored, and no answer is stored when the provider produced nothing.
+  // "agent_id"; kGone; kConflict "client_id"; kResourceExhausted when
+  // ServiceOptions::model_calls.max_concurrent calls are in flight (nothing
+  // stored); kUnavailable "the model call was cancelled" when r.stop is
+  // requested or the service shuts down during the call; kDeadlineExceeded
+  // past model_calls' deadline or first_chunk_timeout; the provider's errors
+  // (kUpstream, kUnavailable, kDeadlineExceeded). After the refusals above
+  // the user message stays stored, and no answer is stored when the provider
+  // produced nothing. A reply cut at model_calls.max_reply_bytes is a
+  // success (finish_reason "length"). A request naming no max_tokens is sent
+  // with model_calls.default_max_tokens.
   virtual Result<ReplyResult> reply(const Principal& who, const ConversationKey& key, ReplyRequest r) = 0;
   // reply() delivering the answer chunk by chunk; on_chunk returning false (or
   // throwing) cancels. A cancelled or failed stream stores what was produced
@@ -262,9 +305,12 @@ class ChatService {
                                            const StreamCallback& on_chunk) = 0;
   // The checks reply()/reply_stream() make before storing anything (request
   // fields, conversation visible, persona known, writable: kGone when expired
-  // or inactive), with nothing stored and no provider call: lets an SSE route
+  // or inactive; kResourceExhausted when model_calls.max_concurrent calls are
+  // in flight, kUnavailable after shutdown(): a snapshot, nothing is
+  // reserved), with nothing stored and no provider call: lets an SSE route
   // answer a plain error before its stream starts. A reply may still fail
-  // afterwards (the conversation expiring in between, the provider failing).
+  // afterwards (the conversation expiring in between, the model calls
+  // filling up, the provider failing).
   virtual Status check_reply(const Principal& who, const ConversationKey& key, const ReplyRequest& r) = 0;
 
   // ---- registries
@@ -318,8 +364,12 @@ class ChatService {
   virtual Result<std::vector<ActivityPeriod>> list_activity_periods(const Principal& who,
                                                                     const ConversationKey& key) = 0;
   // Ends every wait_for_messages now (they return an empty list) and makes
-  // later ones return at once; everything else keeps working. For a server
-  // stopping gracefully. Idempotent, thread-safe.
+  // later ones return at once; cancels every model call in flight (their
+  // sockets are shut down; they answer kUnavailable "the model call was
+  // cancelled", a stream storing what it had produced as failed) and refuses
+  // later ones the same way; everything else keeps working. For a server
+  // stopping gracefully: returns without waiting for the calls to unwind.
+  // Idempotent, thread-safe.
   virtual void shutdown() noexcept = 0;
 
   // ---- seed 004: resume-coach sessions (chat/coach.hpp)
@@ -350,7 +400,8 @@ class ChatService {
 
 // Fails with kInvalidArgument when deps.store is null ("store") or an option
 // is out of range ("max_page" < 1, "context_tokens" <= reply_tokens,
-// "session_ttl" <= 0, "retention" < 0, "max_wait" < 0).
+// "session_ttl" <= 0, "retention" < 0, "max_wait" < 0, "model_calls" for a
+// negative bound).
 Result<std::unique_ptr<ChatService>> make_chat_service(ServiceDeps deps, ServiceOptions options = {});
 
 }  // namespace chat

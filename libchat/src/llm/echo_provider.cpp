@@ -1,4 +1,6 @@
-#include <thread>
+#include <condition_variable>
+#include <mutex>
+#include <stop_token>
 
 #include "chat/llm.hpp"
 
@@ -22,6 +24,16 @@ std::vector<std::string_view> split_words(std::string_view text) {
   return out;
 }
 
+Error cancelled() { return Error::unavailable("the model call was cancelled"); }
+
+// Sleeps for `d` or until `stop` is requested; false when it was.
+bool pause(std::chrono::milliseconds d, const std::stop_token& stop) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock lock(mu);
+  return !cv.wait_for(lock, stop, d, [] { return false; }) && !stop.stop_requested();
+}
+
 std::int64_t count_words(std::string_view text) {
   std::int64_t n = 0;
   for (auto w : split_words(text))
@@ -36,6 +48,7 @@ class EchoProvider final : public LlmProvider {
   std::string_view name() const override { return "echo"; }
 
   Result<Completion> complete(const CompletionRequest& request) override {
+    if (request.stop.stop_requested()) return cancelled();
     Completion c = base(request);
     c.content = reply_to(request);
     c.completion_tokens = count_words(c.content);
@@ -48,7 +61,8 @@ class EchoProvider final : public LlmProvider {
     const std::string reply = reply_to(request);
     c.finish_reason = "stop";
     for (std::string_view chunk : split_words(reply)) {
-      if (options_.chunk_delay.count() > 0) std::this_thread::sleep_for(options_.chunk_delay);
+      if (options_.chunk_delay.count() > 0 && !pause(options_.chunk_delay, request.stop)) return cancelled();
+      if (request.stop.stop_requested()) return cancelled();
       if (!on_chunk(chunk)) {
         c.finish_reason = "cancelled";
         break;

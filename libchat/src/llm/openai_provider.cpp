@@ -2,11 +2,17 @@
 // client. Everything httplib or nlohmann may throw is caught here.
 #include "chat/openai_provider.hpp"
 
+#include <fcntl.h>
 #include <httplib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <exception>
+#include <mutex>
+#include <stop_token>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <thread>
@@ -69,6 +75,54 @@ std::string_view wire_role(Role r) {
 }
 
 Error upstream(std::string message) { return {ErrorCode::kUpstream, std::move(message), {}}; }
+Error cancelled_error() { return Error::unavailable("the model call was cancelled"); }
+
+// Aborts one HTTP exchange from another thread when the request's stop token
+// is requested. httplib's Client::stop() would race with a socket that does
+// not exist yet (stop() before send() connects does nothing) and blocks while
+// send() connects under its lock; so the exchange keeps its own duplicate of
+// the socket, taken when httplib creates it (before connect), and shuts that
+// down: shutdown(2) acts on the socket, not the descriptor, so it aborts a
+// connect, a read or a write in progress, and the duplicate keeps the socket
+// (and its number) alive until the exchange is over, so a late stop never
+// touches a descriptor that has since been reused.
+class Abort {
+ public:
+  explicit Abort(std::stop_token stop) : stop_(std::move(stop)) {}
+  ~Abort() { release(); }
+  Abort(const Abort&) = delete;
+  Abort& operator=(const Abort&) = delete;
+
+  // httplib's socket_options hook: called on the sending thread when the
+  // socket is created, before connect.
+  void adopt(int sock) {
+    httplib::default_socket_options(sock);
+    std::lock_guard lock(mu_);
+    if (dup_ >= 0) ::close(dup_);
+    dup_ = ::fcntl(sock, F_DUPFD_CLOEXEC, 0);
+    if (requested_ && dup_ >= 0) ::shutdown(dup_, SHUT_RDWR);
+  }
+  // From the stop callback (any thread).
+  void request() {
+    std::lock_guard lock(mu_);
+    requested_ = true;
+    if (dup_ >= 0) ::shutdown(dup_, SHUT_RDWR);
+  }
+  // The exchange is over: no later stop may touch the socket.
+  void release() {
+    std::lock_guard lock(mu_);
+    if (dup_ >= 0) ::close(dup_);
+    dup_ = -1;
+  }
+  bool requested() const { return stop_.stop_requested(); }
+  const std::stop_token& token() const { return stop_; }
+
+ private:
+  std::stop_token stop_;
+  std::mutex mu_;
+  int dup_ = -1;
+  bool requested_ = false;
+};
 Error deadline(std::string message) { return {ErrorCode::kDeadlineExceeded, std::move(message), {}}; }
 
 // One attempt's outcome, before it becomes a Result.
@@ -222,13 +276,20 @@ class OpenAiProvider final : public LlmProvider {
     const std::string body = body_of(request, on_chunk != nullptr);
     std::chrono::milliseconds backoff = o_.retry_backoff;
     for (int attempt = 0;; ++attempt) {
+      if (request.stop.stop_requested()) return cancelled_error();
       bool delivered = false;
       Result<Completion> r = once(request, body, on_chunk, delivered);
       if (r.ok()) return r;
+      if (request.stop.stop_requested()) return cancelled_error();
       const Attempt& a = last_;
       if (!a.retryable || delivered || attempt >= o_.max_retries) return r;
       auto wait = a.retry_after ? std::min(*a.retry_after, o_.max_retry_after) : std::min(backoff, o_.max_retry_after);
-      std::this_thread::sleep_for(wait);
+      // The backoff ends early when the call is cancelled.
+      std::mutex mu;
+      std::condition_variable_any cv;
+      std::unique_lock lock(mu);
+      if (cv.wait_for(lock, request.stop, wait, [] { return false; }) || request.stop.stop_requested())
+        return cancelled_error();
       backoff *= 2;
     }
   }
@@ -239,6 +300,11 @@ class OpenAiProvider final : public LlmProvider {
                           bool& delivered) {
     last_ = Attempt{};
     auto cli = client();
+    Abort abort(request.stop);
+    cli->set_socket_options([&abort](socket_t sock) { abort.adopt(sock); });
+    // Registered before the exchange; runs at once if the token is already requested.
+    std::stop_callback on_stop(request.stop, [&abort] { abort.request(); });
+    if (abort.requested()) return cancelled_error();
     httplib::Request req;
     req.method = "POST";
     req.path = e_.path;
@@ -309,6 +375,7 @@ class OpenAiProvider final : public LlmProvider {
       return true;
     };
     req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+      if (abort.requested()) return false;
       if (status != 200 || on_chunk == nullptr || json_body) {
         if (raw.size() + n > (status == 200 ? std::size_t{64} << 20 : kMaxErrorBody)) {
           if (status != 200) return true;  // enough to explain an error; drop the rest
@@ -326,7 +393,11 @@ class OpenAiProvider final : public LlmProvider {
     httplib::Response res;
     httplib::Error err = httplib::Error::Success;
     const bool ok = cli->send(req, res, err);
+    abort.release();
     if (status == 0 && res.status > 0) status = res.status;
+    // After the exchange: a stop that came at any point of it (even before the
+    // socket existed) makes its outcome a cancellation.
+    if (abort.requested()) return cancelled_error();
 
     if (cancelled) {
       out.finish_reason = "cancelled";

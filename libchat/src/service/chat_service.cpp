@@ -35,7 +35,7 @@ namespace {
 class ServiceImpl final : public ChatService {
  public:
   ServiceImpl(ServiceDeps deps, ServiceOptions options) : core_(std::move(deps), std::move(options)) {}
-  ~ServiceImpl() override { core_.hub.shutdown(); }
+  ~ServiceImpl() override { shutdown(); }
 
   ServiceLimits limits() const noexcept override {
     return ServiceLimits{core_.options.max_page, core_.options.max_wait};
@@ -105,8 +105,9 @@ class ServiceImpl final : public ChatService {
     return core_.guard("get_thread_message", who, [&] { return messages_.get_thread(who, key); });
   }
   Result<std::vector<Message>> wait_for_messages(const Principal& who, const ConversationKey& key,
-                                                 std::int64_t after_id, std::chrono::milliseconds timeout) override {
-    return core_.guard("wait_for_messages", who, [&] { return messages_.wait(who, key, after_id, timeout); });
+                                                 std::int64_t after_id, std::chrono::milliseconds timeout,
+                                                 std::stop_token stop) override {
+    return core_.guard("wait_for_messages", who, [&] { return messages_.wait(who, key, after_id, timeout, stop); });
   }
 
   // ---- AI replies
@@ -161,7 +162,10 @@ class ServiceImpl final : public ChatService {
                                                             const ConversationKey& key) override {
     return core_.guard("list_activity_periods", who, [&] { return reports_.activity_periods(who, key); });
   }
-  void shutdown() noexcept override { core_.hub.shutdown(); }
+  void shutdown() noexcept override {
+    core_.hub.shutdown();
+    core_.calls.shutdown();
+  }
 
   // ---- seed 004: resume-coach sessions
   Result<CoachStartResult> start_coach_session(const Principal& who, CoachStart s) override {
@@ -201,6 +205,9 @@ Result<std::unique_ptr<ChatService>> make_chat_service(ServiceDeps deps, Service
   if (options.session_ttl.count() <= 0) return Error::invalid("session_ttl", "session_ttl must be positive");
   if (options.retention.count() < 0) return Error::invalid("retention", "retention must not be negative");
   if (options.max_wait.count() < 0) return Error::invalid("max_wait", "max_wait must not be negative");
+  const ModelCallBounds& b = options.model_calls;
+  if (b.max_concurrent < 0 || b.deadline.count() < 0 || b.first_chunk_timeout.count() < 0 || b.default_max_tokens < 0)
+    return Error::invalid("model_calls", "model call bounds must not be negative");
   try {
     return std::unique_ptr<ChatService>(std::make_unique<detail::ServiceImpl>(std::move(deps), std::move(options)));
   } catch (const std::exception&) {

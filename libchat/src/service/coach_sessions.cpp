@@ -116,11 +116,16 @@ Result<CoachStartResult> CoachSessions::start(const Principal& who, CoachStart s
   auto job = core_.store->get_subject(s.job_id);
   if (!job) return not_found_as(std::move(job).error(), Error::not_found("job_id", "job " + s.job_id + " not found"));
 
+  // Admitted before the session is opened: a busy server creates nothing.
+  CHAT_ASSIGN_OR_RETURN(auto permit, core_.calls.admit());
+  if (s.stop.stop_requested()) return Error::unavailable("the model call was cancelled");
   CoachStartResult out;
   CHAT_ASSIGN_OR_RETURN(auto session, open(who, *job, out.created));
   ReplyRequest r;
   r.content = std::move(s.question);
-  auto reply = replies_.reply(who, ConversationKey::of_id(session.id, ConversationKind::kCoach), std::move(r), nullptr);
+  r.stop = s.stop;
+  auto reply = replies_.reply(who, ConversationKey::of_id(session.id, ConversationKind::kCoach), std::move(r), nullptr,
+                              &permit);
   if (!reply) {
     Error e = std::move(reply).error();
     if (e.field == "content") e.field = "question";

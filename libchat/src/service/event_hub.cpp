@@ -57,8 +57,9 @@ void EventHub::release(std::int64_t conversation_id, Slot* slot) {
 }
 
 bool EventHub::wait_locked(std::unique_lock<std::mutex>& lock, Slot* slot, std::uint64_t seen,
-                           Deadline deadline) {
-  slot->cv.wait_until(lock, deadline, [&] { return slot->version != seen || shutdown_.load(); });
+                           Deadline deadline, const std::stop_token& stop) {
+  slot->cv.wait_until(lock, deadline,
+                      [&] { return slot->version != seen || shutdown_.load() || stop.stop_requested(); });
   return slot->version != seen;
 }
 
@@ -96,10 +97,19 @@ std::uint64_t EventHub::Watch::version() const {
   return slot_->version;
 }
 
-bool EventHub::Watch::wait_for_change(std::uint64_t seen, Deadline deadline) const {
+bool EventHub::Watch::wait_for_change(std::uint64_t seen, Deadline deadline, const std::stop_token& stop) const {
   if (hub_ == nullptr) return false;
-  std::unique_lock lock(hub_->shard_for(conversation_id_).mu);
-  return hub_->wait_locked(lock, slot_, seen, deadline);
+  Shard& shard = hub_->shard_for(conversation_id_);
+  Slot* slot = slot_;  // pinned by this watch for the whole wait
+  // Taking the shard's mutex before notifying closes the gap between the
+  // waiter's check of the token and its sleep. Declared before `lock`, so the
+  // lock is released before this waits for a callback running elsewhere.
+  std::stop_callback wake(stop, [&shard, slot] {
+    { std::lock_guard held(shard.mu); }
+    slot->cv.notify_all();
+  });
+  std::unique_lock lock(shard.mu);
+  return hub_->wait_locked(lock, slot, seen, deadline, stop);
 }
 
 EventHub::Watch EventHub::watch(std::int64_t conversation_id) {

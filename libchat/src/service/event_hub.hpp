@@ -34,6 +34,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -85,8 +86,9 @@ class EventHub {
 
     std::uint64_t version() const;
     // True when the version differs from `seen` (now or before the deadline);
-    // false at the deadline or after shutdown().
-    bool wait_for_change(std::uint64_t seen, Deadline deadline) const;
+    // false at the deadline, after shutdown(), or once `stop` is requested
+    // (the waiter's caller went away).
+    bool wait_for_change(std::uint64_t seen, Deadline deadline, const std::stop_token& stop = {}) const;
 
    private:
     friend class EventHub;
@@ -160,7 +162,8 @@ class EventHub {
   Slot* acquire_locked(Shard& shard, std::int64_t conversation_id);
   void release_locked(Shard& shard, std::int64_t conversation_id, Slot* slot);
   void release(std::int64_t conversation_id, Slot* slot);
-  bool wait_locked(std::unique_lock<std::mutex>& lock, Slot* slot, std::uint64_t seen, Deadline deadline);
+  bool wait_locked(std::unique_lock<std::mutex>& lock, Slot* slot, std::uint64_t seen, Deadline deadline,
+                   const std::stop_token& stop = {});
 
   std::unique_ptr<std::array<Shard, kShards>> shards_;
   std::atomic<std::uint64_t> sequence_{0};

@@ -207,7 +207,7 @@ Result<Page<SearchHit>> Messages::search(const Principal& who, SearchQuery q) {
 }
 
 Result<std::vector<Message>> Messages::wait(const Principal& who, const ConversationKey& key, std::int64_t after_id,
-                                            std::chrono::milliseconds timeout) {
+                                            std::chrono::milliseconds timeout, const std::stop_token& stop) {
   if (timeout.count() < 0) return Error::invalid("timeout", "timeout must not be negative");
   CHAT_RETURN_IF_ERROR(check_non_negative("after_id", after_id));
   CHAT_ASSIGN_OR_RETURN(auto c, keys_.conversation(who, key));
@@ -224,8 +224,9 @@ Result<std::vector<Message>> Messages::wait(const Principal& who, const Conversa
     const std::uint64_t seen = watch.version();
     CHAT_ASSIGN_OR_RETURN(auto page, core_.store->list_messages(c.id, q));
     if (!page.items.empty()) return std::move(page.items);
-    if (std::chrono::steady_clock::now() >= deadline || core_.hub.is_shut_down()) return std::vector<Message>();
-    if (watch.wait_for_change(seen, deadline)) {
+    if (std::chrono::steady_clock::now() >= deadline || core_.hub.is_shut_down() || stop.stop_requested())
+      return std::vector<Message>();
+    if (watch.wait_for_change(seen, deadline, stop)) {
       // The change may have been the conversation going away.
       auto still = core_.store->get_conversation(c.id);
       if (!still) return not_found_as(std::move(still).error(), conversation_not_found(key.kind));

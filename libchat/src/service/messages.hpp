@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,9 @@ class Messages {
   Result<std::vector<MessageVersion>> versions(const Principal& who, const MessageKey& key);
   Result<Message> restore(const Principal& who, const MessageKey& key);
   Result<Page<SearchHit>> search(const Principal& who, SearchQuery q);
+  // Ends early (an empty list) when `stop` is requested.
   Result<std::vector<Message>> wait(const Principal& who, const ConversationKey& key, std::int64_t after_id,
-                                    std::chrono::milliseconds timeout);
+                                    std::chrono::milliseconds timeout, const std::stop_token& stop);
 
  private:
   Status validate_query(const Principal& who, const MessageQuery& q) const;

@@ -68,7 +68,8 @@ Status Replies::check(const Principal& who, const ConversationKey& key, const Re
   CHAT_RETURN_IF_ERROR(validate(copy));
   CHAT_ASSIGN_OR_RETURN(auto c, keys_.conversation(who, key));
   if (r.agent_id) CHAT_RETURN_IF_ERROR(registries_.check_agent_exists(*r.agent_id));
-  return check_writable(c, core_.now());
+  CHAT_RETURN_IF_ERROR(check_writable(c, core_.now()));
+  return core_.calls.check_admissible();
 }
 
 Result<std::optional<Agent>> Replies::persona(const Conversation& c, const ReplyRequest& r) {
@@ -171,19 +172,20 @@ Result<Message> Replies::store_user_message(const Conversation& c, const ReplyRe
   return std::move(stored->message);
 }
 
-Replies::Generated Replies::call_provider(const CompletionRequest& request, const std::optional<Message>& user,
-                                          const std::string& assistant_uuid, const StreamCallback* on_chunk) {
+Replies::Generated Replies::call_provider(const ModelCalls::Permit& permit, const CompletionRequest& request,
+                                          const std::optional<Message>& user, const std::string& assistant_uuid,
+                                          const StreamCallback* on_chunk) {
   Generated g;
   const auto started = std::chrono::steady_clock::now();
   try {
     if (on_chunk == nullptr) {
-      g.completion = core_.llm->complete(request);
+      g.completion = core_.calls.complete(permit, request);
       if (g.completion) g.text = g.completion->content;
     } else {
       StreamEvent event;
       event.user_message = user ? &*user : nullptr;
       event.assistant_uuid = assistant_uuid;
-      g.completion = core_.llm->stream(request, [&](std::string_view chunk) {
+      g.completion = core_.calls.stream(permit, request, [&](std::string_view chunk) {
         if (g.cancelled) return false;
         ++g.chunks;
         event.chunk = chunk;
@@ -265,7 +267,7 @@ Conversation Replies::refreshed(const Conversation& c) {
 }
 
 Result<ReplyResult> Replies::reply(const Principal& who, const ConversationKey& key, ReplyRequest r,
-                                   const StreamCallback* on_chunk) {
+                                   const StreamCallback* on_chunk, ModelCalls::Permit* permit) {
   CHAT_RETURN_IF_ERROR(validate(r));
   CHAT_ASSIGN_OR_RETURN(const Conversation c, keys_.conversation(who, key));
   CHAT_ASSIGN_OR_RETURN(const auto agent, persona(c, r));
@@ -288,6 +290,12 @@ Result<ReplyResult> Replies::reply(const Principal& who, const ConversationKey& 
   if (r.content.empty() && std::none_of(window.turns.begin(), window.turns.end(),
                                         [](const ChatTurn& t) { return t.role == Role::kUser; }))
     return Error::invalid("content", "content is required: the conversation has no user message to answer");
+  ModelCalls::Permit own;
+  if (permit == nullptr || !permit->held()) {
+    CHAT_ASSIGN_OR_RETURN(own, core_.calls.admit());
+    permit = &own;
+  }
+  if (r.stop.stop_requested()) return Error::unavailable("the model call was cancelled");
   if (!r.content.empty() && !user) {
     CHAT_ASSIGN_OR_RETURN(user, store_user_message(c, r));
   }
@@ -297,9 +305,13 @@ Result<ReplyResult> Replies::reply(const Principal& who, const ConversationKey& 
   request.messages = std::move(window.turns);
   request.temperature = r.temperature;
   request.max_tokens = r.max_tokens;
+  request.stop = r.stop;
   // Known before the first chunk, so that a stream can name the message it is producing.
   const std::string assistant_uuid = generate_uuid_v4();
-  Generated g = call_provider(request, user, assistant_uuid, on_chunk);
+  Generated g = call_provider(*permit, request, user, assistant_uuid, on_chunk);
+  // A stream stopped from outside after it produced text was cancelled, as
+  // when its consumer returns false.
+  if (!g.completion && g.chunks > 0 && (r.stop.stop_requested() || core_.calls.is_shut_down())) g.cancelled = true;
 
   if (!g.completion && g.chunks == 0) {
     // Nothing was produced: keep the user message, store no answer; a retry

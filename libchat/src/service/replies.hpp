@@ -12,13 +12,21 @@
 //    reuse_latest_user_message compares with the newest live non-system message.
 // 3. context: built before anything is stored, so a message too large for the
 //    window writes nothing. At most 1,000 recent messages are considered.
-// 4. the user message is stored (unless replayed or empty).
-// 5. provider call: processing time is wall time (steady clock) spent in it.
-//    A provider that fails before any output stores no answer (a retry with
-//    the same client_id generates again).
+// 4. admission: a place among ModelCallBounds::max_concurrent calls
+//    (kResourceExhausted when full) and the request's stop token not yet
+//    requested (kUnavailable "cancelled"): a busy server or a caller gone
+//    changes nothing, like bad input. Then the user message is stored
+//    (unless replayed or empty).
+// 5. provider call, through ModelCalls (llm/model_calls.hpp: deadline,
+//    first-chunk wait, reply size cap, default max_tokens, cancellation by
+//    ReplyRequest::stop or shutdown). Processing time is wall time (steady
+//    clock) spent in it. A provider that fails before any output stores no
+//    answer (a retry with the same client_id generates again).
 // 6. storing the answer: metadata holds model, prompt_tokens,
 //    completion_tokens, finish_reason and reply_to (the user message id); a
-//    cancelled or failed stream stores what was produced with status failed.
+//    cancelled or failed stream stores what was produced with status failed
+//    (finish_reason "cancelled" when its stop token or shutdown ended it,
+//    "error" otherwise); a reply cut at max_reply_bytes is complete, "length".
 #pragma once
 
 #include <optional>
@@ -38,9 +46,11 @@ class Replies {
   Replies(ServiceCore& core, KeyLookup& keys, Messages& messages, Registries& registries)
       : core_(core), keys_(keys), messages_(messages), registries_(registries) {}
 
-  // on_chunk null: a plain reply; otherwise a stream.
+  // on_chunk null: a plain reply; otherwise a stream. `permit`: a place the
+  // caller admitted already (coach sessions admit before they create the
+  // session); null: the reply admits its own at step 4.
   Result<ReplyResult> reply(const Principal& who, const ConversationKey& key, ReplyRequest r,
-                            const StreamCallback* on_chunk);
+                            const StreamCallback* on_chunk, ModelCalls::Permit* permit = nullptr);
   Status check(const Principal& who, const ConversationKey& key, const ReplyRequest& r);
 
  private:
@@ -61,8 +71,9 @@ class Replies {
   Result<ContextWindow> context(const Conversation& c, const ReplyRequest& r,
                                        const std::optional<Agent>& agent, const std::optional<Message>& user);
   Result<Message> store_user_message(const Conversation& c, const ReplyRequest& r);
-  Generated call_provider(const CompletionRequest& request, const std::optional<Message>& user,
-                          const std::string& assistant_uuid, const StreamCallback* on_chunk);
+  Generated call_provider(const ModelCalls::Permit& permit, const CompletionRequest& request,
+                          const std::optional<Message>& user, const std::string& assistant_uuid,
+                          const StreamCallback* on_chunk);
   Usage usage_of(const Generated& g, const std::string& model, std::int64_t window_prompt_tokens) const;
   Result<Message> store_answer(const Conversation& c, const Generated& g, const Usage& usage,
                                const std::string& model, const std::string& assistant_uuid,

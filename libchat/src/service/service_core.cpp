@@ -15,7 +15,8 @@ ServiceCore::ServiceCore(ServiceDeps deps, ServiceOptions opts)
       clock(deps.clock ? std::move(deps.clock) : std::shared_ptr<Clock>(make_system_clock())),
       logger(std::move(deps.logger)),
       tokens(deps.tokens ? std::move(deps.tokens) : std::shared_ptr<TokenCounter>(make_estimating_token_counter())),
-      options(std::move(opts)) {}
+      options(std::move(opts)),
+      calls(llm, options.model_calls) {}
 
 void ServiceCore::log(LogLevel level, const std::string& message) const {
   if (logger && logger->enabled(level)) logger->log(level, message);

@@ -10,7 +10,7 @@
 //   "the caller has no user id"); an anonymous caller's user_id is ignored.
 //
 // Thread safety: the members are set at construction and then only read;
-// the store, provider, clock, logger, token counter and hub are thread-safe.
+// the store, provider, clock, logger, token counter, hub and calls are thread-safe.
 #pragma once
 
 #include <exception>
@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "chat/service.hpp"
+#include "llm/model_calls.hpp"
 #include "service/event_hub.hpp"
 
 namespace chat::detail {
@@ -36,6 +37,9 @@ struct ServiceCore {
   std::shared_ptr<TokenCounter> tokens;
   const ServiceOptions options;
   EventHub hub;
+  // Every provider call goes through here: the bounds of options.model_calls,
+  // cancellation, and shutdown (llm/model_calls.hpp).
+  ModelCalls calls;
 
   Timestamp now() const { return clock->now(); }
   void log(LogLevel level, const std::string& message) const;

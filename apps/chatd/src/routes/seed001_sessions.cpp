@@ -139,7 +139,8 @@ Reply render_deleted_message(const SessionMessageRequest&) { return Reply::no_co
 // ---- chat
 
 chat::Result<chat::ReplyResult> chat_reply(const RouteContext& ctx, const chat::Principal& who,
-                                           SessionChatRequest& in) {
+                                           SessionChatRequest& in, const RequestScope& scope) {
+  in.reply.stop = scope.stop;  // a client gone cancels the model call
   return ctx.service.reply(who, in.key, std::move(in.reply));
 }
 Reply render_reply(const SessionChatRequest&, const chat::ReplyResult& out) {
@@ -155,7 +156,9 @@ Reply render_reply(const SessionChatRequest&, const chat::ReplyResult& out) {
 // httplib's chunked content provider, each chunk written to the socket as the
 // provider produces it. A client gone (write fails, socket not writable) or a
 // server stopping cancels the reply: the service stores what was produced with
-// status failed. A reply failing after the stream started (the session
+// status failed. The request's stop token travels with the job (a copy: the
+// scope ends with the handler), so a client gone while the model has not sent
+// its first token yet ends the stream too, not only at the next write. A reply failing after the stream started (the session
 // expiring in between, the model failing) ends with an error event:
 //   data: {"done": true, "error": {"code": ..., "message": ...}, "message_id": ...}
 
@@ -164,8 +167,10 @@ struct StreamJob {
   SessionChatRequest request;
 };
 
-chat::Result<StreamJob> check_stream(const RouteContext& ctx, const chat::Principal& who, SessionChatRequest& in) {
+chat::Result<StreamJob> check_stream(const RouteContext& ctx, const chat::Principal& who, SessionChatRequest& in,
+                                     const RequestScope& scope) {
   CHAT_RETURN_IF_ERROR(ctx.service.check_reply(who, in.key, in.reply));
+  in.reply.stop = scope.stop;
   return StreamJob{who, std::move(in)};
 }
 

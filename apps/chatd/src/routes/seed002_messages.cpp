@@ -73,13 +73,16 @@ Reply render_posted(const PostSupportMessageRequest&, const chat::SupportPostRes
 // One call either way: wait_for_messages with wait 0 reads the messages after
 // `since` now; with a wait (capped by the service, ServiceOptions::max_wait)
 // it is a long-poll, which holds a worker thread and so takes a stream slot
-// first (429 when none is free). A server that is stopping answers at once.
+// first (429 when none is free). A server that is stopping answers at once,
+// and the wait ends as soon as the request's stop token is requested (the
+// client hung up: its slot is free again at once).
 chat::Result<std::vector<chat::Message>> poll_messages(const RouteContext& ctx, const chat::Principal& who,
                                                        PollMessagesRequest& in, const RequestScope& scope) {
   const bool long_poll = in.wait_seconds > 0 && !ctx.stopping.load();
   const auto slot = long_poll ? ctx.streams.try_acquire(scope.client_address) : std::optional<StreamSlots::Slot>();
   if (long_poll && !slot) return chat::Error::resource_exhausted("too many open long-polls; retry later");
-  return ctx.service.wait_for_messages(who, in.key, in.since, std::chrono::seconds(long_poll ? in.wait_seconds : 0));
+  return ctx.service.wait_for_messages(who, in.key, in.since, std::chrono::seconds(long_poll ? in.wait_seconds : 0),
+                                     scope.stop);
 }
 Reply render_polled(const PollMessagesRequest& in, const std::vector<chat::Message>& messages) {
   return Reply::ok(message_items(lower(in.uuid), messages));

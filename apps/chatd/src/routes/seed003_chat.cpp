@@ -173,7 +173,8 @@ Reply render_added(const AddSupportChatMessageRequest&, const chat::PostResult& 
 
 // ---- 6. AI response.
 chat::Result<chat::ReplyResult> ai_response(const RouteContext& ctx, const chat::Principal& who,
-                                            AiResponseRequest& in) {
+                                            AiResponseRequest& in, const RequestScope& scope) {
+  in.reply.stop = scope.stop;  // a client gone cancels the model call
   return ctx.service.reply(who, in.key, std::move(in.reply));
 }
 Reply render_ai_response(const AiResponseRequest&, const chat::ReplyResult& out) {

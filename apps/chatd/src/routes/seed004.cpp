@@ -89,7 +89,8 @@ json profile_json(const chat::Profile& p) {
 
 // ---- POST /api/chat/start
 chat::Result<chat::CoachStartResult> start(const RouteContext& ctx, const chat::Principal& who,
-                                           StartCoachRequest& in) {
+                                           StartCoachRequest& in, const RequestScope& scope) {
+  in.start.stop = scope.stop;  // a client gone cancels the model call
   return ctx.service.start_coach_session(who, std::move(in.start));
 }
 Reply render_started(const StartCoachRequest&, const chat::CoachStartResult& r) {
@@ -104,7 +105,8 @@ Reply render_started(const StartCoachRequest&, const chat::CoachStartResult& r) 
 
 // ---- POST /api/chat/<session_id>/message
 chat::Result<chat::ReplyResult> send_message(const RouteContext& ctx, const chat::Principal& who,
-                                             CoachMessageRequest& in) {
+                                             CoachMessageRequest& in, const RequestScope& scope) {
+  in.reply.stop = scope.stop;  // a client gone cancels the model call
   return ctx.service.reply(who, in.key, std::move(in.reply));
 }
 Reply render_reply(const CoachMessageRequest&, const chat::ReplyResult& out) {
