@@ -21,9 +21,9 @@
 //   well-formed: 400. `Expect: 100-continue` is answered `100 Continue` just
 //   before a body is read (never when the request is refused).
 // - time: the whole request, from its first byte to its last body byte, within
-//   request_timeout; later: 408 `request_timeout`. A slow client cannot hold a
-//   worker with one byte every few seconds (issue 9), because the deadline is
-//   per request, not per recv(2).
+//   request_timeout; later: 408 `request_timeout`. The deadline is per
+//   request, not per recv(2) (issue 9); when the reactor read the head
+//   (reactor.hpp), the deadline it started at the first byte is passed in.
 // The path is percent-decoded, the query string parsed into Request::params
 // (both by httplib's own decoders, which iterate, so a path costs no stack per
 // byte: item 4); remote and local addresses are filled.
