@@ -17,7 +17,8 @@ Standard library only; hand-run, not part of CTest:
   the script prints p50 / p99 / max latency and failures (no answer in 5 s).
 Sockets connect from --sources loopback source addresses (127.0.0.2, ...),
 so that chatd's per-address cap (256 by default) counts them as different
-clients; use --sources 1 to see the cap at work.
+clients; use --sources 1 to see the cap at work (the prober shares that
+address then, and is refused with the flood).
 """
 import argparse
 import resource

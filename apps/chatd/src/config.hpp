@@ -52,8 +52,7 @@ enum class LlmKind { kEcho, kOpenAi };
 std::string_view to_string(LlmKind kind) noexcept;
 
 inline constexpr int kDefaultThreads = 1536;
-// Pool threads never given to streams: plain requests and idle keep-alive
-// connections need them.
+// Pool threads never given to streams: plain requests need them.
 inline constexpr int kReservedThreads = 256;
 inline constexpr std::size_t kDefaultMaxBodyBytes = 1048576;
 inline constexpr int kDefaultRequestTimeoutSeconds = 10;
