@@ -9,6 +9,8 @@
 #include <optional>
 #include <string_view>
 
+#include "client_address.hpp"
+
 extern char** environ;  // NOLINT: POSIX
 
 namespace chatd {
@@ -179,6 +181,27 @@ const std::vector<Flag>& flags() {
          auto n = parse_ranged(w, v, 1, 3600, "a number of seconds");
          if (!n) return n.error();
          inv.config.request_timeout_seconds = static_cast<int>(*n);
+         return {};
+       }},
+      {"max-connections", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, 10'000'000, "a connection count");
+         if (!n) return n.error();
+         inv.config.max_connections = static_cast<int>(*n);
+         return {};
+       }},
+      {"max-connections-per-address", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, 10'000'000, "a connection count");
+         if (!n) return n.error();
+         inv.config.max_connections_per_address = static_cast<int>(*n);
+         return {};
+       }},
+      {"trusted-proxies", true, false, true,
+       [](Invocation& inv, std::string_view, std::string_view v) -> Status {
+         auto parsed = TrustedProxies::parse(v);
+         if (!parsed.ok()) return parsed.error();
+         inv.config.trusted_proxies = std::string(v);
          return {};
        }},
       {"public-session-list", true, false, true,
@@ -360,6 +383,12 @@ int effective_max_streams_per_address(const Config& c) noexcept {
   return std::max(1, pool / 10);
 }
 
+int effective_max_connections(const Config& c, long long file_limit) noexcept {
+  if (c.max_connections > 0) return c.max_connections;
+  const long long room = file_limit - c.threads - kFileMargin;
+  return static_cast<int>(std::clamp<long long>(room, 64, 10'000'000));
+}
+
 chat::Result<Invocation> parse_command_line(const std::vector<std::string>& args, const Environment& env) {
   Invocation inv;
   std::size_t i = 0;
@@ -465,13 +494,23 @@ the command line wins):
   --llm-model NAME         model name for the provider
   --llm-echo-delay-ms N    echo provider: pause before each streamed word, for
                            demos and stream benchmarks (default 0)
-  --threads N              HTTP worker threads (default 1536; every open stream,
-                           long-poll and keep-alive connection holds one)
+  --threads N              HTTP worker threads (default 1536; every request being
+                           served and every open stream or long-poll holds one;
+                           idle keep-alive connections and request heads do not)
   --max-streams N          concurrent SSE streams + long-polls; more answer 429
                            (default: threads - 256, at least 1)
   --max-body-bytes N       largest request body accepted, else 413 (default 1048576)
   --request-timeout SECONDS  a request's headers and body must arrive within this
                            time of its first byte, else 408 (default 10)
+  --max-connections N      open client connections in all; more are answered 503
+                           (default: the open file limit, raised to its hard limit
+                           at start, less threads and 256, at least 64)
+  --max-connections-per-address N  open connections per client address (IPv4, or
+                           IPv6 /64); more are answered 429 (default 256; trusted
+                           proxies are exempt)
+  --trusted-proxies CIDR[,CIDR...]  peers whose X-Forwarded-For names the client,
+                           e.g. 127.0.0.1/32,::1/128 (default: none; the client
+                           is the socket peer)
   --public-session-list    let anonymous callers list and search seed 001 sessions,
                            as the seed's document does (trusted networks only;
                            default off: agent and admin tokens list, anonymous

@@ -4,6 +4,7 @@
 //         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
 //         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576] [--request-timeout 10]
 //         [--public-session-list[=true|false]] [--cors-origins ORIGIN,ORIGIN|*]
+//         [--max-connections N] [--max-connections-per-address 256] [--trusted-proxies CIDR[,CIDR...]]
 //         [--no-rate-limits[=true|false]] [--rate-limit-address-writes 20/s:400]
 //         [--rate-limit-address-creates 1/s:60] [--rate-limit-address-model-calls 3/s:60]
 //         [--rate-limit-user-writes 5/s:100] [--rate-limit-user-creates 0.5/s:30]
@@ -27,10 +28,11 @@
 // --jwt-secret (and their CHATD_ variables) to find the same secret as the
 // server; its own flags (--sub, --role, --ttl) come from the command line only.
 //
-// --threads is the size of the HTTP worker pool. cpp-httplib serves a
-// connection on one pool thread for the connection's whole life (keep-alive
-// included), and a streaming response (SSE, long-poll) holds its thread until
-// it ends, so the pool must be much larger than the number of cores. The
+// --threads is the size of the HTTP worker pool. A worker serves a request
+// from its complete head to its answer (reactor.hpp reads heads and holds idle
+// keep-alive connections without a thread), and a streaming response (SSE,
+// long-poll) holds its thread until it ends, so the pool must be much larger
+// than the number of cores. The
 // default 1536 holds over a thousand open streams: --max-streams (default:
 // the pool less 256 threads kept for plain requests and keep-alive
 // connections) bounds them below the pool, so streams never starve the API
@@ -65,8 +67,7 @@ enum class LlmKind { kEcho, kOpenAi };
 std::string_view to_string(LlmKind kind) noexcept;
 
 inline constexpr int kDefaultThreads = 1536;
-// Pool threads never given to streams: plain requests and idle keep-alive
-// connections need them.
+// Pool threads never given to streams: plain requests need them.
 inline constexpr int kReservedThreads = 256;
 inline constexpr std::size_t kDefaultMaxBodyBytes = 1048576;
 inline constexpr int kDefaultRequestTimeoutSeconds = 10;
@@ -75,6 +76,14 @@ inline constexpr int kDefaultLlmMaxConcurrent = 64;
 inline constexpr int kDefaultLlmDeadlineSeconds = 300;
 inline constexpr int kDefaultLlmFirstByteTimeoutSeconds = 50;
 inline constexpr std::size_t kDefaultLlmMaxReplyBytes = 256 * 1024;
+// Browsers open at most 6 HTTP/1.1 connections per origin, so 256 is over 40
+// browsers behind one NAT at their maximum at once (idle ones close after
+// 5 s); a flood from one address stops there. A carrier-grade NAT or a
+// proxy that is not in --trusted-proxies may need more.
+inline constexpr int kDefaultMaxConnectionsPerAddress = 256;
+// Descriptors kept from --max-connections' default: the store's files, the
+// log, epoll, and one outbound socket (a model call) per worker thread.
+inline constexpr int kFileMargin = 256;
 
 struct Config {
   std::string host = "127.0.0.1";
@@ -105,6 +114,18 @@ struct Config {
   int max_streams_per_address = 0;
   // /metrics for anyone; off: loopback peers and admin tokens only.
   bool public_metrics = false;
+
+  // ---- Connections (reactor.hpp, client_address.hpp; issue 9 "slow clients")
+  // Open client connections in all; more are answered 503 and closed.
+  // 0: the open file limit (raised to its hard limit at start) less threads
+  // and kFileMargin, at least 64; see effective_max_connections().
+  int max_connections = 0;
+  // Open connections per client address (IPv4, or IPv6 /64); more are
+  // answered 429 and closed. Trusted proxies are exempt.
+  int max_connections_per_address = kDefaultMaxConnectionsPerAddress;
+  // CIDR blocks whose X-Forwarded-For is believed ("127.0.0.1/32,::1/128");
+  // empty: no one's (client_address.hpp).
+  std::string trusted_proxies;
 
   // ---- LLM provider and token counting (llm_setup.hpp)
   std::string llm_api_key_env = "OPENAI_API_KEY";  // the variable holding the key, read at start
@@ -138,6 +159,8 @@ struct Config {
 int effective_max_streams(const Config& c) noexcept;
 // The share of those one client address may hold for `c`.
 int effective_max_streams_per_address(const Config& c) noexcept;
+// The bound on open connections for `c` under an open file limit of `file_limit`.
+int effective_max_connections(const Config& c, long long file_limit) noexcept;
 
 // `chatd token ...`
 struct TokenRequest {

@@ -5,15 +5,45 @@
 #include <sys/socket.h>
 
 #include <cctype>
-#include <stop_token>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http_errors.hpp"
 #include "http_response_writer.hpp"
-#include "socket_io.hpp"
 
 namespace chatd {
+
+void Connection::peer_left(bool reset, bool kernel_unread) {
+  std::lock_guard lock(mu_);
+  fin_ = true;
+  reset_ = reset_ || reset;
+  if (in_flight_ && (reset_ || (!more_buffered_ && !kernel_unread))) stop_.request_stop();
+}
+
+void Connection::request_stop() {
+  std::lock_guard lock(mu_);
+  if (in_flight_) stop_.request_stop();
+}
+
+bool Connection::peer_finished() const {
+  std::lock_guard lock(mu_);
+  return fin_;
+}
+
+std::stop_token Connection::begin_request(bool more_buffered, bool stopping) {
+  std::lock_guard lock(mu_);
+  stop_ = std::stop_source();
+  in_flight_ = true;
+  more_buffered_ = more_buffered;
+  if (stopping || reset_ || (fin_ && !more_buffered)) stop_.request_stop();
+  return stop_.get_token();
+}
+
+void Connection::end_request() {
+  std::lock_guard lock(mu_);
+  in_flight_ = false;
+}
 
 namespace {
 
@@ -46,12 +76,24 @@ bool client_closes(const httplib::Request& req) {
   return req.version == "HTTP/1.0" && !connection_has(req, "keep-alive");
 }
 
-void handle_safely(const ConnectionHooks& hooks, const httplib::Request& req, httplib::Response& res) {
-  // One stop source per request: requested when the answer is no longer wanted.
-  std::stop_source stop;
+std::string client_address(const Connection& c, const httplib::Request& req, const ConnectionOptions& options) {
+  const std::string& peer = c.peer().empty() ? req.remote_addr : c.peer();
+  if (!options.trusted_proxies || options.trusted_proxies->empty()) {
+    return peer.empty() ? std::string("unknown") : canonical_address(peer);
+  }
+  std::vector<std::string_view> forwarded;
+  auto range = req.headers.equal_range("X-Forwarded-For");
+  for (auto it = range.first; it != range.second; ++it) forwarded.emplace_back(it->second);
+  return options.trusted_proxies->client_address(peer, forwarded);
+}
+
+void handle_safely(Connection& c, const ConnectionOptions& options, const ConnectionHooks& hooks,
+                   const httplib::Request& req, httplib::Response& res, bool stopping) {
   RequestScope scope;
-  if (!req.remote_addr.empty()) scope.client_address = req.remote_addr;
-  scope.stop = stop.get_token();
+  scope.client_address = client_address(c, req, options);
+  // One stop source per request: requested when the answer is no longer wanted.
+  // Blank lines a client adds after a body are not a further request.
+  scope.stop = c.begin_request(buffered_head(c.io.buffered(), options.limits) != HeadState::kNone, stopping);
   try {
     hooks.handle(req, res, scope);
   } catch (...) {
@@ -59,62 +101,78 @@ void handle_safely(const ConnectionHooks& hooks, const httplib::Request& req, ht
     res = httplib::Response{};
     render_error(res, 500, "internal", "internal error");
   }
+  c.end_request();
 }
 
-void serve(SocketIo& io, const ConnectionOptions& options, const ConnectionHooks& hooks,
-           const std::atomic<bool>& stopping) {
-  int yes = 1;
-  ::setsockopt(io.fd(), IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+After serve(Connection& c, const ConnectionOptions& options, const ConnectionHooks& hooks,
+            const std::atomic<bool>& stopping, bool park) {
+  SocketIo& io = c.io;
   ResponseOptions out;
   out.keep_alive_timeout = std::chrono::duration_cast<std::chrono::seconds>(options.limits.idle_timeout);
   out.keep_alive_max = options.keep_alive_max;
   out.write_timeout = options.limits.write_timeout;
 
-  for (std::size_t served = 1;; ++served) {
+  // The first request is read whatever is buffered: the reactor hands over a
+  // complete head, one over its bounds, or a partial one the peer ended (400).
+  for (bool first = true;; first = false) {
+    if (park && !first) {
+      const HeadState head = buffered_head(io.buffered(), options.limits);
+      if (head == HeadState::kNone || head == HeadState::kPartial) {
+        // The reactor waits for the rest; a partial head's deadline starts now.
+        c.head_deadline = Deadline::max();
+        return After::kPark;
+      }
+    }
     httplib::Request req;
     httplib::Response res;
-    const ReadOutcome read = read_request(io, req, options.limits, stopping, hooks.begin);
+    const ReadOutcome read = read_request(io, req, options.limits, stopping, hooks.begin, c.head_deadline);
+    c.head_deadline = Deadline::max();
+    ++c.served;
     switch (read.kind) {
       case ReadOutcome::Kind::kIdle:
         // Nothing of a request is unread: a plain close cannot reset anything.
-        io.close_now();
-        return;
+        return After::kClose;
       case ReadOutcome::Kind::kGone:
-        io.close_now();
-        return;
+        return After::kClose;
       case ReadOutcome::Kind::kRefused:
         render_error(res, read.status, read.code, read.message);
         if (hooks.refused) hooks.refused(req, res);
         out.close = true;
         break;
       case ReadOutcome::Kind::kRequest:
-        handle_safely(hooks, req, res);
-        out.close = client_closes(req) || served >= options.keep_alive_max || stopping.load();
+        handle_safely(c, options, hooks, req, res, stopping.load());
+        out.close = client_closes(req) || c.served >= options.keep_alive_max || stopping.load();
         break;
     }
     const WriteOutcome written = write_response(io, req, res, out);
     if (hooks.answered) hooks.answered(req, res);
-    if (!written.ok) {
-      io.close_now();
-      return;
-    }
-    if (out.close || written.must_close) {
-      io.close_lingering(options.linger_bytes, SteadyClock::now() + options.linger_timeout);
-      return;
-    }
+    if (!written.ok) return After::kClose;
+    if (out.close || written.must_close) return After::kLinger;
   }
 }
 
 }  // namespace
 
-void serve_connection(int fd, const ConnectionOptions& options, const ConnectionHooks& hooks,
-                      const std::atomic<bool>& stopping) noexcept {
-  SocketIo io(fd);
+After serve_requests(Connection& c, const ConnectionOptions& options, const ConnectionHooks& hooks,
+                     const std::atomic<bool>& stopping, bool park) noexcept {
   try {
-    serve(io, options, hooks, stopping);
+    return serve(c, options, hooks, stopping, park);
   } catch (...) {
     // bad_alloc or a throwing hook: drop this connection, keep the server.
+    c.end_request();
+    return After::kClose;
   }
+}
+
+void serve_connection(int fd, const ConnectionOptions& options, const ConnectionHooks& hooks,
+                      const std::atomic<bool>& stopping) noexcept {
+  int yes = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+  Connection c(fd, {});
+  if (serve_requests(c, options, hooks, stopping, /*park=*/false) == After::kLinger) {
+    c.io.close_lingering(options.linger_bytes, SteadyClock::now() + options.linger_timeout);
+  }
+  c.io.close_now();
 }
 
 }  // namespace chatd

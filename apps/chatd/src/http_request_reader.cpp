@@ -301,8 +301,26 @@ std::optional<ReadOutcome> read_body(SocketIo& io, httplib::Request& req, const 
 
 }  // namespace
 
+HeadState buffered_head(std::string_view b, const RequestLimits& limits) noexcept {
+  std::size_t start = 0;
+  while (start < b.size() && (b[start] == '\r' || b[start] == '\n')) ++start;
+  if (start == b.size()) return HeadState::kNone;
+  // The head ends at an empty line: "\n\n" or "\n\r\n" (read_line takes a
+  // bare LF as a line end, with or without CR).
+  for (auto nl = b.find('\n', start); nl != std::string_view::npos; nl = b.find('\n', nl + 1)) {
+    if (nl + 1 < b.size() && b[nl + 1] == '\n') return HeadState::kComplete;
+    if (nl + 2 < b.size() && b[nl + 1] == '\r' && b[nl + 2] == '\n') return HeadState::kComplete;
+  }
+  // Past this many bytes the reader refuses before it needs another byte: a
+  // request line over its bound, header lines over max_header_bytes, and one
+  // more line over max_header_line.
+  const std::size_t bound = limits.max_request_line + limits.max_header_bytes + 2 * limits.max_header_line + 16;
+  return b.size() - start > bound ? HeadState::kOverBounds : HeadState::kPartial;
+}
+
 ReadOutcome read_request(SocketIo& io, httplib::Request& req, const RequestLimits& limits,
-                         const std::atomic<bool>& stopping, const std::function<void()>& begin) {
+                         const std::atomic<bool>& stopping, const std::function<void()>& begin,
+                         Deadline started_deadline) {
   // Wait for the first byte (skipping blank lines between requests).
   const Deadline idle_deadline = SteadyClock::now() + limits.idle_timeout;
   for (;;) {
@@ -315,7 +333,7 @@ ReadOutcome read_request(SocketIo& io, httplib::Request& req, const RequestLimit
     if (st != IoStatus::kOk) return ReadOutcome{st == IoStatus::kError ? Kind::kGone : Kind::kIdle, 0, {}, {}};
   }
   if (begin) begin();
-  const Deadline deadline = SteadyClock::now() + limits.request_timeout;
+  const Deadline deadline = std::min(started_deadline, SteadyClock::now() + limits.request_timeout);
   fill_addresses(io.fd(), req);
 
   std::string line;

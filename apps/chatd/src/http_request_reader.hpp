@@ -21,9 +21,9 @@
 //   well-formed: 400. `Expect: 100-continue` is answered `100 Continue` just
 //   before a body is read (never when the request is refused).
 // - time: the whole request, from its first byte to its last body byte, within
-//   request_timeout; later: 408 `request_timeout`. A slow client cannot hold a
-//   worker with one byte every few seconds (issue 9), because the deadline is
-//   per request, not per recv(2).
+//   request_timeout; later: 408 `request_timeout`. The deadline is per
+//   request, not per recv(2) (issue 9); when the reactor read the head
+//   (reactor.hpp), the deadline it started at the first byte is passed in.
 // The path is percent-decoded, the query string parsed into Request::params
 // (both by httplib's own decoders, which iterate, so a path costs no stack per
 // byte: item 4); remote and local addresses are filled.
@@ -39,6 +39,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "socket_io.hpp"
 
@@ -70,8 +71,23 @@ struct ReadOutcome {
 
 // Reads the next request. `begin` runs when the request's first byte is in
 // (the access log starts its clock). `stopping`: when set while no request
-// has begun, returns kIdle.
+// has begun, returns kIdle. `deadline`: the request's deadline when it began
+// earlier (the reactor read its head: the deadline runs from its first byte);
+// the request deadline is the earlier of it and request_timeout from now.
 ReadOutcome read_request(SocketIo& io, httplib::Request& req, const RequestLimits& limits,
-                         const std::atomic<bool>& stopping, const std::function<void()>& begin);
+                         const std::atomic<bool>& stopping, const std::function<void()>& begin,
+                         Deadline deadline = Deadline::max());
+
+// What the buffered bytes hold of the next request's head (request line and
+// header fields up to the empty line; blank lines before it are skipped as
+// read_request skips them), for the reactor, which hands a connection to a
+// worker only when read_request can parse the head without waiting:
+enum class HeadState {
+  kNone,        // nothing but blank lines
+  kPartial,     // a head has begun and is not complete
+  kComplete,    // a complete head is buffered
+  kOverBounds,  // incomplete, but already past what the limits allow: read_request answers 414/431 at once
+};
+HeadState buffered_head(std::string_view buffered, const RequestLimits& limits) noexcept;
 
 }  // namespace chatd

@@ -1,11 +1,9 @@
 #include "server.hpp"
 
 #include <httplib.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <stdexcept>
 
 #include "access_log.hpp"
@@ -13,12 +11,13 @@
 #include "http_connection.hpp"
 #include "http_dispatch.hpp"
 #include "http_errors.hpp"
+#include "listener.hpp"
+#include "reactor.hpp"
 
 namespace chatd {
 
 namespace {
 
-constexpr int kListenBacklog = 1024;
 constexpr std::size_t kKeepAliveMaxCount = 1000;
 constexpr auto kKeepAliveTimeout = std::chrono::seconds(5);
 constexpr auto kWriteTimeout = std::chrono::seconds(10);
@@ -31,32 +30,6 @@ bool is_loopback(std::string_view address) {
 
 }  // namespace
 
-// httplib::Server keeps the listening socket, accept(2) and the worker pool;
-// every accepted socket is served by chatd's own connection loop
-// (http_connection.hpp), through the private virtual process_and_close_socket
-// of 0.11.4, so httplib neither parses nor routes anything. The listening
-// socket is a protected member without an accessor: reached here to raise the
-// backlog.
-class Server::Http : public httplib::Server {
- public:
-  int listen_socket() const { return svr_sock_.load(); }
-  void serve_with(ConnectionOptions options, ConnectionHooks hooks, const std::atomic<bool>* stopping) {
-    options_ = std::move(options);
-    hooks_ = std::move(hooks);
-    stopping_ = stopping;
-  }
-
- private:
-  bool process_and_close_socket(socket_t sock) override {
-    serve_connection(sock, options_, hooks_, *stopping_);
-    return true;
-  }
-
-  ConnectionOptions options_;
-  ConnectionHooks hooks_;
-  const std::atomic<bool>* stopping_ = nullptr;
-};
-
 namespace {
 
 ServerDeps checked(ServerDeps deps) {
@@ -65,6 +38,12 @@ ServerDeps checked(ServerDeps deps) {
   if (!deps.clock) deps.clock = chat::make_system_clock();
   if (!deps.logger) deps.logger = chat::make_null_logger();
   return deps;
+}
+
+std::shared_ptr<const TrustedProxies> trusted_proxies(const Config& config) {
+  auto parsed = TrustedProxies::parse(config.trusted_proxies);
+  if (!parsed.ok()) throw std::invalid_argument("chatd::Server: " + parsed.error().message);
+  return std::make_shared<const TrustedProxies>(std::move(*parsed));
 }
 
 }  // namespace
@@ -77,44 +56,37 @@ Server::Server(Config config, ServerDeps deps)
                static_cast<std::size_t>(effective_max_streams_per_address(config_))),
       context_{*deps_.service, tokens_, config_, *deps_.clock, *deps_.logger, stopping_, streams_},
       rate_limiter_(*deps_.clock, config_.rate_limits),
-      http_(std::make_unique<Http>()) {
+      trusted_proxies_(trusted_proxies(config_)) {
   configure();
 }
 
 Server::~Server() { stop(); }
 
-// The listening socket, the worker pool and the connection loop with its
-// limits; routing and the access log are http_dispatch.hpp's and access_log.hpp's.
+// The request loop's limits and hooks; routing and the access log are
+// http_dispatch.hpp's and access_log.hpp's.
 void Server::configure() {
-  auto& http = *http_;
-  const auto threads = static_cast<std::size_t>(config_.threads > 0 ? config_.threads : kDefaultThreads);
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http.set_tcp_nodelay(true);
   metrics_.add_gauge("chatd_open_streams", "SSE streams and long-polls open now",
                      [this] { return static_cast<double>(streams_.open()); });
   metrics_.add_gauge("chatd_max_streams", "bound on concurrent SSE streams and long-polls",
                      [this] { return static_cast<double>(streams_.capacity()); });
-  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which lets a
-  // second daemon bind the same port and split the traffic silently.
-  http.set_socket_options([](int sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
+  metrics_.add_gauge("chatd_open_connections", "client connections open now",
+                     [this] { return static_cast<double>(open_connections()); });
+  metrics_.add_gauge("chatd_parked_connections",
+                     "open connections held without a worker thread (idle keep-alive, reading a head, closing)",
+                     [this] { return static_cast<double>(parked_connections()); });
 
-  ConnectionOptions options;
-  options.limits.max_body_bytes = config_.max_body_bytes;
-  options.limits.request_timeout = std::chrono::seconds(config_.request_timeout_seconds);
-  options.limits.idle_timeout = kKeepAliveTimeout;
-  options.limits.write_timeout = kWriteTimeout;
-  options.keep_alive_max = kKeepAliveMaxCount;
-  ConnectionHooks hooks;
-  hooks.begin = begin_request;
+  connection_options_.limits.max_body_bytes = config_.max_body_bytes;
+  connection_options_.limits.request_timeout = std::chrono::seconds(config_.request_timeout_seconds);
+  connection_options_.limits.idle_timeout = kKeepAliveTimeout;
+  connection_options_.limits.write_timeout = kWriteTimeout;
+  connection_options_.keep_alive_max = kKeepAliveMaxCount;
+  connection_options_.trusted_proxies = trusted_proxies_;
+  hooks_.begin = begin_request;
   Dispatcher dispatch(router_, context_.logger, config_.rate_limits.enabled ? &rate_limiter_ : nullptr,
                       CorsPolicy(config_.cors_origins));
-  hooks.refused = [dispatch](const httplib::Request& req, httplib::Response& res) { dispatch.refused(req, res); };
-  hooks.handle = std::move(dispatch);
-  hooks.answered = access_logger(metrics_, context_.logger);
-  http.serve_with(std::move(options), std::move(hooks), &stopping_);
+  hooks_.refused = [dispatch](const httplib::Request& req, httplib::Response& res) { dispatch.refused(req, res); };
+  hooks_.handle = std::move(dispatch);
+  hooks_.answered = access_logger(metrics_, context_.logger);
 
   add_limit_metrics();
   // Loopback peers (a local Prometheus, an operator's curl) and admin tokens
@@ -161,32 +133,48 @@ void Server::add_limit_metrics() {
                      [this] { return static_cast<double>(streams_.per_address()); });
 }
 
+std::size_t Server::open_connections() const noexcept { return reactor_ ? reactor_->open_connections() : 0; }
+std::size_t Server::parked_connections() const noexcept { return reactor_ ? reactor_->parked_connections() : 0; }
+
 chat::Status Server::start() {
   if (started_.load()) return chat::Error{chat::ErrorCode::kInternal, "server already started", {}};
-  auto& http = *http_;
-  errno = 0;
-  int port = 0;
-  if (config_.port == 0) {
-    port = http.bind_to_any_port(config_.host);
-  } else {
-    port = http.bind_to_port(config_.host, config_.port) ? config_.port : -1;
+  const FileLimit files = raise_file_limit();
+  if (!files.error.empty()) {
+    context_.logger.log(chat::LogLevel::kWarn, "http: cannot raise the open file limit (" + files.error +
+                                                   "); it stays at " + std::to_string(files.soft));
   }
-  if (port < 0) {
-    std::string why = errno != 0 ? std::string(": ") + std::strerror(errno) : std::string();
-    return chat::Error::unavailable("cannot listen on " + config_.host + ":" + std::to_string(config_.port) + why);
+  const int threads = config_.threads > 0 ? config_.threads : kDefaultThreads;
+  ReactorOptions options;
+  options.limits = connection_options_.limits;
+  options.max_connections = static_cast<std::size_t>(effective_max_connections(config_, files.soft));
+  options.max_connections_per_address = static_cast<std::size_t>(config_.max_connections_per_address);
+  options.linger_bytes = connection_options_.linger_bytes;
+  options.linger_timeout = connection_options_.linger_timeout;
+  options.trusted_proxies = trusted_proxies_;
+  context_.logger.log(chat::LogLevel::kInfo,
+                      "http: open file limit " + std::to_string(files.soft) + (files.raised ? " (raised to the hard limit)" : "") +
+                          "; at most " + std::to_string(options.max_connections) + " connections, " +
+                          std::to_string(options.max_connections_per_address) + " per address");
+
+  auto listening = listen_on(config_.host, config_.port);
+  if (!listening.ok()) return listening.error();
+  workers_ = std::make_unique<httplib::ThreadPool>(static_cast<std::size_t>(threads));
+  try {
+    reactor_ = std::make_unique<Reactor>(
+        listening->fd, std::move(options), *workers_,
+        [this](Connection& c) { return serve_requests(c, connection_options_, hooks_, stopping_, /*park=*/true); },
+        context_.logger);
+  } catch (const std::exception& e) {
+    ::close(listening->fd);
+    workers_->shutdown();
+    workers_.reset();
+    return chat::Error::unavailable(std::string("cannot start the HTTP reactor: ") + e.what());
   }
-  // httplib listened with a backlog of 5; a second listen(2) on the bound
-  // socket resizes the accept queue (capped by net.core.somaxconn).
-  if (::listen(http.listen_socket(), kListenBacklog) != 0) {
-    context_.logger.log(chat::LogLevel::kWarn,
-                        std::string("http: cannot raise the listen backlog: ") + std::strerror(errno));
-  }
-  port_.store(port);
+  port_.store(listening->port);
   started_.store(true);
   thread_ = std::thread([this] {
-    if (!http_->listen_after_bind() && !stopping_.load()) {
-      context_.logger.log(chat::LogLevel::kError, "http: the listening socket failed; the server stopped");
-    }
+    reactor_->run();
+    if (!stopping_.load()) context_.logger.log(chat::LogLevel::kError, "http: the reactor failed; the server stopped");
     finished_.store(true);
   });
   return {};
@@ -198,11 +186,11 @@ void Server::stop() {
   // Seeds 002/003: long-polls blocked in wait_for_messages return at once.
   deps_.service->shutdown();
   if (!thread_.joinable()) return;
-  // listen_after_bind() marks the server running only once its loop starts;
-  // httplib's stop() before that would do nothing.
-  while (!http_->is_running() && !finished_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  http_->stop();
+  // The reactor requests every request's stop token, closes idle connections,
+  // and returns once the workers gave every connection back.
+  reactor_->stop();
   thread_.join();
+  workers_->shutdown();
 }
 
 }  // namespace chatd

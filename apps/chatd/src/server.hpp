@@ -1,21 +1,30 @@
 // server.hpp: chatd's HTTP server: cpp-httplib 0.11.4 wired for a chat backend.
 //
 // What it sets up (see PLATFORM-NOTES.md for why):
-// - cpp-httplib keeps the listening socket, accept(2) and a worker pool of
-//   Config::threads threads (new_task_queue; the default pool of 8 would
-//   starve under a handful of streams); a listen backlog of 1024 (httplib
-//   listens with 5: the server calls listen(2) again on the bound socket,
-//   which Linux allows to resize the queue); SO_REUSEADDR without httplib's
-//   SO_REUSEPORT, so that a second daemon on the same port fails to start
-//   instead of silently sharing it;
-// - every accepted connection is served by chatd's own loop
-//   (http_connection.hpp): TCP_NODELAY (43 ms per request otherwise),
-//   keep-alive up to 1000 requests per connection and 5 s idle, pipelined
-//   requests answered in order, a half-closed client still answered, a
-//   lingering close (no RST over an answer), bounded request line (414),
-//   headers (431) and body (--max-body-bytes, 413; chunked bodies too), a
-//   deadline for a whole request (--request-timeout, 408), a write stall
-//   bound of 10 s; protocol errors as JSON (400, 408, 413, 414, 431, 501, 505);
+// - the listening socket (listener.hpp): SO_REUSEADDR without SO_REUSEPORT,
+//   so that a second daemon on the same port fails to start instead of
+//   silently sharing it; a backlog of 1024; the soft RLIMIT_NOFILE raised to
+//   the hard limit at start;
+// - one reactor thread (reactor.hpp, epoll) that accepts, caps connections
+//   (--max-connections: 503; --max-connections-per-address: 429; trusted
+//   proxies exempt), and reads every request head without a worker: a
+//   connection goes to the worker pool (httplib::ThreadPool of
+//   Config::threads threads) only with a complete head buffered, and comes
+//   back when its answers are written. Idle keep-alive connections (5 s) and
+//   slow clients cost no thread; a head not complete within --request-timeout
+//   of its first byte is answered 408 by the reactor;
+// - chatd's own request loop on the worker (http_connection.hpp): TCP_NODELAY
+//   (43 ms per request otherwise), keep-alive up to 1000 requests per
+//   connection, pipelined requests answered in order, a half-closed client
+//   still answered, a lingering close (no RST over an answer; done by the
+//   reactor), bounded request line (414), headers (431) and body
+//   (--max-body-bytes, 413; chunked bodies too), a deadline for a whole
+//   request (--request-timeout, 408), a write stall bound of 10 s; protocol
+//   errors as JSON (400, 408, 413, 414, 431, 501, 505);
+// - every request's RequestScope: client_address from the peer, or from
+//   X-Forwarded-For when the peer is in --trusted-proxies (client_address.hpp);
+//   the stop token, requested when the client hangs up during the request (the
+//   reactor watches the socket) or the server stops;
 // - routing by http_dispatch.hpp: every request goes through one Router
 //   (router.hpp), never through httplib's std::regex patterns, so an unknown
 //   path answers 404 and a known path with a wrong method 405 with an Allow
@@ -31,11 +40,12 @@
 //
 // Lifecycle: construct, register routes on router() (never after start),
 // start() (binds; port 0 takes any free port, see port()), then stop() from
-// any thread. stop() is graceful: it closes the listening socket, lets every
-// request in flight finish (its answer says Connection: close), ends idle
-// keep-alive connections (within 100 ms) and joins the workers. Streaming routes must watch
-// RouteContext::stopping and end their streams when it is set, or stop() waits
-// for them. stop() must not be called from a signal handler (main.cpp uses a
+// any thread. stop() is graceful: it closes the listening socket, requests
+// the stop token of every request in flight and lets it finish (its answer
+// says Connection: close), ends idle keep-alive connections and partial heads
+// (within 100 ms), and joins the reactor and the workers. Streaming routes
+// must watch RouteContext::stopping (or their scope's stop token) and end
+// their streams, or stop() waits for them. stop() must not be called from a signal handler (main.cpp uses a
 // sigwait loop).
 #pragma once
 
@@ -50,13 +60,17 @@
 #include "chat/result.hpp"
 #include "chat/service.hpp"
 #include "chat/time.hpp"
+#include "client_address.hpp"
 #include "config.hpp"
+#include "http_connection.hpp"
 #include "metrics.hpp"
 #include "rate_limiter.hpp"
 #include "route_context.hpp"
 #include "router.hpp"
 
 namespace chatd {
+
+class Reactor;
 
 struct ServerDeps {
   std::shared_ptr<chat::ChatService> service;  // required
@@ -67,7 +81,8 @@ struct ServerDeps {
 
 class Server {
  public:
-  // Throws std::invalid_argument when deps.service is null or the secret empty (a wiring bug).
+  // Throws std::invalid_argument when deps.service is null, the secret empty
+  // or config.trusted_proxies unparsable (a wiring bug: parse_command_line checks it).
   Server(Config config, ServerDeps deps);
   ~Server();  // stops
   Server(const Server&) = delete;
@@ -88,8 +103,12 @@ class Server {
   // Graceful stop; idempotent; safe from any thread but a signal handler.
   void stop();
 
+  // Open connections, and those of them held by the reactor without a thread
+  // (idle keep-alive, reading a head, closing); 0 before start().
+  std::size_t open_connections() const noexcept;
+  std::size_t parked_connections() const noexcept;
+
  private:
-  class Http;
   void configure();
   void add_limit_metrics();
 
@@ -102,7 +121,11 @@ class Server {
   Router router_;
   Metrics metrics_;
   RateLimiter rate_limiter_;
-  std::unique_ptr<Http> http_;
+  std::shared_ptr<const TrustedProxies> trusted_proxies_;
+  ConnectionOptions connection_options_;
+  ConnectionHooks hooks_;
+  std::unique_ptr<httplib::ThreadPool> workers_;
+  std::unique_ptr<Reactor> reactor_;
   std::thread thread_;
   std::atomic<int> port_{0};
   std::atomic<bool> started_{false};

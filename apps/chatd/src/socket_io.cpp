@@ -63,6 +63,24 @@ IoStatus SocketIo::fill(Deadline deadline, const std::atomic<bool>* stopping) {
   }
 }
 
+IoStatus SocketIo::read_now() {
+  if (fd_ < 0) return IoStatus::kError;
+  if (pos_ > 0 && pos_ >= buf_.size() / 2) {
+    buf_.erase(0, pos_);
+    pos_ = 0;
+  }
+  const std::size_t old = buf_.size();
+  buf_.resize(old + kReadChunk);
+  ssize_t n = 0;
+  do {
+    n = ::recv(fd_, buf_.data() + old, kReadChunk, MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  buf_.resize(old + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+  if (n > 0) return IoStatus::kOk;
+  if (n == 0) return IoStatus::kEof;
+  return errno == EAGAIN || errno == EWOULDBLOCK ? IoStatus::kAgain : IoStatus::kError;
+}
+
 bool SocketIo::send_all(std::string_view data, std::chrono::milliseconds stall, bool more) {
   if (fd_ < 0) return false;
   const int flags = MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0);
@@ -113,6 +131,12 @@ void SocketIo::close_lingering(std::size_t max_bytes, Deadline deadline) noexcep
     discarded += static_cast<std::size_t>(n);
   }
   close_now();
+}
+
+void SocketIo::shutdown_write() noexcept {
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+  buf_.clear();
+  pos_ = 0;
 }
 
 void SocketIo::close_now() noexcept {

@@ -17,7 +17,10 @@
 // only the end of its requests, never a reason not to answer (item 6): reads
 // report it as kEof, writes go on.
 //
-// Not thread-safe: one connection, one thread. Never throws.
+// Not thread-safe: one thread at a time. The reactor (reactor.hpp) and a
+// worker take turns with a connection; the hand-over between them (a queue
+// under a mutex) orders their accesses. Works on blocking and non-blocking
+// sockets alike (every call polls before it waits). Never throws.
 #pragma once
 
 #include <atomic>
@@ -37,6 +40,7 @@ enum class IoStatus {
   kTimeout,  // the deadline passed with no new byte
   kStopped,  // `stopping` was set while waiting
   kError,    // reset or another socket error
+  kAgain,    // read_now(): nothing to read now (non-blocking)
 };
 
 class SocketIo {
@@ -57,6 +61,10 @@ class SocketIo {
   // is set (checked every 100 ms).
   IoStatus fill(Deadline deadline, const std::atomic<bool>* stopping = nullptr);
 
+  // One recv(2) without waiting (the reactor's read): kOk (bytes appended),
+  // kAgain, kEof or kError.
+  IoStatus read_now();
+
   // Sends every byte; a stall longer than `stall` (no byte accepted by the
   // kernel) or a socket error fails. `more`: more data follows at once (MSG_MORE).
   bool send_all(std::string_view data, std::chrono::milliseconds stall, bool more = false);
@@ -70,6 +78,9 @@ class SocketIo {
   void close_lingering(std::size_t max_bytes, Deadline deadline) noexcept;
   // Close at once (the peer is gone, or nothing can be unread).
   void close_now() noexcept;
+  // The first half of close_lingering(), for the reactor, which discards what
+  // follows without a thread: shutdown(SHUT_WR) and drop the buffer.
+  void shutdown_write() noexcept;
 
  private:
   int fd_;
