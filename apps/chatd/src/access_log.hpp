@@ -1,10 +1,12 @@
 // access_log.hpp: one log line and one metrics observation per request.
 //
 // The connection loop (http_connection.hpp) runs, on one worker thread and in
-// order, the request's first byte, the route and the answer; the request's
-// start time and matched route pattern travel between them in a thread-local
-// record:
-//   begin_request()        when the request's first byte arrived (starts the clock)
+// order, the start of the request's reading, the route and the answer; the
+// request's start time and matched route pattern travel between them in a
+// thread-local record:
+//   begin_request()        when a worker starts reading the request (starts the
+//                          clock; the head was buffered by the reactor before,
+//                          so a slow client's head time is not counted)
 //   note_route(&pattern)   when routing matched a pattern (metrics label)
 //   access_logger(...)     after the answer is written: "http GET /api/chats/ 200 0.41ms"
 //                          at info level (path without the query string,
