@@ -115,6 +115,30 @@ TEST_CASE("reactor: 200 slow-header sockets against 16 threads leave /healthz an
   CHECK(r->status == 200);
 }
 
+TEST_CASE("reactor: 100 slow small bodies against 16 threads leave /healthz answering",
+          "[chatd][reactor][slowloris]") {
+  Fixture f;
+  f.server->router().post("/echo", [](const httplib::Request& req, httplib::Response& res, const chatd::PathParams&,
+                                      const chatd::RequestScope&) {
+    chatd::render_json(res, 200, {{"bytes", req.body.size()}});
+  });
+  // A complete head with a Content-Length of 100, then 10 bytes of body: the
+  // reactor keeps reading the body, so none of them holds a worker.
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 100; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(f.port()));
+    REQUIRE(slow.back()->send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789"));
+  }
+  REQUIRE(chatd_test::eventually([&] { return f.server->parked_connections() >= 100; }));
+  for (int i = 0; i < 5; ++i) CHECK(f.healthz() < 1s);
+  // A finished body is answered.
+  REQUIRE(slow[0]->send(std::string(90, 'x')));
+  auto r = slow[0]->read_response(5s);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(json::parse(r->body)["bytes"] == 100);
+}
+
 TEST_CASE("reactor: 300 idle keep-alive connections against 16 threads cost no thread",
           "[chatd][reactor]") {
   auto config = Fixture::base();

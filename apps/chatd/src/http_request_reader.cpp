@@ -318,6 +318,50 @@ HeadState buffered_head(std::string_view b, const RequestLimits& limits) noexcep
   return b.size() - start > bound ? HeadState::kOverBounds : HeadState::kPartial;
 }
 
+std::size_t buffered_request_span(std::string_view b, std::size_t max_buffered) noexcept {
+  std::size_t pos = 0;
+  while (pos < b.size() && (b[pos] == '\r' || b[pos] == '\n')) ++pos;
+  auto lower_equals = [](std::string_view a, std::string_view lower) {
+    if (a.size() != lower.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(a[i])) != lower[i]) return false;
+    }
+    return true;
+  };
+  std::optional<std::size_t> length;
+  bool first = true;
+  for (;;) {
+    const auto nl = b.find('\n', pos);
+    if (nl == std::string_view::npos) return 0;  // no complete head after all
+    std::string_view line = b.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;  // the end of the head
+    if (first) {
+      first = false;
+      continue;  // the request line
+    }
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) return 0;  // malformed: the worker answers it
+    const std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (lower_equals(name, "transfer-encoding") || lower_equals(name, "expect")) return 0;
+    if (lower_equals(name, "content-length")) {
+      if (length || value.empty() || value.size() > 12) return 0;
+      std::size_t n = 0;
+      for (char c : value) {
+        if (c < '0' || c > '9') return 0;
+        n = n * 10 + static_cast<std::size_t>(c - '0');
+      }
+      length = n;
+    }
+  }
+  if (!length || *length == 0 || *length > max_buffered) return 0;
+  return pos + *length;
+}
+
 ReadOutcome read_request(SocketIo& io, httplib::Request& req, const RequestLimits& limits,
                          const std::atomic<bool>& stopping, const std::function<void()>& begin,
                          Deadline started_deadline) {

@@ -90,4 +90,15 @@ enum class HeadState {
 };
 HeadState buffered_head(std::string_view buffered, const RequestLimits& limits) noexcept;
 
+// For a buffer holding a complete head (buffered_head: kComplete): how many
+// bytes, blank lines before the head included, the whole request spans when
+// its body has a Content-Length of at most `max_buffered` bytes, so that the
+// reactor keeps reading until the body is buffered too and a slow body holds
+// no worker either. 0 when a worker should take the request as soon as its
+// head is complete: no body, a chunked body, `Expect` (the client waits for
+// 100 Continue), several or malformed Content-Length fields (the worker
+// answers 400), or a body larger than `max_buffered` (the worker reads it,
+// within the request deadline, or answers 413).
+std::size_t buffered_request_span(std::string_view buffered, std::size_t max_buffered) noexcept;
+
 }  // namespace chatd

@@ -291,9 +291,18 @@ void Reactor::read_head(Entry& e) {
       e.head_started = true;
       e.deadline = SteadyClock::now() + options_.limits.request_timeout;
     }
-    if (head == HeadState::kComplete || head == HeadState::kOverBounds) {
+    if (head == HeadState::kOverBounds) {
       hand_to_worker(e);
       return;
+    }
+    if (head == HeadState::kComplete) {
+      // A small body is read here too: a client that sends its body slowly
+      // then holds no worker either (the request deadline still runs).
+      const std::size_t span = buffered_request_span(io.buffered(), options_.max_buffered_body);
+      if (span == 0 || io.buffered().size() >= span) {
+        hand_to_worker(e);
+        return;
+      }
     }
   }
 }

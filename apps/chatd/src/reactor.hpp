@@ -9,7 +9,9 @@
 //   (the per-address count is by IPv4 address or IPv6 /64, client_address.hpp;
 //   trusted proxies are exempt: every client behind them shares their address);
 // - reads each connection until a complete request head is buffered
-//   (http_request_reader.hpp buffered_head), then hands it to a worker
+//   (http_request_reader.hpp buffered_head), and its body when it has a
+//   Content-Length of at most max_buffered_body (buffered_request_span),
+//   then hands it to a worker
 //   (`serve`, on the pool); a head already over its bounds goes too (the
 //   worker answers 414/431 at once without waiting);
 // - deadlines: an idle keep-alive connection closes after idle_timeout (5 s)
@@ -51,6 +53,10 @@ struct ReactorOptions {
   RequestLimits limits;  // idle_timeout, request_timeout and head bounds are the reactor's
   std::size_t max_connections = 10'000;
   std::size_t max_connections_per_address = 256;
+  // Bodies with a Content-Length up to this many bytes are read by the
+  // reactor before a worker takes the request (a chat message is a few KiB);
+  // larger ones, chunked ones and `Expect: 100-continue` are read by the worker.
+  std::size_t max_buffered_body = 64 << 10;
   std::size_t linger_bytes = 16 << 20;
   std::chrono::milliseconds linger_timeout{2'000};
   std::shared_ptr<const TrustedProxies> trusted_proxies;  // exempt from the per-address cap
