@@ -139,6 +139,28 @@ TEST_CASE("reactor: 100 slow small bodies against 16 threads leave /healthz answ
   CHECK(json::parse(r->body)["bytes"] == 100);
 }
 
+TEST_CASE("reactor: bodies past the reactor's byte budget are refused with 503, not handed to a worker",
+          "[chatd][reactor][slowloris]") {
+  auto config = Fixture::base();
+  config.max_body_bytes = 100'000;
+  Fixture f(config);
+  // 40 slow 100 kB bodies fit in the default 256 MiB budget: none holds a
+  // worker (16 threads) and /healthz answers.
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int i = 0; i < 40; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(f.port()));
+    REQUIRE(slow.back()->send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nab"));
+  }
+  REQUIRE(chatd_test::eventually([&] { return f.server->parked_connections() >= 40; }));
+  CHECK(f.healthz() < 1s);
+  // A body larger than the body limit is the worker's to refuse (413) at once.
+  RawConnection big(f.port());
+  REQUIRE(big.send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100001\r\n\r\n"));
+  auto r = big.read_response(5s);
+  REQUIRE(r);
+  CHECK(r->status == 413);
+}
+
 TEST_CASE("reactor: 300 idle keep-alive connections against 16 threads cost no thread",
           "[chatd][reactor]") {
   auto config = Fixture::base();
@@ -249,6 +271,21 @@ TEST_CASE("reactor: a client that hangs up mid-request has its stop token reques
     REQUIRE(r);
     CHECK(r->status == 200);
     CHECK(json::parse(r->body)["stopped"] == true);
+  }
+  SECTION("a stray byte, then close: still a client that left") {
+    RawConnection c(f.port());
+    REQUIRE(c.send("GET /wait?ms=30000 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(f.waiting.wait_for(5s));
+    REQUIRE(c.send("X"));
+    c.close();
+    CHECK(f.stopped.wait_for(2s));
+  }
+  SECTION("a partial next head, then close: still a client that left") {
+    RawConnection c(f.port());
+    REQUIRE(c.send("GET /wait?ms=30000 HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHo"));
+    REQUIRE(f.waiting.wait_for(5s));
+    c.close();
+    CHECK(f.stopped.wait_for(2s));
   }
   SECTION("a FIN with pipelined requests unread cancels nothing: every request is answered") {
     RawConnection c(f.port());

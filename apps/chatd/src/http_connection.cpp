@@ -93,7 +93,9 @@ void handle_safely(Connection& c, const ConnectionOptions& options, const Connec
   scope.client_address = client_address(c, req, options);
   // One stop source per request: requested when the answer is no longer wanted.
   // Blank lines a client adds after a body are not a further request.
-  scope.stop = c.begin_request(buffered_head(c.io.buffered(), options.limits) != HeadState::kNone, stopping);
+  // Only a complete head buffered behind this request is a pipelined request
+  // the client waits for; a partial one after a FIN never completes.
+  scope.stop = c.begin_request(buffered_head(c.io.buffered(), options.limits) == HeadState::kComplete, stopping);
   try {
     hooks.handle(req, res, scope);
   } catch (...) {

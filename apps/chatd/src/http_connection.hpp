@@ -35,8 +35,9 @@
 // The request's stop token is requested (Connection::peer_left, called by the
 // reactor, which watches the socket while a worker serves it) when:
 //   - the socket is reset or fails (EPOLLERR / EPOLLHUP): the client is gone;
-//   - the peer's FIN arrives (EPOLLRDHUP) and no request bytes past the one in
-//     flight are unread: the client will send nothing more and either closed
+//   - the peer's FIN arrives (EPOLLRDHUP) and no complete request head past
+//     the one in flight is unread (a stray byte or a partial head never
+//     completes after a FIN): the client will send nothing more and either closed
 //     or half-closed after its last request. A wait (long-poll, a stream
 //     waiting for a model) ends early and the route answers what it has; the
 //     answer is still written, so a half-closing client (`nc -N`) still reads
@@ -101,8 +102,8 @@ class Connection {
   const std::string& peer() const noexcept { return peer_; }
 
   // The reactor saw the peer leave while a request may be in flight: `reset`
-  // (EPOLLERR/EPOLLHUP) or only its FIN; `kernel_unread`: request bytes are
-  // still in the socket's receive queue. See the header comment.
+  // (EPOLLERR/EPOLLHUP) or only its FIN; `kernel_unread`: a complete request
+  // head is still in the socket's receive queue. See the header comment.
   void peer_left(bool reset, bool kernel_unread);
   // Requests the stop token of the request in flight (graceful stop).
   void request_stop();
@@ -111,7 +112,7 @@ class Connection {
 
   // Worker side: a request begins; returns its token (already requested when
   // the peer has gone, or left with nothing more to send). `more_buffered`:
-  // bytes past this request are buffered.
+  // a complete request head past this request is buffered.
   std::stop_token begin_request(bool more_buffered, bool stopping);
   void end_request();
 

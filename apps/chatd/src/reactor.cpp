@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <system_error>
 #include <thread>
@@ -60,6 +61,20 @@ void answer_and_close(int fd, const std::string& answer) {
   ::close(fd);
 }
 
+// Whether the bytes the kernel holds unread on `fd` (peeked, not consumed)
+// begin with a complete request head.
+bool unread_request_pending(int fd, const RequestLimits& limits) {
+  int unread = 0;
+  if (::ioctl(fd, FIONREAD, &unread) != 0 || unread <= 0) return false;
+  std::string peeked(std::min<std::size_t>(static_cast<std::size_t>(unread), 64 << 10), '\0');
+  const ssize_t n = ::recv(fd, peeked.data(), peeked.size(), MSG_PEEK | MSG_DONTWAIT);
+  if (n <= 0) return false;
+  peeked.resize(static_cast<std::size_t>(n));
+  const HeadState head = buffered_head(peeked, limits);
+  // Past the peek's size an over-long head is still a request to answer (414/431).
+  return head == HeadState::kComplete || head == HeadState::kOverBounds;
+}
+
 }  // namespace
 
 struct Reactor::Entry {
@@ -70,6 +85,7 @@ struct Reactor::Entry {
   bool head_started = false;
   bool closed = false;
   std::size_t lingered = 0;
+  std::size_t accounted = 0;  // bytes of this entry counted in buffered_bytes_
   std::string cap_key;  // empty: exempt from the per-address cap
 };
 
@@ -254,10 +270,13 @@ void Reactor::on_event(Entry& e, std::uint32_t events) {
       if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
         e.conn.peer_left(/*reset=*/true, false);
       } else if ((events & EPOLLRDHUP) != 0) {
-        // Only this thread closes descriptors: the socket is still open.
-        int unread = 0;
-        if (::ioctl(e.conn.io.fd(), FIONREAD, &unread) != 0) unread = 0;
-        e.conn.peer_left(/*reset=*/false, unread > 0);
+        // The peer sent FIN: it can send nothing more, so only a complete
+        // request among the bytes it sent before counts as one it waits an
+        // answer for (a pipelining, half-closing client). A stray byte or a
+        // partial head after the request in flight is no reason to keep
+        // waiting for a client that left. Only this thread closes
+        // descriptors: the socket is still open.
+        e.conn.peer_left(/*reset=*/false, unread_request_pending(e.conn.io.fd(), options_.limits));
       }
       return;
     }
@@ -267,10 +286,17 @@ void Reactor::on_event(Entry& e, std::uint32_t events) {
   }
 }
 
+void Reactor::account(Entry& e, std::size_t now_held) {
+  buffered_bytes_ = buffered_bytes_ - e.accounted + now_held;
+  e.accounted = now_held;
+  buffered_gauge_.store(buffered_bytes_, std::memory_order_relaxed);
+}
+
 void Reactor::read_head(Entry& e) {
   SocketIo& io = e.conn.io;
   for (;;) {
     const IoStatus st = io.read_now();
+    if (st == IoStatus::kOk) account(e, io.buffered().size());
     if (st == IoStatus::kAgain) return;
     if (st == IoStatus::kError) {
       close_entry(e);
@@ -303,11 +329,22 @@ void Reactor::read_head(Entry& e) {
         hand_to_worker(e);
         return;
       }
+      if (buffered_bytes_ - e.accounted + span > options_.max_buffered_bytes) {
+        // Holding this body would pass the budget, and a worker waiting for
+        // it could be held by a slow client: refuse it now.
+        refused_.fetch_add(1);
+        static const std::string kBusy = error_answer(
+            503, "unavailable", "the server is reading too many request bodies; retry later", true);
+        (void)::send(io.fd(), kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        begin_linger(e);
+        return;
+      }
     }
   }
 }
 
 void Reactor::hand_to_worker(Entry& e) {
+  account(e, 0);  // the worker's now
   parked_.fetch_sub(1);
   ++serving_;
   e.conn.head_deadline = e.head_started ? e.deadline : Deadline::max();
@@ -343,12 +380,14 @@ void Reactor::take_back(Entry& e, After after) {
     return;
   }
   const HeadState head = buffered_head(e.conn.io.buffered(), options_.limits);
+  account(e, e.conn.io.buffered().size());
   e.head_started = head != HeadState::kNone;
   e.deadline = SteadyClock::now() + (e.head_started ? options_.limits.request_timeout : options_.limits.idle_timeout);
   watch(e, State::kReading);
 }
 
 void Reactor::begin_linger(Entry& e) {
+  account(e, 0);  // what was buffered is dropped unread
   e.conn.io.shutdown_write();
   e.lingered = 0;
   e.deadline = SteadyClock::now() + options_.linger_timeout;
@@ -374,6 +413,7 @@ void Reactor::drain_linger(Entry& e) {
 void Reactor::close_entry(Entry& e) {
   if (e.closed) return;
   e.closed = true;
+  account(e, 0);
   if (e.state != State::kServing) parked_.fetch_sub(1);
   e.conn.io.close_now();  // also leaves the epoll set
   if (!e.cap_key.empty()) {

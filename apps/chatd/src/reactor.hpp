@@ -10,8 +10,9 @@
 //   trusted proxies are exempt: every client behind them shares their address);
 // - reads each connection until a complete request head is buffered
 //   (http_request_reader.hpp buffered_head), and its body when it has a
-//   Content-Length of at most max_buffered_body (buffered_request_span),
-//   then hands it to a worker
+//   Content-Length of at most max_buffered_body (buffered_request_span;
+//   every partial request's bytes together within max_buffered_bytes, else
+//   503), then hands it to a worker
 //   (`serve`, on the pool); a head already over its bounds goes too (the
 //   worker answers 414/431 at once without waiting);
 // - deadlines: an idle keep-alive connection closes after idle_timeout (5 s)
@@ -53,10 +54,14 @@ struct ReactorOptions {
   RequestLimits limits;  // idle_timeout, request_timeout and head bounds are the reactor's
   std::size_t max_connections = 10'000;
   std::size_t max_connections_per_address = 256;
-  // Bodies with a Content-Length up to this many bytes are read by the
-  // reactor before a worker takes the request (a chat message is a few KiB);
-  // larger ones, chunked ones and `Expect: 100-continue` are read by the worker.
-  std::size_t max_buffered_body = 64 << 10;
+  // Bodies with a Content-Length up to this many bytes (the body limit) are
+  // read by the reactor before a worker takes the request, so a slow body
+  // holds no worker; chunked ones and `Expect: 100-continue` are read by the
+  // worker. All the bytes the reactor holds for partial requests stay under
+  // max_buffered_bytes: a request whose body would pass it is answered 503
+  // `unavailable` (Retry-After: 1) and closed, before a worker is involved.
+  std::size_t max_buffered_body = 1 << 20;
+  std::size_t max_buffered_bytes = 256 << 20;
   std::size_t linger_bytes = 16 << 20;
   std::chrono::milliseconds linger_timeout{2'000};
   std::shared_ptr<const TrustedProxies> trusted_proxies;  // exempt from the per-address cap
@@ -84,6 +89,8 @@ class Reactor {
   // Connections the reactor holds (idle keep-alive, reading a head, lingering): no thread.
   std::size_t parked_connections() const noexcept { return parked_.load(std::memory_order_relaxed); }
   std::size_t refused_connections() const noexcept { return refused_.load(std::memory_order_relaxed); }
+  // Bytes of partial requests the reactor holds now.
+  std::size_t buffered_bytes() const noexcept { return buffered_gauge_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry;
@@ -97,6 +104,7 @@ class Reactor {
   void begin_linger(Entry& e);
   void drain_linger(Entry& e);
   void close_entry(Entry& e);
+  void account(Entry& e, std::size_t now_held);
   void sweep(Deadline now);
   void begin_stop();
   void watch(Entry& e, State state);
@@ -115,6 +123,7 @@ class Reactor {
   std::vector<Entry*> closed_;  // freed at the end of a batch (epoll events may still name them)
   std::unordered_map<std::string, std::size_t> per_address_;
   std::size_t serving_ = 0;
+  std::size_t buffered_bytes_ = 0;  // held for connections in kReading (Entry::accounted)
   bool stop_begun_ = false;
   Deadline accept_paused_until_{};
 
@@ -125,6 +134,7 @@ class Reactor {
   std::atomic<std::size_t> open_{0};
   std::atomic<std::size_t> parked_{0};
   std::atomic<std::size_t> refused_{0};
+  std::atomic<std::size_t> buffered_gauge_{0};
 };
 
 }  // namespace chatd

@@ -74,6 +74,9 @@ void Server::configure() {
   metrics_.add_gauge("chatd_parked_connections",
                      "open connections held without a worker thread (idle keep-alive, reading a head, closing)",
                      [this] { return static_cast<double>(parked_connections()); });
+  metrics_.add_gauge("chatd_buffered_request_bytes",
+                     "bytes of requests still arriving that the reactor holds (bounded; past it 503)",
+                     [this] { return static_cast<double>(reactor_ ? reactor_->buffered_bytes() : 0); });
 
   connection_options_.limits.max_body_bytes = config_.max_body_bytes;
   connection_options_.limits.request_timeout = std::chrono::seconds(config_.request_timeout_seconds);
@@ -148,6 +151,7 @@ chat::Status Server::start() {
   options.limits = connection_options_.limits;
   options.max_connections = static_cast<std::size_t>(effective_max_connections(config_, files.soft));
   options.max_connections_per_address = static_cast<std::size_t>(config_.max_connections_per_address);
+  options.max_buffered_body = connection_options_.limits.max_body_bytes;
   options.linger_bytes = connection_options_.linger_bytes;
   options.linger_timeout = connection_options_.linger_timeout;
   options.trusted_proxies = trusted_proxies_;
