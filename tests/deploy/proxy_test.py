@@ -60,8 +60,9 @@ def check(cond, what):
 
 
 def skip_or_fail(reason):
-    print("SKIPPED: " + reason, flush=True)
-    sys.exit(1 if os.environ.get("CHAT_REQUIRE_WEB_TESTS") == "1" else 77)
+    required = os.environ.get("CHAT_REQUIRE_WEB_TESTS") == "1"
+    print(("FAILED (CHAT_REQUIRE_WEB_TESTS=1): " if required else "SKIPPED: ") + reason, flush=True)
+    sys.exit(1 if required else 77)
 
 
 def free_port():
@@ -393,6 +394,34 @@ def check_body_limit(client):
     check(r.status == 413 and code == "payload_too_large", f"1 MiB + 1 byte: {r.status} {code} from nginx")
 
 
+def check_request_limit(client):
+    """nginx's first line (limit_req 50/s, burst 200, per address): a burst
+    from one address past it gets nginx's JSON 429 with Retry-After."""
+    c = client.conn("127.0.0.10")
+    statuses, last = [], None
+    try:
+        for _ in range(400):
+            c.request("GET", "/healthz")
+            r = c.getresponse()
+            body = r.read()
+            statuses.append(r.status)
+            if r.status == 429:
+                last = (r.getheader("Retry-After"), body_json(body))
+                break
+    finally:
+        c.close()
+    code = ((last[1] or {}).get("error") or {}).get("code") if last else None
+    check(last is not None and last[0] and code == "resource_exhausted" and statuses.count(200) >= 150,
+          f"limit_req: {statuses.count(200)} answered, then 429 {code} Retry-After {last[0] if last else None}")
+
+
+def check_upstream_down(client, chatd):
+    chatd.stop()
+    s, h, raw = client.request("GET", "/api/chats/sessions/x/")
+    code = ((body_json(raw) or {}).get("error") or {}).get("code")
+    check(s == 503 and code == "unavailable" and "retry-after" in h, f"chatd down: nginx answers {s} {code}")
+
+
 # --- slow-header sockets ----------------------------------------------------------
 
 class SlowHeaders:
@@ -612,7 +641,9 @@ def main():
         check_body_limit(client)
         check_slow_headers(client, ctx, https_port, chatd.port, args.slow, args.hold_seconds)
         finish_idle_poll(idle)
+        check_request_limit(client)
         check(chatd.proc.poll() is None and nginx.proc.poll() is None, "chatd and nginx still running")
+        check_upstream_down(client, chatd)
     finally:
         if nginx:
             nginx.stop()
