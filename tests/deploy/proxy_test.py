@@ -482,7 +482,9 @@ class SlowHeaders:
                     pass
                 self.sel.unregister(s)
                 with self.lock:
-                    self.cut_ages.append(time.monotonic() - self.opened_at.pop(s))
+                    opened = self.opened_at.pop(s, None)
+                    if opened is not None:
+                        self.cut_ages.append(time.monotonic() - opened)
                 s.close()
                 self.open_one()
             if time.monotonic() - last_trickle >= 2.0:
@@ -500,6 +502,7 @@ class SlowHeaders:
             return max((time.monotonic() - t for t in self.opened_at.values()), default=0.0)
 
     def close(self):
+        """After run() has returned."""
         self.stop = True
         with self.lock:
             socks = list(self.opened_at)
@@ -562,8 +565,9 @@ def check_slow_headers(client, ctx, https_port, chatd_port, count, hold_seconds)
     for p in probes:
         p.join()
     oldest = slow.oldest()
+    slow.stop = True
+    runner.join(10)
     slow.close()
-    runner.join(5)
     cuts = sorted(slow.cut_ages)
     print(f"     held while probing: min {min(held)} median {int(statistics.median(held))} of {count}; "
           f"cut by nginx: {len(cuts)}"
