@@ -2,7 +2,8 @@
 # Installs what the build and the tests need, when some of it is missing:
 # 1. Debian packages. As root it runs apt-get; otherwise it prints the exact
 #    apt-get line and fails. chromium is the headless browser of the web tests
-#    (tests/web); nginx and openssl run the reverse-proxy test (tests/deploy),
+#    (tests/web); nginx, openssl and curl (its HTTP/2 client) run the
+#    reverse-proxy test (tests/deploy),
 #    which starts its own nginx on loopback ports with its own config and
 #    never uses the system service (on a host running systemd, Debian starts
 #    that service with its default site on port 80 after the install:
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 packages=(cmake g++ make pkg-config
           libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libcpp-httplib-dev
           libfmt-dev catch2 libssl-dev libjwt-dev libpcre2-dev libutf8proc-dev
-          chromium nginx openssl)
+          chromium nginx openssl curl)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()

@@ -9,7 +9,7 @@ running deploy/nginx.conf as written except the lines it marks `# test:`
   - the HTTPS server answers, "Server: nginx" without a version, HSTS; port 80
     redirects to https;
   - a seed 001 SSE stream arrives as several events spread over time (not
-    buffered into one burst at the end);
+    buffered into one burst at the end), over HTTP/1.1 and, with curl, HTTP/2;
   - a seed 002 long-poll is woken by an agent's post, and one left alone runs
     its full 30 s wait and answers 200 (the proxy's read timeout is longer);
   - X-Forwarded-For from a client is not believed: chatd's per-address rate
@@ -292,6 +292,32 @@ def check_stream(client, delay_ms):
         check(last - first >= produced / 3,
               f"SSE unbuffered: first event at {first:.2f} s, last at {last:.2f} s "
               f"(the echo spreads them over ~{produced:.1f} s)")
+
+
+def check_stream_http2(https_port, cert, delay_ms):
+    """The same stream over HTTP/2 (what browsers get from this server), with
+    curl when it is there: events still arrive one by one."""
+    curl = shutil.which("curl")
+    if not curl:
+        print("     (no curl: the HTTP/2 stream check is left out)")
+        return
+    p = subprocess.Popen([curl, "-sN", "--http2", "--cacert", cert, "--interface", "127.0.0.11",
+                          "-H", "Content-Type: application/json",
+                          "--data", json.dumps({"session_id": "deploy-sse", "message": "one two three four five"}),
+                          "-w", "\nHTTP_VERSION=%{http_version}\n",
+                          f"https://127.0.0.1:{https_port}/api/chats/messages/chat/stream/"],
+                         stdout=subprocess.PIPE, text=True)
+    start, times, version = time.monotonic(), [], None
+    for line in p.stdout:
+        if line.startswith("data: "):
+            times.append(time.monotonic() - start)
+        elif line.startswith("HTTP_VERSION="):
+            version = line.strip().split("=", 1)[1]
+    p.wait(60)
+    produced = (len(times) - 2) * delay_ms / 1000.0
+    check(version == "2" and len(times) >= 5 and times[-1] - times[0] >= produced / 3,
+          f"SSE over HTTP/2 (curl): version {version}, {len(times)} events, "
+          f"first at {times[0] if times else 0:.2f} s, last at {times[-1] if times else 0:.2f} s")
 
 
 def start_idle_poll(client, conv):
@@ -640,6 +666,7 @@ def main():
         check_front(client, http_port)
         idle = check_long_poll(client, chatd)
         check_stream(client, delay_ms)
+        check_stream_http2(https_port, cert, delay_ms)
         check_forwarded_for(client)
         check_metrics(client, chatd.port)
         check_body_limit(client)
