@@ -107,7 +107,9 @@ def site_config(conf_text, chatd_port, http_port, https_port, cert, key):
 def main_config(tmp, site_path):
     """The main-level frame Debian's /etc/nginx/nginx.conf gives, with the two
     settings deploy/nginx.conf asks for, and every path in the temp dir."""
-    user = "user root root;\n" if os.geteuid() == 0 else ""  # workers must read the temp dir
+    # As root nginx would run its workers as nobody:nobody, and Debian has no
+    # group nobody (it has nogroup); root is simplest for a throwaway test.
+    user = "user root root;\n" if os.geteuid() == 0 else ""
     # 65536 as documented, or the hard limit when it is lower (a container's).
     nofile = min(65536, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
     return f"""{user}daemon off;
@@ -133,11 +135,13 @@ http {{
 # --- processes --------------------------------------------------------------------
 
 class Chatd:
-    def __init__(self, binary, extra):
+    def __init__(self, binary, extra, log_path):
+        self.log_path = log_path
         args = [binary, "--host", "127.0.0.1", "--port", "0", "--db", ":memory:", "--jwt-secret", SECRET,
                 "--threads", "64", "--max-streams", "32", *extra]
         self.binary = binary
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        with open(log_path, "w") as log:
+            self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True)
         deadline = time.monotonic() + 30
         self.port = None
         while time.monotonic() < deadline:
@@ -639,7 +643,7 @@ def main():
 
     delay_ms = 300
     chatd = Chatd(args.chatd, ["--trusted-proxies", "127.0.0.1/32", "--llm-echo-delay-ms", str(delay_ms),
-                               "--rate-limit-address-creates", "1/m:3"])
+                               "--rate-limit-address-creates", "1/m:3"], tmp + "/chatd.log")
     nginx = None
     try:
         http_port, https_port = free_port(), free_port()
@@ -675,12 +679,18 @@ def main():
         check_request_limit(client)
         check(chatd.proc.poll() is None and nginx.proc.poll() is None, "chatd and nginx still running")
         check_upstream_down(client, chatd)
+    except BaseException:
+        FAILURES.append("an exception (above)")
+        raise
     finally:
         if nginx:
             nginx.stop()
             if FAILURES:
                 print("--- nginx error log (tail) ---\n" + nginx.error_log())
         chatd.stop()
+        if FAILURES:
+            with open(chatd.log_path) as f:
+                print("--- chatd log (tail) ---\n" + f.read()[-4000:])
         if args.keep:
             print("kept " + tmp)
         else:
