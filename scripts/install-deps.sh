@@ -2,8 +2,13 @@
 # Installs what the build and the tests need, when some of it is missing:
 # 1. Debian packages. As root it runs apt-get; otherwise it prints the exact
 #    apt-get line and fails. chromium is the headless browser of the web tests
-#    (tests/web); npm (and its nodejs) only when no npm is on the PATH, so that
-#    a node from elsewhere (nodesource) is used as it is.
+#    (tests/web); nginx, openssl and curl (its HTTP/2 client) run the
+#    reverse-proxy test (tests/deploy), which starts its own nginx on loopback
+#    ports with its own config and never uses the system service (on a host
+#    running systemd, Debian starts that service with its default site on
+#    port 80 after the install: `systemctl disable --now nginx` if it is not
+#    wanted); npm (and its nodejs) only when no npm is on the PATH, so that a
+#    node from elsewhere (nodesource) is used as it is.
 # 2. The npm packages of the web tests, pinned by tests/web/package-lock.json
 #    (`npm ci`, install scripts off; test tooling only, nothing is shipped):
 #    the OpenAPI 3.1 validator, ajv, and puppeteer-core, which drives the
@@ -14,7 +19,7 @@ cd "$(dirname "$0")/.."
 packages=(cmake g++ make pkg-config
           libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libcpp-httplib-dev
           libfmt-dev catch2 libssl-dev libjwt-dev libpcre2-dev libutf8proc-dev
-          chromium)
+          chromium nginx openssl curl)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
