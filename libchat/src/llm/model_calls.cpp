@@ -212,7 +212,10 @@ void ModelCalls::watchdog() {
     }
     auto it = timers_.begin();
     if (it->first > SteadyClock::now()) {
-      cv_.wait_until(lock, it->first);
+      // A copy: arm()/disarm() may erase that timer (and its key) while the
+      // lock is released inside the wait, which reads the time point again.
+      const TimePoint due = it->first;
+      cv_.wait_until(lock, due);
       continue;
     }
     Call* call = it->second;
