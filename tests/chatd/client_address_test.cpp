@@ -63,12 +63,24 @@ TEST_CASE("client address: the right-most untrusted X-Forwarded-For hop", "[chat
   CHECK(t.client_address("::1", V{"6.6.6.6", "203.0.113.7 ,10.0.0.2"}) == "203.0.113.7");
   // Every hop trusted: the left-most.
   CHECK(t.client_address("127.0.0.1", V{"10.0.0.3, 10.0.0.2"}) == "10.0.0.3");
-  // No header, an empty one, or garbage anywhere: the peer.
+  // No header or an empty one: the proxy itself is the client.
   CHECK(t.client_address("127.0.0.1", V{}) == "127.0.0.1");
   CHECK(t.client_address("127.0.0.1", V{""}) == "127.0.0.1");
-  CHECK(t.client_address("127.0.0.1", V{"203.0.113.7, unknown"}) == "127.0.0.1");
-  CHECK(t.client_address("127.0.0.1", V{"203.0.113.7:4711"}) == "127.0.0.1");
-  CHECK(t.client_address("127.0.0.1", V{"203.0.113.7,,10.0.0.2"}) == "127.0.0.1");
+  // Empty elements are ignored; ports are dropped.
+  CHECK(t.client_address("127.0.0.1", V{"203.0.113.7,,10.0.0.2"}) == "203.0.113.7");
+  CHECK(t.client_address("127.0.0.1", V{"203.0.113.7:4711"}) == "203.0.113.7");
+  CHECK(t.client_address("127.0.0.1", V{"[2001:db8::1]:80"}) == "2001:db8::1");
+  CHECK(t.client_address("127.0.0.1", V{"[2001:db8::1]"}) == "2001:db8::1");
+  // What a client wrote left of the first untrusted address is never read
+  // (an appending proxy turns a client's "garbage" into "garbage, <client>").
+  CHECK(t.client_address("127.0.0.1", V{"garbage, 8.8.8.8"}) == "8.8.8.8");
+  CHECK(t.client_address("127.0.0.1", V{"unknown, 8.8.8.8"}) == "8.8.8.8");
+  CHECK(t.client_address("127.0.0.1", V{", 8.8.8.8"}) == "8.8.8.8");
+  CHECK(t.client_address("127.0.0.1", V{"[2001:db8::1]:80, 8.8.8.8"}) == "8.8.8.8");
+  // A trusted hop that could not name its client: unknown, never the proxy
+  // (loopback would open /metrics and share every client's rate limit).
+  CHECK(t.client_address("127.0.0.1", V{"203.0.113.7, unknown"}) == "unknown");
+  CHECK(t.client_address("127.0.0.1", V{"8.8.8.8, garbage, 10.0.0.2"}) == "unknown");
   // Canonical forms: IPv4-mapped peers as IPv4, IPv6 compressed.
   CHECK(t.client_address("::ffff:127.0.0.1", V{"2001:DB8:0:0::7"}) == "2001:db8::7");
   CHECK(proxies("").client_address("::ffff:198.51.100.9", V{"1.1.1.1"}) == "198.51.100.9");

@@ -174,7 +174,7 @@ TEST_CASE("secret: created with mode 0600 beside the database and reused", "[cha
   CHECK(second->secret == first->secret);
 
   SECTION("a configured secret wins and touches no file") {
-    const std::string given(32, 'g');
+    const std::string given = "configured-secret-0123456789abcdef";
     auto c = chatd::resolve_jwt_secret(given, (dir / "other.db").string());
     REQUIRE(c.ok());
     CHECK(c->secret == given);

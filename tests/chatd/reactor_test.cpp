@@ -323,7 +323,10 @@ TEST_CASE("reactor: client_address is the peer, or X-Forwarded-For behind a trus
   CHECK(whoami(trusted, "") == "127.0.0.1");
   CHECK(whoami(trusted, "X-Forwarded-For: 6.6.6.6, 203.0.113.7\r\n") == "203.0.113.7");
   CHECK(whoami(trusted, "X-Forwarded-For: 203.0.113.7, 127.0.0.1\r\n") == "203.0.113.7");
-  CHECK(whoami(trusted, "X-Forwarded-For: not-an-address\r\n") == "127.0.0.1");
+  // A proxy that could not name its client: unknown, never the (loopback) proxy.
+  CHECK(whoami(trusted, "X-Forwarded-For: not-an-address\r\n") == "unknown");
+  // An appending proxy after a client's own garbage: the client.
+  CHECK(whoami(trusted, "X-Forwarded-For: garbage, 8.8.8.8\r\n") == "8.8.8.8");
 }
 
 TEST_CASE("reactor: a graceful stop with parked and active connections", "[chatd][reactor]") {

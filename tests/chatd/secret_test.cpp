@@ -32,7 +32,7 @@ void plant(const std::string& path, const std::string& content, mode_t mode) {
   REQUIRE(::chmod(path.c_str(), mode) == 0);
 }
 
-const std::string kGood(64, 'a');
+const std::string kGood = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 }  // namespace
 
@@ -106,12 +106,12 @@ TEST_CASE("secret: a file owned by another user is refused", "[chatd][secret][sa
 TEST_CASE("secret: secrets shorter than 32 bytes are refused", "[chatd][secret][safety]") {
   Dir d;
   const std::string db = d.db("short.db");
-  plant(db + ".jwt-secret", std::string(31, 'x'), 0600);
+  plant(db + ".jwt-secret", kGood.substr(0, 31), 0600);
   auto r = chatd::resolve_jwt_secret("", db);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == ErrorCode::kPermissionDenied);
   CHECK_THAT(r.error().message, Catch::Contains("shorter than 32"));
-  plant(db + ".jwt-secret", std::string(32, 'x'), 0600);
+  plant(db + ".jwt-secret", kGood.substr(0, 32), 0600);
   CHECK(chatd::resolve_jwt_secret("", db).ok());
 
   auto flag = chatd::resolve_jwt_secret("x", d.db("other.db"));
@@ -119,11 +119,11 @@ TEST_CASE("secret: secrets shorter than 32 bytes are refused", "[chatd][secret][
   CHECK(flag.error().code == ErrorCode::kInvalidArgument);
   CHECK(flag.error().field == "--jwt-secret");
   CHECK_THAT(flag.error().message, Catch::Contains("at least 32"));
-  CHECK_FALSE(chatd::resolve_jwt_secret(std::string(31, 's'), d.db("other.db")).ok());
-  CHECK(chatd::resolve_jwt_secret(std::string(32, 's'), d.db("other.db")).ok());
+  CHECK_FALSE(chatd::resolve_jwt_secret(kGood.substr(0, 31), d.db("other.db")).ok());
+  CHECK(chatd::resolve_jwt_secret(kGood.substr(0, 32), d.db("other.db")).ok());
   // White space around a flag's secret is not secret, as in a file.
   CHECK_FALSE(chatd::resolve_jwt_secret(std::string(32, ' '), d.db("other.db")).ok());
-  CHECK_FALSE(chatd::resolve_jwt_secret(" " + std::string(31, 's') + "\n", d.db("other.db")).ok());
+  CHECK_FALSE(chatd::resolve_jwt_secret(" " + kGood.substr(0, 31) + "\n", d.db("other.db")).ok());
 }
 
 TEST_CASE("secret: starts racing to create the file agree on one secret", "[chatd][secret][safety]") {
@@ -176,4 +176,25 @@ TEST_CASE("secret: a file with a second hard link is refused", "[chatd][secret][
   auto again = chatd::resolve_jwt_secret("", db);
   REQUIRE(again.ok());
   CHECK(again->secret == kGood);
+}
+
+TEST_CASE("secret: a zero-filled, repeated or control-byte secret is refused", "[chatd][secret][safety]") {
+  Dir d;
+  const std::string db = d.db("weak.db");
+  {
+    std::ofstream out(db + ".jwt-secret", std::ios::binary);
+    out << std::string(40, '\0');
+  }
+  REQUIRE(::chmod((db + ".jwt-secret").c_str(), 0600) == 0);
+  auto zeros = chatd::resolve_jwt_secret("", db);
+  REQUIRE_FALSE(zeros.ok());
+  CHECK(zeros.error().code == ErrorCode::kPermissionDenied);
+  CHECK_THAT(zeros.error().message, Catch::Contains("weak"));
+
+  auto repeated = chatd::resolve_jwt_secret(std::string(40, 'a'), db);
+  REQUIRE_FALSE(repeated.ok());
+  CHECK(repeated.error().code == ErrorCode::kInvalidArgument);
+  auto control = chatd::resolve_jwt_secret(std::string(20, 'k') + "\x01" + std::string(20, 'q'), db);
+  REQUIRE_FALSE(control.ok());
+  CHECK(control.error().field == "--jwt-secret");
 }

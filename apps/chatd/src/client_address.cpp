@@ -103,28 +103,61 @@ bool TrustedProxies::contains(std::string_view address) const noexcept {
   return ip && contains(*ip);
 }
 
+namespace {
+
+const std::string kUnknownClient = "unknown";
+
+// An X-Forwarded-For element: a bare address, or with a port as some
+// proxies write it ("192.0.2.1:4711", "[2001:db8::1]:4711", "[2001:db8::1]").
+std::optional<IpBytes> parse_forwarded_ip(std::string_view e) {
+  if (auto ip = parse_ip(e)) return ip;
+  if (!e.empty() && e.front() == '[') {
+    const auto close = e.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    const std::string_view rest = e.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return std::nullopt;
+    return parse_ip(e.substr(1, close - 1));
+  }
+  const auto colon = e.find(':');
+  if (colon != std::string_view::npos && e.find(':', colon + 1) == std::string_view::npos) {
+    auto ip = parse_ip(e.substr(0, colon));
+    if (ip && is_mapped_v4(*ip)) return ip;  // IPv4 with a port
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::string TrustedProxies::client_address(std::string_view peer,
                                            const std::vector<std::string_view>& forwarded_for) const {
   const auto peer_ip = parse_ip(peer);
   if (!peer_ip) return peer.empty() ? std::string("unknown") : std::string(peer);
   if (!contains(*peer_ip) || forwarded_for.empty()) return ip_text(*peer_ip);
-  // Every address, left to right across the fields (RFC 9110 §5.3: repeated
+  // Every element, left to right across the fields (RFC 9110 §5.3: repeated
   // fields are one comma-separated list).
-  std::vector<IpBytes> hops;
+  std::vector<std::string_view> hops;
   for (std::string_view field : forwarded_for) {
     for (;;) {
       const auto comma = field.find(',');
-      auto ip = parse_ip(trim(field.substr(0, comma)));
-      if (!ip) return ip_text(*peer_ip);  // malformed: only the peer is known
-      hops.push_back(*ip);
+      // Empty list elements are ignored (RFC 9110 §5.6.1).
+      if (auto e = trim(field.substr(0, comma)); !e.empty()) hops.push_back(e);
       if (comma == std::string_view::npos) break;
       field.remove_prefix(comma + 1);
     }
   }
+  // Right to left: only what a trusted hop appended is read, so a client's
+  // own garbage further left never matters. An element that is reached and
+  // is not an address was written by a trusted proxy that could not name
+  // its client: that client is unknown, never the proxy itself (which may be
+  // loopback, and would share every client's rate limit).
+  std::optional<IpBytes> leftmost;
   for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
-    if (!contains(*it)) return ip_text(*it);
+    auto ip = parse_forwarded_ip(*it);
+    if (!ip) return kUnknownClient;
+    if (!contains(*ip)) return ip_text(*ip);
+    leftmost = ip;
   }
-  return ip_text(hops.front());
+  return leftmost ? ip_text(*leftmost) : ip_text(*peer_ip);
 }
 
 std::string connection_cap_key(std::string_view address) {

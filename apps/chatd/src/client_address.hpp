@@ -8,10 +8,13 @@
 //   with real_ip_recursive: each trusted hop vouches only for the address it
 //   appended, so an address a client wrote itself, further left, is never
 //   believed). When every listed address is trusted, the left-most one is the
-//   client. A header that is absent, empty or holds anything but bare IPv4 or
-//   IPv6 addresses (ports, names, "unknown", brackets) falls back to the peer:
-//   a trusted proxy that sends garbage is a misconfiguration, and the peer is
-//   the one address known to be true.
+//   client. Elements may carry a port ("192.0.2.1:4711", "[2001:db8::1]:80").
+//   An absent header means the proxy itself is the client. When the walk
+//   reaches an element that is not an address ("unknown", a name, garbage)
+//   the client is "unknown": a trusted proxy wrote it, and the proxy's own
+//   address (often loopback) must never stand in for its clients (/metrics
+//   is open to loopback; the rate limits would be shared). Garbage further
+//   left than the first untrusted address is never read.
 // - Addresses are compared and reported in one canonical text form
 //   (inet_ntop): an IPv4-mapped IPv6 peer (::ffff:192.0.2.1, what a
 //   dual-stack socket reports) is reported and matched as 192.0.2.1.

@@ -24,6 +24,19 @@ std::string trim(std::string s) {
   return s.substr(first, last - first + 1);
 }
 
+// Why `secret` is too weak to sign with, or empty when it is fine. A file of
+// zero bytes left by a crash, or any control bytes (NUL acts as the end of
+// the key in more than one JWT library), is not a secret even when it is
+// long enough.
+std::string weakness(std::string_view secret) {
+  for (unsigned char c : secret) {
+    if (c < 0x20 || c == 0x7f) return "it holds NUL or other control bytes";
+  }
+  if (!secret.empty() && secret.find_first_not_of(secret.front()) == std::string_view::npos)
+    return "it is one byte repeated";
+  return {};
+}
+
 chat::Error refused(const std::string& path, const std::string& why) {
   return chat::Error::permission_denied("refusing the JWT secret file " + path + ": " + why +
                                         " (delete it to have a new one created, or pass --jwt-secret)");
@@ -91,6 +104,7 @@ chat::Result<std::string> read_checked(const std::string& path) {
   if (out.size() < kMinSecretBytes)
     return refused(path, "the secret is " + std::to_string(out.size()) + " bytes, shorter than " +
                              std::to_string(kMinSecretBytes));
+  if (const auto why = weakness(out); !why.empty()) return refused(path, "the secret is weak: " + why);
   return out;
 }
 
@@ -147,6 +161,8 @@ chat::Result<JwtSecret> resolve_jwt_secret(const std::string& configured, const 
                                                       " bytes; at least " + std::to_string(kMinSecretBytes) +
                                                       " are needed (e.g. openssl rand -hex 32)");
     }
+    if (const auto why = weakness(trim(configured)); !why.empty())
+      return chat::Error::invalid("--jwt-secret", "--jwt-secret: the secret is weak: " + why + " (e.g. openssl rand -hex 32)");
     out.secret = configured;
     out.from_config = true;
     return out;

@@ -16,8 +16,10 @@
 //   hard link, is not owned by the server's effective user, or has any
 //   group/other permission bit; it is
 //   opened with O_NOFOLLOW and checked again through the descriptor;
-// - a secret shorter than kMinSecretBytes is refused, from the file
-//   (kPermissionDenied) or from --jwt-secret (kInvalidArgument "--jwt-secret").
+// - a secret shorter than kMinSecretBytes, holding NUL or other control
+//   bytes, or one byte repeated (a zero-filled file after a crash) is
+//   refused, from the file (kPermissionDenied) or from --jwt-secret
+//   (kInvalidArgument "--jwt-secret").
 #pragma once
 
 #include <cstddef>
