@@ -20,7 +20,7 @@
 // endpoint() runs, for every request: authenticate by `access` (401/403,
 // never restyled), the principal's rate limits (429 with Retry-After, never
 // restyled; rate_limiter.hpp), parse (a parse error), the call (a service
-// error), render.
+// error, with the Retry-After of a refusal inside the call), render.
 // Every error goes through render_error(res, style, error) (error_style.hpp:
 // the API's renames, then the one status table of http_errors.cpp); nothing
 // else in a route renders an error.
@@ -94,6 +94,13 @@ auto run_call(const RouteContext& ctx, const Call& call, const chat::Principal& 
   }
 }
 
+// A call's error; a refusal inside the call (admit_creation) sets its own Retry-After.
+inline void render_call_error(httplib::Response& res, const RequestScope& scope, const ErrorStyle& errors,
+                              chat::Error error) {
+  render_error(res, errors, std::move(error));
+  if (res.status == 429 && scope.retry_after.count() > 0) set_retry_after(res, scope.retry_after);
+}
+
 // Writes a Reply into the response (render_json of http_json.hpp).
 void send(httplib::Response& res, const Reply& reply);
 
@@ -112,7 +119,7 @@ Route endpoint(const RouteContext& ctx, Access access, const ErrorStyle& errors,
     auto in = run_parse(ctx, parse, req, params);
     if (!in) return render_error(res, errors, std::move(in).error());
     auto out = run_call(ctx, call, *who, *in, scope);
-    if (!out) return render_error(res, errors, std::move(out).error());
+    if (!out) return render_call_error(res, scope, errors, std::move(out).error());
     if constexpr (std::is_same_v<decltype(out), chat::Status>) {
       send(res, render(*in));
     } else {
@@ -139,7 +146,7 @@ Route stream_endpoint(const RouteContext& ctx, Access access, const ErrorStyle& 
     auto slot = ctx.streams.try_acquire(scope.client_address);
     if (!slot) return render_error(res, errors, chat::Error::resource_exhausted(busy_message));
     auto job = run_call(ctx, open, *who, *in, scope);
-    if (!job) return render_error(res, errors, std::move(job).error());
+    if (!job) return render_call_error(res, scope, errors, std::move(job).error());
 
     using Job = std::decay_t<decltype(*job)>;
     struct Held {
