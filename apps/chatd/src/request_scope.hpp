@@ -12,7 +12,8 @@
 //   requested. A default-constructed token is never requested (tests).
 // - rate_classes: set by the dispatcher for a state-changing route (the
 //   route's classes, rate_limit_policy.hpp), whether rate limits are on or
-//   not: the endpoint adapter charges the authenticated principal for them.
+//   not: the endpoint adapter charges the authenticated principal for them,
+//   and a model-class route takes a model-call slot (RouteContext::model_calls).
 //   0: a read.
 // - rate_limiter: set with rate_classes when rate limits are on
 //   (rate_limiter.hpp); null: nothing to charge.
