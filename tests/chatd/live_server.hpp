@@ -39,6 +39,11 @@ struct LiveOptions {
   std::shared_ptr<chat::LlmProvider> llm;  // null: echo
   chat::ServiceOptions service;
   std::vector<std::string> cors_origins;  // --cors-origins, normalized (cors.hpp)
+  // --trusted-proxies ("127.0.0.1/32": the test's X-Forwarded-For names the client).
+  std::string trusted_proxies;
+  // --llm-max-concurrent-per-address; 0 (the default here): no share. The
+  // global bound is service.model_calls.max_concurrent.
+  int llm_max_concurrent_per_address = 0;
 };
 
 struct HttpResult {
@@ -74,6 +79,9 @@ class LiveServer {
     config.max_streams_per_address = options.max_streams_per_address;
     config.public_metrics = options.public_metrics;
     config.cors_origins = options.cors_origins;
+    config.trusted_proxies = options.trusted_proxies;
+    config.llm_max_concurrent = options.service.model_calls.max_concurrent;
+    config.llm_max_concurrent_per_address = options.llm_max_concurrent_per_address;
     server = std::make_unique<chatd::Server>(config, chatd::ServerDeps{service, kSecret, clock, nullptr});
     chatd::register_all_routes(server->router(), server->context());
     REQUIRE(server->start().ok());

@@ -7,6 +7,7 @@
 #include <future>
 
 #include "chat/openai_provider.hpp"
+#include "config.hpp"
 #include "chatd/live_server.hpp"
 #include "llm/fake_openai.hpp"
 
@@ -153,4 +154,123 @@ TEST_CASE("model bounds: a long-poll ends at once when its request's stop token 
   CHECK(SteadyClock::now() - t0 < 5s);
   CHECK(res.status == 200);
   CHECK(json::parse(res.body)["count"] == 0);
+}
+
+TEST_CASE("model bounds: --llm-max-concurrent-per-address, default an eighth of the global bound",
+          "[model_bounds]") {
+  chatd::Config c;
+  CHECK(chatd::effective_llm_max_concurrent_per_address(c) == 8);  // 64 / 8
+  c.llm_max_concurrent = 4;
+  CHECK(chatd::effective_llm_max_concurrent_per_address(c) == 1);  // at least 1
+  c.llm_max_concurrent = 0;
+  CHECK(chatd::effective_llm_max_concurrent_per_address(c) == 0);  // no global bound: no default share
+  c.llm_max_concurrent_per_address = 5;
+  CHECK(chatd::effective_llm_max_concurrent_per_address(c) == 5);
+  c.llm_max_concurrent = 5;
+  CHECK(chatd::effective_llm_max_concurrent_per_address(c) == 0);  // equal to the global: no share
+  c.llm_max_concurrent_per_address = 0;
+  CHECK(chatd::effective_llm_max_concurrent_per_address(c) == 0);
+
+  auto inv = chatd::parse_command_line({"--llm-max-concurrent-per-address", "3"},
+                                       {{"CHATD_LLM_MAX_CONCURRENT", "12"}});
+  REQUIRE(inv.ok());
+  CHECK(inv->config.llm_max_concurrent_per_address == 3);
+  CHECK(chatd::effective_llm_max_concurrent_per_address(inv->config) == 3);
+  auto env = chatd::parse_command_line({}, {{"CHATD_LLM_MAX_CONCURRENT_PER_ADDRESS", "0"}});
+  REQUIRE(env.ok());
+  CHECK(env->config.llm_max_concurrent_per_address == 0);
+  for (const char* bad : {"-1", "x", "100001"}) {
+    INFO(bad);
+    CHECK_FALSE(chatd::parse_command_line({"--llm-max-concurrent-per-address", bad}, {}).ok());
+  }
+  CHECK_THAT(chatd::usage_text(), Catch::Contains("--llm-max-concurrent-per-address"));
+}
+
+// Issue 9 review: one address could start as many model calls as its burst
+// allows, so two addresses against a hung model held every slot of the global
+// bound. Each address now has a share (--llm-max-concurrent-per-address).
+TEST_CASE("model bounds: one address past its share of model calls gets 429, another still gets a call",
+          "[http][model_bounds]") {
+  HungModel model;
+  chatd_test::LiveOptions o;
+  o.llm = model.provider();
+  o.service.default_model = "m";
+  o.service.model_calls.max_concurrent = 6;
+  o.service.model_calls.first_chunk_timeout = 60s;  // the test releases the model long before
+  o.llm_max_concurrent_per_address = 2;
+  o.trusted_proxies = "127.0.0.1/32";  // X-Forwarded-For names the client
+  auto s = std::make_unique<chatd_test::LiveServer>(o);
+  REQUIRE(s->post("/api/chats/sessions/", {{"session_id", "hung"}}).status == 201);
+  const auto alice = s->token("1");
+  auto conv = s->post("/chat/conversations", {{"title", "t"}}, alice);
+  REQUIRE(conv.status == 201);
+  const auto ai_path =
+      "/chat/conversations/" + std::to_string(conv.json["data"]["conversation_id"].get<std::int64_t>()) + "/ai-response";
+
+  const auto from = [&s](const std::string& address, const std::string& path, const json& body,
+                         const std::string& bearer = {}) {
+    auto c = s->client();
+    httplib::Headers h{{"X-Forwarded-For", address}};
+    if (!bearer.empty()) h.emplace("Authorization", "Bearer " + bearer);
+    chatd_test::HttpResult out;
+    auto r = c.Post(path.c_str(), h, body.dump(), "application/json");
+    if (!r) return out;
+    out.status = r->status;
+    out.body = r->body;
+    out.headers = r->headers;
+    out.json = json::parse(r->body, nullptr, false);
+    return out;
+  };
+  const auto stored = [&s] {
+    auto r = s->get("/api/chats/messages/?session_id=hung");
+    REQUIRE(r.status == 200);
+    return r.json.size();
+  };
+  const std::string a = "203.0.113.1";
+  const std::string b = "198.51.100.7";
+
+  // Address a takes its share: a reply and a stream (held for the stream's lifetime).
+  std::vector<std::future<chatd_test::HttpResult>> hung;
+  hung.push_back(std::async(std::launch::async, [&] {
+    return from(a, "/api/chats/messages/chat/", {{"session_id", "hung"}, {"message", "q1"}});
+  }));
+  hung.push_back(std::async(std::launch::async, [&] {
+    return from(a, "/api/chats/messages/chat/stream/", {{"session_id", "hung"}, {"message", "q2"}});
+  }));
+  wait_until([&] { return model.entered->load() == 2; });
+  const auto before = stored();
+
+  // Beyond its share, on every model route: 429 at once, the JSON body, nothing stored.
+  for (const auto& path : {"/api/chats/messages/chat/", "/api/chats/messages/chat/stream/"}) {
+    auto r = from(a, path, {{"session_id", "hung"}, {"message", "more"}});
+    INFO(path << ": " << r.body);
+    CHECK(r.status == 429);
+    CHECK(r.headers.count("Retry-After") == 1);
+    CHECK(r.json["success"] == false);
+    CHECK(r.json["error"]["code"] == "resource_exhausted");
+  }
+  CHECK(from(a, ai_path, json::object(), alice).status == 429);
+  CHECK(stored() == before);
+  CHECK(model.entered->load() == 2);
+  // Plain writes from a still pass: only model calls are shared out.
+  CHECK(from(a, "/api/chats/messages/", {{"session_id", "hung"}, {"message", "typed"}}).status == 201);
+
+  // Another address still gets a model call while a holds its share.
+  hung.push_back(std::async(std::launch::async, [&] {
+    return from(b, "/api/chats/messages/chat/", {{"session_id", "hung"}, {"message", "from b"}});
+  }));
+  wait_until([&] { return model.entered->load() == 3; });
+
+  auto m = s->get("/metrics");
+  CHECK(m.body.find("chatd_model_calls_refused_total{reason=\"share\"} 3") != std::string::npos);
+  CHECK(m.body.find("chatd_llm_max_concurrent_per_address 2") != std::string::npos);
+
+  // Released, every call ends and gives its slot back: a may call again.
+  *model.released = true;
+  for (auto& f : hung) {
+    REQUIRE(f.wait_for(20s) == std::future_status::ready);
+    CHECK(f.get().status == 200);
+  }
+  CHECK(from(a, "/api/chats/messages/chat/", {{"session_id", "hung"}, {"message", "again"}}).status == 200);
+  s.reset();
 }

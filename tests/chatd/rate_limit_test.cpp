@@ -215,6 +215,19 @@ TEST_CASE("route classes: every state-changing route has one, every entry is a r
     INFO(c.method << " " << c.pattern);
     CHECK(((c.classes & model) != 0) == (replies.count({std::string(c.method), std::string(c.pattern)}) == 1));
   }
+  // The routes that always open a session or conversation are creations,
+  // whatever their body; a seed 002 post is charged by the service when it
+  // creates (admit_new_conversation), so the table has it as a write.
+  const auto create = chatd::rate_bit(RateClass::kCreate);
+  const std::set<std::pair<std::string, std::string>> creations = {
+      {"POST", "/api/chats/sessions/"}, {"POST", "/chat/conversations"}, {"POST", "/api/chat/start"}};
+  for (const auto& c : chatd::route_rate_classes()) {
+    INFO(c.method << " " << c.pattern);
+    CHECK(((c.classes & create) != 0) == (creations.count({std::string(c.method), std::string(c.pattern)}) == 1));
+    CHECK(chatd::rate_classes_for(c.method, c.pattern) == c.classes);
+  }
+  CHECK(chatd::rate_classes_for("GET", "/api/messages/{uuid}/") == 0);
+  CHECK(chatd::rate_classes_for("POST", "/not/in/the/table") == chatd::kWriteOnly);
 }
 
 // ---- against the real server
@@ -304,6 +317,84 @@ TEST_CASE("rate limits: model calls and creations are counted apart from writes"
   check_limited(s.post("/api/messages/", {{"content", "a third"}}));
   check_limited(s.post("/api/chats/sessions/", json::object()));
   for (int i = 0; i < 5; ++i) CHECK(s.post("/api/messages/", {{"content", "more"}, {"conversation", uuid}}).status == 200);
+}
+
+// The attack of issue 9's review: seed 002 opens a new conversation for a
+// `conversation` that is not a uuid, unknown, or another user's, so a body
+// guess ("no conversation member: creation") let every such post through.
+namespace {
+
+// Support conversations in the store, as the agent console lists them.
+std::int64_t support_conversations(const LiveServer& s) {
+  auto r = s.get("/api/conversation/?limit=1000", s.token("agent", chat::PrincipalRole::kAgent));
+  REQUIRE(r.status == 200);
+  return r.json["count"].get<std::int64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("rate limits: a seed 002 post that opens a conversation is a creation, whatever it names",
+          "[rate_limit][http]") {
+  SECTION("per address: bogus, unknown uuid, another user's") {
+    LiveServer s(limited(only({{RateKey::kAddress, RateClass::kCreate, RateLimit{1.0 / 60, 5}}})));
+    const auto bob = s.token("bob");
+    auto bobs = s.post("/api/messages/", {{"content", "mine"}}, bob);  // create 1 of 5
+    REQUIRE(bobs.status == 200);
+    const auto bobs_uuid = bobs.json["items"][0]["conversation"].get<std::string>();
+    const std::vector<json> names = {"bogus", "00000000-0000-4000-8000-000000000000", bobs_uuid};
+    int created = 1;
+    chatd_test::HttpResult refused;
+    for (int i = 0; i < 150 && refused.status == 0; ++i) {
+      auto r = s.post("/api/messages/", {{"content", "flood"}, {"conversation", names[i % names.size()]}},
+                      i % names.size() == 2 ? s.token("mallory") : std::string());
+      if (r.status == 200) {
+        ++created;
+      } else {
+        refused = r;
+      }
+    }
+    CHECK(created == 5);
+    check_limited(refused);
+    CHECK(refused.json["message"].get<std::string>().find("new sessions or conversations from this address") !=
+          std::string::npos);
+    CHECK(std::stoi(refused.headers.find("Retry-After")->second) == 60);
+    CHECK(support_conversations(s) == 5);
+    // Every kind of creating post is refused now, and stores nothing.
+    for (const auto& name : names) check_limited(s.post("/api/messages/", {{"content", "x"}, {"conversation", name}}));
+    check_limited(s.post("/api/messages/", {{"content", "x"}}));
+    CHECK(support_conversations(s) == 5);
+    // A post to a conversation the caller sees creates nothing and is not charged as one.
+    for (int i = 0; i < 5; ++i) {
+      CHECK(s.post("/api/messages/", {{"content", "reply"}, {"conversation", bobs_uuid}}, bob).status == 200);
+    }
+    auto m = s.get("/metrics");
+    CHECK(m.body.find("chatd_rate_limited_total{class=\"create\",key=\"address\"} 5") != std::string::npos);
+    // A token comes back after a minute.
+    s.clock->advance(60s);
+    CHECK(s.post("/api/messages/", {{"content", "later"}, {"conversation", "bogus"}}).status == 200);
+    CHECK(support_conversations(s) == 6);
+  }
+  SECTION("per user: a token's creations are the user's") {
+    LiveServer s(limited(only({{RateKey::kPrincipal, RateClass::kCreate, RateLimit{0.5 / 60, 30}}})));
+    const auto alice = s.token("alice");
+    int created = 0;
+    chatd_test::HttpResult refused;
+    for (int i = 0; i < 90 && refused.status == 0; ++i) {
+      auto r = s.post("/api/messages/", {{"content", "flood"}, {"conversation", "bogus"}}, alice);
+      if (r.status == 200) {
+        ++created;
+      } else {
+        refused = r;
+      }
+    }
+    CHECK(created == 30);
+    check_limited(refused);
+    CHECK(refused.json["message"].get<std::string>().find("for this user") != std::string::npos);
+    CHECK(std::stoi(refused.headers.find("Retry-After")->second) == 120);
+    CHECK(support_conversations(s) == 30);
+    // Another user at the same address is untouched.
+    CHECK(s.post("/api/messages/", {{"content", "hi"}, {"conversation", "bogus"}}, s.token("bob")).status == 200);
+  }
 }
 
 TEST_CASE("rate limits: --no-rate-limits turns every check off", "[rate_limit][http]") {

@@ -291,6 +291,13 @@ const std::vector<Flag>& flags() {
          inv.config.llm_max_concurrent = static_cast<int>(*n);
          return {};
        }},
+      {"llm-max-concurrent-per-address", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 0, 100'000, "a number of calls (0: no share)");
+         if (!n) return n.error();
+         inv.config.llm_max_concurrent_per_address = static_cast<int>(*n);
+         return {};
+       }},
       {"llm-deadline", true, false, true,
        [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
          auto n = parse_ranged(w, v, 1, 86'400, "a number of seconds");
@@ -381,6 +388,15 @@ int effective_max_streams_per_address(const Config& c) noexcept {
   const int pool = effective_max_streams(c);
   if (c.max_streams_per_address > 0) return std::min(c.max_streams_per_address, pool);
   return std::max(1, pool / 10);
+}
+
+// An eighth: at least eight addresses must be busy at once to fill the global
+// bound, while one office behind a NAT still runs several replies in parallel.
+int effective_llm_max_concurrent_per_address(const Config& c) noexcept {
+  const int global = c.llm_max_concurrent;
+  const int share = c.llm_max_concurrent_per_address.value_or(global > 0 ? std::max(1, global / 8) : 0);
+  if (share <= 0 || (global > 0 && share >= global)) return 0;
+  return share;
 }
 
 int effective_max_connections(const Config& c, long long file_limit) noexcept {
@@ -543,6 +559,9 @@ the command line wins):
   --llm-timeout SECONDS    longest wait for the model server's next byte (default 120)
   --llm-max-concurrent N   model calls in flight at once, streaming and not; more
                            answer 429 at once (default 64; 0: no bound)
+  --llm-max-concurrent-per-address N  model calls one client address may have in
+                           flight; more answer 429 at once (default: an eighth of
+                           --llm-max-concurrent, at least 1; 0 or not below it: no share)
   --llm-deadline SECONDS   longest a whole model call may take, else 504 (default 300)
   --llm-first-byte-timeout SECONDS  longest wait for a stream's first token and for a
                            whole non-streamed answer, else 504 (default 50: below the

@@ -11,7 +11,8 @@
 //         [--rate-limit-user-model-calls 0.5/s:20] [--rate-limit-max-keys 20000]
 //         [--max-streams-per-address N] [--public-metrics[=true|false]]
 //         [--llm-api-key-env OPENAI_API_KEY] [--llm-temperature T] [--llm-max-tokens 1024] [--llm-timeout SECONDS]
-//         [--llm-max-concurrent 64] [--llm-deadline 300] [--llm-first-byte-timeout 50]
+//         [--llm-max-concurrent 64] [--llm-max-concurrent-per-address N] [--llm-deadline 300]
+//         [--llm-first-byte-timeout 50]
 //         [--llm-max-reply-bytes 262144]
 //         [--tokenizer RANK_FILE] [--tokenizer-encoding cl100k_base|o200k_base] [--context-tokens N]
 //   chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
@@ -45,6 +46,9 @@
 // turns them all off (benchmarks). --max-streams-per-address bounds the
 // stream slots one address holds (default: a tenth of --max-streams, at least
 // 1). /metrics answers loopback peers and admin tokens unless --public-metrics.
+// --llm-max-concurrent-per-address bounds the model calls one address has in
+// flight (default: an eighth of --llm-max-concurrent, at least 1; 0: no
+// share), so that a few addresses cannot hold every model-call slot.
 //
 // parse_command_line is a pure function of its arguments: no I/O, no getenv.
 #pragma once
@@ -146,6 +150,11 @@ struct Config {
   // Provider calls in flight at once, streaming and not; more answer 429 at
   // once, before anything is stored (0: no bound).
   int llm_max_concurrent = kDefaultLlmMaxConcurrent;
+  // Model calls one client address may have in flight (issue 9; held by the
+  // endpoint adapter, RouteContext::model_calls); more answer 429 at once.
+  // nullopt: llm_max_concurrent / 8, at least 1 (none when that is 0);
+  // 0: no share. See effective_llm_max_concurrent_per_address().
+  std::optional<int> llm_max_concurrent_per_address;
   // The longest a whole model call may take (504 past it).
   int llm_deadline_seconds = kDefaultLlmDeadlineSeconds;
   // The longest wait for a stream's first token, and for a whole non-streamed
@@ -159,6 +168,9 @@ struct Config {
 int effective_max_streams(const Config& c) noexcept;
 // The share of those one client address may hold for `c`.
 int effective_max_streams_per_address(const Config& c) noexcept;
+// The model calls one client address may have in flight for `c`; 0: no share
+// (none asked for, or not below the global bound).
+int effective_llm_max_concurrent_per_address(const Config& c) noexcept;
 // The bound on open connections for `c` under an open file limit of `file_limit`.
 int effective_max_connections(const Config& c, long long file_limit) noexcept;
 

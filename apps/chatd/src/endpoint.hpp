@@ -19,8 +19,10 @@
 //
 // endpoint() runs, for every request: authenticate by `access` (401/403,
 // never restyled), the principal's rate limits (429 with Retry-After, never
-// restyled; rate_limiter.hpp), parse (a parse error), the call (a service
-// error), render.
+// restyled; rate_limiter.hpp), for a model-class route a slot in its client
+// address's share of model calls held until the handler returns
+// (take_model_call_slot: 429, never restyled), parse (a parse error), the
+// call (a service error), render.
 // Every error goes through render_error(res, style, error) (error_style.hpp:
 // the API's renames, then the one status table of http_errors.cpp); nothing
 // else in a route renders an error.
@@ -35,7 +37,8 @@
 //
 // stream_endpoint() is the same for a Server-Sent Events route: after parse it
 // takes a stream slot (429 when none is free or the client address holds its
-// share, stream_slots.hpp), the call
+// share, stream_slots.hpp), the model-call slot is held for the stream's
+// lifetime, the call
 // refuses with a plain JSON error before anything is streamed, and `stream`
 // (ctx, Job&, httplib::DataSink&) -> bool writes the events inside httplib's
 // chunked content provider, after the handler returned. That provider runs
@@ -94,6 +97,32 @@ auto run_call(const RouteContext& ctx, const Call& call, const chat::Principal& 
   }
 }
 
+// A model-class route's slot in its client address's share of concurrent
+// model calls (RouteContext::model_calls), taken after authentication and
+// held until the call (or the stream) ends. Returns false after rendering 429
+// (Retry-After, the JSON error body, never restyled: like a rate limit) when
+// the address holds its share; true otherwise, with `slot` set when one was
+// taken (no share, or not a model-class route: nothing taken).
+inline bool take_model_call_slot(const RouteContext& ctx, const RequestScope& scope, httplib::Response& res,
+                                 std::optional<StreamSlots::Slot>& slot) {
+  if (ctx.model_calls == nullptr || (scope.rate_classes & rate_bit(RateClass::kModel)) == 0) return true;
+  auto taken = ctx.model_calls->try_acquire(scope.client_address);
+  if (!taken) {
+    render_error(res, chat::Error::resource_exhausted("too many AI replies in progress from this address; retry "
+                                                      "when one has finished"));
+    return false;
+  }
+  slot.emplace(std::move(*taken));
+  return true;
+}
+
+// A call's error; a refusal inside the call (admit_creation) sets its own Retry-After.
+inline void render_call_error(httplib::Response& res, const RequestScope& scope, const ErrorStyle& errors,
+                              chat::Error error) {
+  render_error(res, errors, std::move(error));
+  if (res.status == 429 && scope.retry_after.count() > 0) set_retry_after(res, scope.retry_after);
+}
+
 // Writes a Reply into the response (render_json of http_json.hpp).
 void send(httplib::Response& res, const Reply& reply);
 
@@ -109,10 +138,12 @@ Route endpoint(const RouteContext& ctx, Access access, const ErrorStyle& errors,
     auto who = ctx.authenticate(req, access);
     if (!who) return render_error(res, who.error());
     if (auto limited = charge_principal(scope, *who)) return render_rate_limited(res, *limited);
+    std::optional<StreamSlots::Slot> model_slot;
+    if (!take_model_call_slot(ctx, scope, res, model_slot)) return;
     auto in = run_parse(ctx, parse, req, params);
     if (!in) return render_error(res, errors, std::move(in).error());
     auto out = run_call(ctx, call, *who, *in, scope);
-    if (!out) return render_error(res, errors, std::move(out).error());
+    if (!out) return render_call_error(res, scope, errors, std::move(out).error());
     if constexpr (std::is_same_v<decltype(out), chat::Status>) {
       send(res, render(*in));
     } else {
@@ -134,19 +165,22 @@ Route stream_endpoint(const RouteContext& ctx, Access access, const ErrorStyle& 
     auto who = ctx.authenticate(req, access);
     if (!who) return render_error(res, who.error());
     if (auto limited = charge_principal(scope, *who)) return render_rate_limited(res, *limited);
+    std::optional<StreamSlots::Slot> model_slot;
+    if (!take_model_call_slot(ctx, scope, res, model_slot)) return;
     auto in = run_parse(ctx, parse, req, params);
     if (!in) return render_error(res, errors, std::move(in).error());
     auto slot = ctx.streams.try_acquire(scope.client_address);
     if (!slot) return render_error(res, errors, chat::Error::resource_exhausted(busy_message));
     auto job = run_call(ctx, open, *who, *in, scope);
-    if (!job) return render_error(res, errors, std::move(job).error());
+    if (!job) return render_call_error(res, scope, errors, std::move(job).error());
 
     using Job = std::decay_t<decltype(*job)>;
     struct Held {
       StreamSlots::Slot slot;
+      std::optional<StreamSlots::Slot> model_slot;  // for the stream's lifetime
       Job job;
     };
-    auto held = std::make_shared<Held>(Held{std::move(*slot), std::move(*job)});
+    auto held = std::make_shared<Held>(Held{std::move(*slot), std::move(model_slot), std::move(*job)});
     res.set_header("Cache-Control", "no-cache");
     res.set_header("X-Accel-Buffering", "no");
     res.set_chunked_content_provider("text/event-stream",

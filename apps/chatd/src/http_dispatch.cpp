@@ -87,13 +87,15 @@ Dispatcher::Routed Dispatcher::route(const httplib::Request& req, httplib::Respo
       break;
   }
   note_route(m.pattern);
-  const RateClasses classes = limiter_ != nullptr ? limiter_->classes_for(req, *m.pattern) : 0;
+  const RateClasses classes = rate_classes_for(req.method, *m.pattern);
   if (classes == 0) {
     run_handler(m, req, res, scope, logger_);
   } else {
-    if (auto limited = limiter_->charge_address(classes, scope.client_address)) {
-      render_rate_limited(res, *limited);
-      return Routed{m.access, false};  // CORS still applies: a browser must read the 429
+    if (limiter_ != nullptr) {
+      if (auto limited = limiter_->charge_address(classes, scope.client_address)) {
+        render_rate_limited(res, *limited);
+        return Routed{m.access, false};  // CORS still applies: a browser must read the 429
+      }
     }
     RequestScope charged = scope;
     charged.rate_limiter = limiter_;

@@ -8,10 +8,11 @@
 // - a response a handler left with an error status and no body gets the JSON
 //   error body of http_errors.hpp (code and message by status);
 // - an exception escaping a handler (a bug) is logged and answers 500 JSON;
-// - with a RateLimiter (rate_limiter.hpp), a state-changing request is charged
-//   to its client address before its handler runs (429 with Retry-After and
-//   the handler never runs), and the handler's scope carries the route's
-//   classes so that the endpoint adapter charges the principal too.
+// - a state-changing request's handler gets the route's classes in its scope
+//   (rate_classes_for: the route alone decides), for the endpoint adapter
+//   (principal limits, model-call shares); with a RateLimiter
+//   (rate_limiter.hpp) it is first charged to its client address (429 with
+//   Retry-After and the handler never runs).
 // - CORS (cors.hpp), last, on every answer: a preflight gets its headers, any
 //   other answer (errors included) the Allow-Origin of a granted origin;
 //   refused() does the same for the connection's refusals.

@@ -90,8 +90,9 @@ std::span<const RouteRateClass> route_rate_classes() noexcept {
       {"DELETE", "/api/jobs/{job_id}/quote-chat/", kWriteOnly},
       {"PATCH", "/api/jobs/{job_id}/quote-chat/{message_id}/", kWriteOnly},
       {"POST", "/api/jobs/", kWriteOnly},
-      // seed 002 (anonymous support widget): a post without "conversation" opens one
-      {"POST", "/api/messages/", kWriteOnly, "conversation"},
+      // seed 002 (anonymous support widget): a post that opens a conversation
+      // is charged as a creation by the service (SupportPost::admit_new_conversation)
+      {"POST", "/api/messages/", kWriteOnly},
       // seed 003 (support console)
       {"POST", "/chat/conversations", kWriteCreate},
       {"PUT", "/chat/conversations/{id}", kWriteOnly},
@@ -108,6 +109,15 @@ std::span<const RouteRateClass> route_rate_classes() noexcept {
       {"PUT", "/api/profile/", kWriteOnly},
   };
   return kTable;
+}
+
+RateClasses rate_classes_for(std::string_view method, std::string_view pattern) noexcept {
+  if (!is_state_changing(method)) return 0;
+  // The table is small (tens of entries) and only state-changing requests look here.
+  for (const auto& r : route_rate_classes()) {
+    if (r.method == method && r.pattern == pattern) return r.classes;
+  }
+  return kWriteOnly;
 }
 
 }  // namespace chatd

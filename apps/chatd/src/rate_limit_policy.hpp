@@ -4,8 +4,16 @@
 // Classes (a request may count in several):
 // - write: any state-changing request (POST, PUT, PATCH, DELETE);
 // - create: a request that opens a session or conversation (seed 001
-//   sessions, seed 003 conversations, seed 004 coach sessions, a seed 002
-//   post without "conversation");
+//   sessions, seed 003 conversations, seed 004 coach sessions). Charged by
+//   the dispatcher and the adapter for those routes, which always create.
+//   A seed 002 post creates only when its `conversation` names none the
+//   caller sees (not a uuid, unknown, another user's), which the service
+//   alone knows: that route is a write here, and the service charges the
+//   creation through SupportPost::admit_new_conversation, just before it
+//   opens the conversation (admit_creation in rate_limiter.hpp). A seed 000
+//   quote chat is opened by the first post about a job and exists once per
+//   job: its creations are bounded by job registrations (writes), so its
+//   posts are writes;
 // - model: a request that starts an AI reply, streaming or not (paid calls).
 // Keys: the client address (RequestScope::client_address), for every caller;
 // and the authenticated principal (its user id), for callers with a token.
@@ -84,18 +92,20 @@ struct RateLimitConfig {
   }
 };
 
-// A route's classes. `creates_when_body_lacks`: the route opens a
-// conversation only when its JSON body has no (or a null) member of that
-// name; then it counts as create too (seed 002 POST /api/messages/).
+// A route's classes.
 struct RouteRateClass {
   std::string_view method;
   std::string_view pattern;  // exactly as registered
   RateClasses classes;
-  std::string_view creates_when_body_lacks = {};
 };
 
 // Every state-changing route chatd registers, with its classes.
 std::span<const RouteRateClass> route_rate_classes() noexcept;
+
+// The classes of a request to `pattern` (the matched route pattern) by
+// `method`: 0 for GET/HEAD/OPTIONS; a state-changing route not in the table
+// counts as a write. A function of the route alone, never of the body.
+RateClasses rate_classes_for(std::string_view method, std::string_view pattern) noexcept;
 
 // True for methods that change state (POST, PUT, PATCH, DELETE).
 bool is_state_changing(std::string_view method) noexcept;

@@ -2,33 +2,9 @@
 
 #include <httplib.h>
 
-#include <nlohmann/json.hpp>
-
 #include "http_errors.hpp"
 
 namespace chatd {
-
-namespace {
-
-// The table's entry for (method, pattern), or nullptr. The table is small
-// (tens of entries) and only state-changing requests look here.
-const RouteRateClass* find_route(std::string_view method, std::string_view pattern) {
-  for (const auto& r : route_rate_classes()) {
-    if (r.method == method && r.pattern == pattern) return &r;
-  }
-  return nullptr;
-}
-
-// True when the JSON body has no usable member `name` (absent, null, "").
-bool body_lacks(const std::string& body, std::string_view name) {
-  const auto j = nlohmann::json::parse(body, nullptr, false);
-  if (!j.is_object()) return true;
-  const auto it = j.find(name);
-  if (it == j.end() || it->is_null()) return true;
-  return it->is_string() && it->get_ref<const std::string&>().empty();
-}
-
-}  // namespace
 
 RateLimiter::RateLimiter(const chat::Clock& clock, const RateLimitConfig& config) {
   if (!config.enabled) return;
@@ -43,17 +19,6 @@ RateLimiter::RateLimiter(const chat::Clock& clock, const RateLimitConfig& config
       tables_[k][c] = std::make_unique<TokenBucketTable>(clock, o);
     }
   }
-}
-
-RateClasses RateLimiter::classes_for(const httplib::Request& req, std::string_view pattern) const {
-  if (!is_state_changing(req.method)) return 0;
-  const RouteRateClass* r = find_route(req.method, pattern);
-  if (r == nullptr) return kWriteOnly;
-  RateClasses c = r->classes;
-  if (!r->creates_when_body_lacks.empty() && body_lacks(req.body, r->creates_when_body_lacks)) {
-    c |= rate_bit(RateClass::kCreate);
-  }
-  return c;
 }
 
 std::optional<RateRefusal> RateLimiter::charge(RateKey key, RateClasses classes, std::string_view id) {
@@ -93,7 +58,9 @@ std::size_t RateLimiter::tracked_keys() const {
   return n;
 }
 
-void render_rate_limited(httplib::Response& res, const RateRefusal& refusal) {
+namespace {
+
+std::string refusal_message(const RateRefusal& refusal) {
   std::string message = "rate limit: too many ";
   switch (refusal.rate_class) {
     case RateClass::kWrite: message += "writes"; break;
@@ -102,9 +69,29 @@ void render_rate_limited(httplib::Response& res, const RateRefusal& refusal) {
   }
   message += refusal.key == RateKey::kAddress ? " from this address" : " for this user";
   message += "; retry in " + std::to_string(refusal.retry_after.count()) + " s";
-  render_error(res, chat::Error::resource_exhausted(std::move(message)));
+  return message;
+}
+
+}  // namespace
+
+void set_retry_after(httplib::Response& res, std::chrono::seconds retry_after) {
   res.headers.erase("Retry-After");
-  res.set_header("Retry-After", std::to_string(refusal.retry_after.count()));
+  res.set_header("Retry-After", std::to_string(retry_after.count()));
+}
+
+void render_rate_limited(httplib::Response& res, const RateRefusal& refusal) {
+  render_error(res, chat::Error::resource_exhausted(refusal_message(refusal)));
+  set_retry_after(res, refusal.retry_after);
+}
+
+chat::Status admit_creation(const RequestScope& scope, const chat::Principal& who) {
+  if (scope.rate_limiter == nullptr) return {};
+  constexpr RateClasses kCreate = rate_bit(RateClass::kCreate);
+  auto refusal = scope.rate_limiter->charge_address(kCreate, scope.client_address);
+  if (!refusal) refusal = scope.rate_limiter->charge_principal(kCreate, who);
+  if (!refusal) return {};
+  scope.retry_after = refusal->retry_after;
+  return chat::Error::resource_exhausted(refusal_message(*refusal));
 }
 
 }  // namespace chatd

@@ -7,7 +7,10 @@
 //   request never reaches a route, so nothing changes;
 // - the principal check in the endpoint adapter (endpoint.hpp), right after
 //   authentication, before parsing and the service call. The dispatcher hands
-//   the route's classes to it through RequestScope::rate_classes.
+//   the route's classes to it through RequestScope::rate_classes;
+// - a creation that only the service can tell (a seed 002 post naming no
+//   conversation of the caller's): admit_creation, for address and principal,
+//   called by the service just before it creates (rate_limit_policy.hpp).
 // A request counts in each of its classes; the first class over its limit
 // refuses it (tokens already taken for earlier classes stay spent: the
 // request was made).
@@ -30,6 +33,7 @@
 #include <string>
 #include <string_view>
 
+#include "chat/result.hpp"
 #include "chat/time.hpp"
 #include "chat/types.hpp"
 #include "rate_limit_policy.hpp"
@@ -54,11 +58,6 @@ class RateLimiter {
   // `clock` must outlive the limiter.
   RateLimiter(const chat::Clock& clock, const RateLimitConfig& config);
 
-  // The classes of a request to `pattern` (the matched route pattern): 0 for
-  // GET/HEAD/OPTIONS; a state-changing route not in the table counts as a
-  // write.
-  RateClasses classes_for(const httplib::Request& req, std::string_view pattern) const;
-
   // Charges `address` for each class in `classes`; the refusal, if any.
   std::optional<RateRefusal> charge_address(RateClasses classes, std::string_view address);
   // Charges the principal's user id; anonymous principals are never charged.
@@ -78,6 +77,18 @@ class RateLimiter {
 
 // Renders a refusal: 429, Retry-After, the JSON error body.
 void render_rate_limited(httplib::Response& res, const RateRefusal& refusal);
+// Replaces the response's Retry-After (whole seconds).
+void set_retry_after(httplib::Response& res, std::chrono::seconds retry_after);
+
+// The creation check of a route whose service alone knows whether the request
+// opens a conversation (seed 002 POST /api/messages/; the service calls it
+// through SupportPost::admit_new_conversation just before it creates, so a
+// refused request stores nothing): charges the create class for the client
+// address, then for `who`. A refusal is kResourceExhausted with the same
+// message as render_rate_limited, and its Retry-After is left in
+// scope.retry_after for the endpoint adapter to send. OK when rate
+// limits are off (no limiter in the scope).
+chat::Status admit_creation(const RequestScope& scope, const chat::Principal& who);
 
 // The endpoint adapter's check: charges `who` for the classes the dispatcher
 // put in `scope` (nothing when it put none).

@@ -10,15 +10,22 @@
 //   hung up, issue 9 "abandoned waits") or the server is stopping. Routes pass
 //   it to the service (waits, model calls), which end early when it is
 //   requested. A default-constructed token is never requested (tests).
-// - rate_limiter, rate_classes: set by the dispatcher for a state-changing
-//   route when rate limits are on (rate_limiter.hpp): the endpoint adapter
-//   charges the authenticated principal for these classes once it knows the
-//   caller. Null / 0: nothing to charge.
+// - rate_classes: set by the dispatcher for a state-changing route (the
+//   route's classes, rate_limit_policy.hpp), whether rate limits are on or
+//   not: the endpoint adapter charges the authenticated principal for them,
+//   and a model-class route takes a model-call slot (RouteContext::model_calls).
+//   0: a read.
+// - rate_limiter: set with rate_classes when rate limits are on
+//   (rate_limiter.hpp); null: nothing to charge.
+// - retry_after: a refusal inside the service call (admit_creation) leaves
+//   its Retry-After here for the adapter to send; 0: none. The one member a
+//   route writes (mutable): a scope is one request's, on one thread.
 //
 // A scope lives for one request, on the connection's thread; routes read it,
 // never keep it past their handler (a stream provider copies what it needs).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <stop_token>
 #include <string>
@@ -32,6 +39,7 @@ struct RequestScope {
   std::stop_token stop;
   RateLimiter* rate_limiter = nullptr;
   std::uint8_t rate_classes = 0;  // RateClasses (rate_limit_policy.hpp)
+  mutable std::chrono::seconds retry_after{0};
 };
 
 }  // namespace chatd

@@ -52,6 +52,12 @@ struct RouteContext {
   const std::atomic<bool>& stopping;
   // Every SSE stream and long-poll takes a slot first (stream_slots.hpp).
   StreamSlots& streams;
+  // Each client address's share of concurrent model calls (issue 9;
+  // Config::llm_max_concurrent_per_address): every model-class route takes a
+  // slot here for its whole call (a stream: its lifetime) in the endpoint
+  // adapter. Its capacity is unbounded: the global bound is libchat's
+  // (chat::ModelCallBounds). Null: no share.
+  StreamSlots* model_calls = nullptr;
 
   // The caller, or kUnauthenticated / kPermissionDenied by the rules above.
   chat::Result<chat::Principal> authenticate(const httplib::Request& req, Access access) const;

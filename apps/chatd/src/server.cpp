@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <limits>
 #include <stdexcept>
 
 #include "access_log.hpp"
@@ -54,7 +55,10 @@ Server::Server(Config config, ServerDeps deps)
       tokens_(deps_.jwt_secret, deps_.clock),
       streams_(static_cast<std::size_t>(effective_max_streams(config_)),
                static_cast<std::size_t>(effective_max_streams_per_address(config_))),
-      context_{*deps_.service, tokens_, config_, *deps_.clock, *deps_.logger, stopping_, streams_},
+      model_calls_(std::numeric_limits<std::size_t>::max(),
+                   static_cast<std::size_t>(effective_llm_max_concurrent_per_address(config_))),
+      context_{*deps_.service, tokens_, config_, *deps_.clock, *deps_.logger, stopping_, streams_,
+               effective_llm_max_concurrent_per_address(config_) > 0 ? &model_calls_ : nullptr},
       rate_limiter_(*deps_.clock, config_.rate_limits),
       trusted_proxies_(trusted_proxies(config_)) {
   configure();
@@ -134,6 +138,15 @@ void Server::add_limit_metrics() {
                       });
   metrics_.add_gauge("chatd_max_streams_per_address", "stream slots one client address may hold",
                      [this] { return static_cast<double>(streams_.per_address()); });
+  metrics_.add_family("chatd_model_calls_refused_total",
+                      "model calls refused 429 because the client address held its share of concurrent calls",
+                      "counter", [this] {
+                        return std::vector<Metrics::Sample>{
+                            {"reason=\"share\"", static_cast<double>(model_calls_.refused_by_share())}};
+                      });
+  metrics_.add_gauge("chatd_llm_max_concurrent_per_address",
+                     "model calls one client address may have in flight (0: no share)",
+                     [this] { return static_cast<double>(effective_llm_max_concurrent_per_address(config_)); });
 }
 
 std::size_t Server::open_connections() const noexcept { return reactor_ ? reactor_->open_connections() : 0; }

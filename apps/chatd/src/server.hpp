@@ -117,6 +117,9 @@ class Server {
   JwtTokens tokens_;
   std::atomic<bool> stopping_{false};
   StreamSlots streams_;
+  // Each address's share of concurrent model calls (unbounded capacity: the
+  // global bound is libchat's); used only when the share is on.
+  StreamSlots model_calls_;
   RouteContext context_;
   Router router_;
   Metrics metrics_;

@@ -14,6 +14,10 @@
 // its share it gets the same 429 while others still get slots. The address is
 // RequestScope::client_address (the real client behind a trusted proxy).
 //
+// A second instance bounds each address's share of concurrent model calls
+// (RouteContext::model_calls, --llm-max-concurrent-per-address), with an
+// unbounded capacity: the global bound on model calls is libchat's.
+//
 // Thread-safe: one mutex, held only to count (a slot is taken once per
 // stream or long-poll, never per byte). State: one counter per address that
 // holds a slot now, so at most `capacity` entries.

@@ -349,7 +349,7 @@ class ChatService {
   // for agents and admins. Returns the message and the messages after the
   // cursor p.after_id. Errors: kInvalidArgument "content", "after_id"
   // (negative), "name", "email"; kNotFound "conversation" for agents and
-  // admins naming no conversation; kGone.
+  // admins naming no conversation; kGone; the error of p.admit_new_conversation, as is.
   virtual Result<SupportPostResult> post_support_message(const Principal& who, SupportPost p) = 0;
   // Seed 003 dashboard over the caller's own live support conversations
   // (admins too: their own). Errors: kUnauthenticated for anonymous callers;

@@ -13,10 +13,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "chat/result.hpp"
 #include "chat/types.hpp"
 
 namespace chat {
@@ -36,6 +38,14 @@ struct SupportPost {
   // after_id; nullopt: every live message of the conversation (at most
   // ServiceOptions::max_page, oldest first).
   std::optional<std::int64_t> after_id;
+  // Admission of a new conversation (issue 9: the caller's creation rate
+  // limit, which only the service can charge exactly, since only it knows
+  // whether this post opens a conversation). Called once, after the post is
+  // validated and just before the new conversation is stored; never for a
+  // post to an existing conversation nor for a refused one. An error it
+  // returns is returned as is and nothing is stored. Empty: admitted. Called
+  // on the caller's thread, while post_support_message runs.
+  std::function<Status()> admit_new_conversation;
 };
 
 struct SupportPostResult {

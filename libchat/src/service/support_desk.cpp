@@ -46,6 +46,7 @@ Result<SupportPostResult> SupportDesk::post(const Principal& who, SupportPost p)
     nc.email = std::move(p.email);
     const Timestamp now = core_.now();
     CHAT_ASSIGN_OR_RETURN(nc, conversations_.prepare(who, std::move(nc), now));
+    if (p.admit_new_conversation) CHAT_RETURN_IF_ERROR(p.admit_new_conversation());
     // The conversation and its first message commit together: a failed
     // message leaves no empty conversation behind.
     CHAT_ASSIGN_OR_RETURN(auto created, core_.store->create_conversation_with_message(nc, m, now));

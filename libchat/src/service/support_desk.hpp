@@ -7,7 +7,8 @@
 // "conversation"): they answer existing conversations. name/email are taken
 // at creation only. The result lists the messages after the cursor.
 // A new conversation and its first message commit in one store transaction
-// (Store::create_conversation_with_message); a post to an existing one is
+// (Store::create_conversation_with_message), after SupportPost::
+// admit_new_conversation admitted it; a post to an existing one is
 // judged writable inside the append's transaction (AppendPrecondition).
 #pragma once
 

@@ -257,6 +257,51 @@ TEST_CASE("support post creates on missing, invalid or unknown conversations", "
   CHECK(f.conversation_count() == convs);
 }
 
+TEST_CASE("support post asks admit_new_conversation exactly when it opens one", "[service][seed002]") {
+  Fixture f;
+  int asked = 0;
+  bool admit = true;
+  const auto with_admission = [&](std::string conversation, std::string content) {
+    SupportPost p;
+    p.conversation = std::move(conversation);
+    p.content = std::move(content);
+    p.admit_new_conversation = [&]() -> Status {
+      ++asked;
+      if (admit) return {};
+      return Error::resource_exhausted("rate limit: too many new conversations");
+    };
+    return p;
+  };
+  auto first = f.svc->post_support_message(kAlice, with_admission("", "first"));
+  REQUIRE(first.ok());
+  CHECK(asked == 1);
+  // Whatever names no conversation of the caller's opens one, and is asked.
+  for (std::string name : {"bogus", "3fa85f64-5717-4562-b3fc-2c963f66afa6"}) {
+    REQUIRE(f.svc->post_support_message(kAlice, with_admission(name, "x"))->created_conversation);
+  }
+  REQUIRE(f.svc->post_support_message(kBob, with_admission(first->conversation.uuid, "x"))->created_conversation);
+  CHECK(asked == 4);
+  // A post to an existing conversation, an agent's post, bad input: never asked.
+  REQUIRE(f.svc->post_support_message(kAlice, with_admission(first->conversation.uuid, "again")).ok());
+  REQUIRE_FALSE(f.svc->post_support_message(kAgent, with_admission("", "x")).ok());
+  REQUIRE_FALSE(f.svc->post_support_message(kAnon, with_admission("", "")).ok());
+  CHECK(asked == 4);
+
+  // Refused: its error as is, nothing stored.
+  admit = false;
+  const auto before = f.last_message_id();
+  const auto convs = f.conversation_count();
+  auto refused = f.svc->post_support_message(kAnon, with_admission("bogus", "x"));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code == ErrorCode::kResourceExhausted);
+  CHECK(refused.error().message == "rate limit: too many new conversations");
+  CHECK(asked == 5);
+  CHECK(f.last_message_id() == before);
+  CHECK(f.conversation_count() == convs);
+  // A refused admission does not touch posts to existing conversations.
+  CHECK(f.svc->post_support_message(kAlice, with_admission(first->conversation.uuid, "still")).ok());
+}
+
 TEST_CASE("reply reuses the newest live user message with the same content", "[service][reply]") {
   Fixture f;
   auto c = f.create(kAlice);

@@ -2,6 +2,7 @@
 //
 //   POST /api/messages/[?since=N]        customer (or agent) post; creates the conversation when
 //                                        `conversation` is missing, not a uuid, or unknown
+//                                        (then charged as a creation: 429 past the limit)
 //   GET  /api/messages/{uuid}/[?since=N][&wait=S]   poll (long-poll with wait, capped by ServiceOptions::max_wait: 30 s)
 //   GET  /api/conversation/[?limit&offset]          support conversations (token role agent/admin)
 //
@@ -60,8 +61,12 @@ json conversation_item(const chat::Conversation& c) {
 }
 
 // ---- POST /api/messages/: append to a support conversation or open a new one.
+// Only the service knows whether the post opens a conversation, so it charges
+// the creation rate limits (address and user) just before it creates: a
+// refused post stores nothing (rate_limit_policy.hpp).
 chat::Result<chat::SupportPostResult> post_message(const RouteContext& ctx, const chat::Principal& who,
-                                                   PostSupportMessageRequest& in) {
+                                                   PostSupportMessageRequest& in, const RequestScope& scope) {
+  in.post.admit_new_conversation = [&scope, &who] { return admit_creation(scope, who); };
   return ctx.service.post_support_message(who, std::move(in.post));
 }
 Reply render_posted(const PostSupportMessageRequest&, const chat::SupportPostResult& out) {
