@@ -57,3 +57,18 @@ std::optional<PrincipalRole> parse_principal_role(std::string_view s) noexcept {
 }
 
 }  // namespace chat
+
+namespace chat {
+
+std::size_t stored_bytes(const Message& m) noexcept {
+  std::size_t n = m.content.size() + m.metadata.size() + m.client_id.size();
+  for (const auto& a : m.attachments) n += a.file_name.size() + a.file_type.size() + a.file_path.size();
+  return n;
+}
+
+std::size_t stored_bytes(const Conversation& c) noexcept {
+  return c.title.size() + c.metadata.size() + c.initial_context.size() + c.name.size() + c.email.size() +
+         c.external_user_id.size() + c.subject.size() + c.handle.size() + c.type.size() + c.status.size();
+}
+
+}  // namespace chat

@@ -206,3 +206,13 @@ TEST_CASE("config: --public-session-list is a switch, off by default", "[chatd][
   CHECK_FALSE(ok({"--public-session-list=0"}, {{"CHATD_PUBLIC_SESSION_LIST", "1"}}).config.public_session_list);
   CHECK(fails({"--public-session-list=maybe"}).field == "--public-session-list");
 }
+
+TEST_CASE("config: --max-page-bytes (issue 9: the byte budget of one page)", "[chatd][config]") {
+  CHECK(ok({}).config.max_page_bytes == 4u * 1024 * 1024);
+  CHECK(ok({"--max-page-bytes", "65536"}).config.max_page_bytes == 65536);
+  CHECK(ok({"--max-page-bytes", "0"}).config.max_page_bytes == 0);  // no budget
+  CHECK(ok({}, {{"CHATD_MAX_PAGE_BYTES", "1000"}}).config.max_page_bytes == 1000);
+  CHECK(fails({"--max-page-bytes", "-1"}).field == "--max-page-bytes");
+  fails({"--max-page-bytes", "4MiB"});
+  CHECK_THAT(chatd::usage_text(), Catch::Contains("--max-page-bytes"));
+}

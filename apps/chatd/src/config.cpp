@@ -176,6 +176,13 @@ const std::vector<Flag>& flags() {
          inv.config.max_body_bytes = static_cast<std::size_t>(*n);
          return {};
        }},
+      {"max-page-bytes", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 0, kMaxBodyLimit, "a byte count");
+         if (!n) return n.error();
+         inv.config.max_page_bytes = static_cast<std::size_t>(*n);
+         return {};
+       }},
       {"request-timeout", true, false, true,
        [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
          auto n = parse_ranged(w, v, 1, 3600, "a number of seconds");
@@ -516,6 +523,10 @@ the command line wins):
   --max-streams N          concurrent SSE streams + long-polls; more answer 429
                            (default: threads - 256, at least 1)
   --max-body-bytes N       largest request body accepted, else 413 (default 1048576)
+  --max-page-bytes N       byte budget of one page of every listing: a page ends
+                           before `limit` when its items' stored text (content,
+                           metadata) would pass it, keeping one (default 4194304;
+                           0: no budget)
   --request-timeout SECONDS  a request's headers and body must arrive within this
                            time of its first byte, else 408 (default 10)
   --max-connections N      open client connections in all; more are answered 503

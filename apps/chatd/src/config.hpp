@@ -12,8 +12,7 @@
 //         [--max-streams-per-address N] [--public-metrics[=true|false]]
 //         [--llm-api-key-env OPENAI_API_KEY] [--llm-temperature T] [--llm-max-tokens 1024] [--llm-timeout SECONDS]
 //         [--llm-max-concurrent 64] [--llm-max-concurrent-per-address N] [--llm-deadline 300]
-//         [--llm-first-byte-timeout 50]
-//         [--llm-max-reply-bytes 262144]
+//         [--llm-first-byte-timeout 50] [--llm-max-reply-bytes 262144] [--max-page-bytes 4194304]
 //         [--tokenizer RANK_FILE] [--tokenizer-encoding cl100k_base|o200k_base] [--context-tokens N]
 //   chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
 //   chatd --help | --version
@@ -74,6 +73,8 @@ inline constexpr int kDefaultThreads = 1536;
 // Pool threads never given to streams: plain requests need them.
 inline constexpr int kReservedThreads = 256;
 inline constexpr std::size_t kDefaultMaxBodyBytes = 1048576;
+// chat::ServiceOptions::max_page_bytes: 4 MiB of stored text per page.
+inline constexpr std::size_t kDefaultMaxPageBytes = 4 * 1024 * 1024;
 inline constexpr int kDefaultRequestTimeoutSeconds = 10;
 inline constexpr std::int64_t kDefaultLlmMaxTokens = 1024;
 inline constexpr int kDefaultLlmMaxConcurrent = 64;
@@ -140,6 +141,11 @@ struct Config {
   std::string tokenizer;          // tiktoken rank file; empty: the estimating counter
   std::string tokenizer_encoding = "cl100k_base";
   std::int64_t context_tokens = 8192;  // the model's window used for context (reply reserve included)
+
+  // ---- Page size (issue 9; chat::ServiceOptions::max_page_bytes)
+  // The byte budget of one page of every listing (stored text: content,
+  // metadata; seed 001 counts the session in each message). 0: no budget.
+  std::size_t max_page_bytes = kDefaultMaxPageBytes;
 
   // ---- Browser front ends (issue 12, cors.hpp)
   // --cors-origins, normalized by parse_cors_origins: exact origins, or "*"

@@ -1,5 +1,6 @@
 #include "http_response_writer.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -42,12 +43,20 @@ const char* reason_phrase(int status) noexcept {
   }
 }
 
+Deadline write_deadline(const ResponseOptions& o, std::size_t bytes, Deadline start) {
+  if (o.write_min_rate == 0) return Deadline::max();
+  const auto transfer =
+      std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(bytes) * 1000.0 / o.write_min_rate));
+  return start + o.write_deadline_base + transfer;
+}
+
 namespace {
 
 // A DataSink that writes on `io`, chunk-framed or raw.
 class SocketSink {
  public:
-  SocketSink(SocketIo& io, bool chunked, std::chrono::milliseconds stall) : io_(io), chunked_(chunked), stall_(stall) {
+  SocketSink(SocketIo& io, bool chunked, std::chrono::milliseconds stall, Deadline deadline)
+      : io_(io), chunked_(chunked), stall_(stall), deadline_(deadline) {
     sink_.write = [this](const char* data, std::size_t n) { return write(data, n); };
     sink_.done = [this] { done_ = true; };
     sink_.is_writable = [this] { return ok_ && !io_.broken(); };
@@ -67,9 +76,9 @@ class SocketSink {
       std::string frame;
       frame.reserve(static_cast<std::size_t>(len) + n + 2);
       frame.append(size, static_cast<std::size_t>(len)).append(data, n).append("\r\n");
-      ok_ = io_.send_all(frame, stall_);
+      ok_ = io_.send_all(frame, stall_, false, deadline_);
     } else {
-      ok_ = io_.send_all(std::string_view(data, n), stall_);
+      ok_ = io_.send_all(std::string_view(data, n), stall_, false, deadline_);
     }
     if (ok_) written_ += n;
     return ok_;
@@ -78,15 +87,16 @@ class SocketSink {
   SocketIo& io_;
   bool chunked_;
   std::chrono::milliseconds stall_;
+  Deadline deadline_;
   bool ok_ = true;
   bool done_ = false;
   std::size_t written_ = 0;
   httplib::DataSink sink_;
 };
 
-bool run_provider(SocketIo& io, httplib::Response& res, const ResponseOptions& o) {
+bool run_provider(SocketIo& io, httplib::Response& res, const ResponseOptions& o, Deadline deadline) {
   const bool chunked = res.is_chunked_content_provider_;
-  SocketSink out(io, chunked, o.write_timeout);
+  SocketSink out(io, chunked, o.write_timeout, deadline);
   if (res.content_length_ > 0) {
     while (out.written() < res.content_length_) {
       const std::size_t before = out.written();
@@ -96,7 +106,7 @@ bool run_provider(SocketIo& io, httplib::Response& res, const ResponseOptions& o
     while (!out.done()) {
       if (!res.content_provider_(out.written(), 0, out.sink()) || !out.ok()) return false;
     }
-    if (chunked && !io.send_all("0\r\n\r\n", o.write_timeout)) return false;
+    if (chunked && !io.send_all("0\r\n\r\n", o.write_timeout, false, deadline)) return false;
   }
   res.content_provider_success_ = true;
   return true;
@@ -138,21 +148,26 @@ WriteOutcome write_response(SocketIo& io, const httplib::Request& req, httplib::
   head += "\r\n";
 
   const bool head_only = req.method == "HEAD" || res.status == 204 || res.status == 304;
+  // Only an answer of known length has a total deadline (ResponseOptions).
+  const bool sized = !provider || (!res.is_chunked_content_provider_ && res.content_length_ > 0);
+  const std::size_t length = head.size() + (head_only ? 0 : provider ? res.content_length_ : res.body.size());
+  const Deadline deadline = sized ? write_deadline(o, length, SteadyClock::now()) : Deadline::max();
   if (head_only || (!provider && res.body.empty())) {
-    outcome.ok = io.send_all(head, o.write_timeout);
+    outcome.ok = io.send_all(head, o.write_timeout, false, deadline);
     return outcome;
   }
   if (!provider) {
     // One segment for a small answer; a large one follows its head at once.
     if (res.body.size() <= 16 * 1024) {
       head += res.body;
-      outcome.ok = io.send_all(head, o.write_timeout);
+      outcome.ok = io.send_all(head, o.write_timeout, false, deadline);
     } else {
-      outcome.ok = io.send_all(head, o.write_timeout, /*more=*/true) && io.send_all(res.body, o.write_timeout);
+      outcome.ok = io.send_all(head, o.write_timeout, /*more=*/true, deadline) &&
+                   io.send_all(res.body, o.write_timeout, false, deadline);
     }
     return outcome;
   }
-  outcome.ok = io.send_all(head, o.write_timeout) && run_provider(io, res, o);
+  outcome.ok = io.send_all(head, o.write_timeout, false, deadline) && run_provider(io, res, o, deadline);
   return outcome;
 }
 

@@ -15,6 +15,9 @@
 //   only after a failed write or a reset: a client that half-closed its side
 //   still reads (issue 10, item 6). A provider that returns false ends the
 //   answer unfinished and the connection.
+// - an answer of known length has a total deadline that grows with its size
+//   (ResponseOptions::write_deadline_base, write_min_rate): a client that
+//   reads slowly loses the answer and the connection, not a worker for hours.
 // Responses are not compressed.
 #pragma once
 
@@ -32,7 +35,21 @@ struct ResponseOptions {
   std::chrono::seconds keep_alive_timeout{5};  // advertised in Keep-Alive
   std::size_t keep_alive_max = 1000;           // advertised in Keep-Alive
   std::chrono::milliseconds write_timeout{10'000};  // longest stall of one send
+  // The total deadline of an answer of known size (a body, or a content
+  // provider with a length; issue 9): write_deadline_base + its bytes /
+  // write_min_rate, from when writing starts; past it the answer fails and the
+  // connection closes. The stall bound alone lets a client that reads a byte
+  // every few seconds hold a worker for hours. 30 s + 64 KiB/s: a 4 MiB page
+  // has 94 s; a client on any working link reads far faster. Chunked and
+  // until-close providers (streams, produced as the model writes) have only
+  // the stall bound: their length is unknown. write_min_rate 0: no deadline.
+  std::chrono::milliseconds write_deadline_base{30'000};
+  std::size_t write_min_rate = 64 * 1024;  // bytes per second
 };
+
+// The deadline write_response gives an answer of `bytes` started at `start`
+// (ResponseOptions::write_deadline_base and write_min_rate).
+Deadline write_deadline(const ResponseOptions& options, std::size_t bytes, Deadline start);
 
 struct WriteOutcome {
   bool ok = false;            // every byte went out (false: the peer is gone or stalled)

@@ -81,7 +81,7 @@ IoStatus SocketIo::read_now() {
   return errno == EAGAIN || errno == EWOULDBLOCK ? IoStatus::kAgain : IoStatus::kError;
 }
 
-bool SocketIo::send_all(std::string_view data, std::chrono::milliseconds stall, bool more) {
+bool SocketIo::send_all(std::string_view data, std::chrono::milliseconds stall, bool more, Deadline deadline) {
   if (fd_ < 0) return false;
   const int flags = MSG_NOSIGNAL | MSG_DONTWAIT | (more ? MSG_MORE : 0);
   while (!data.empty()) {
@@ -92,11 +92,12 @@ bool SocketIo::send_all(std::string_view data, std::chrono::milliseconds stall, 
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
-    // The send queue is full: wait for room, at most `stall`.
+    // The send queue is full: wait for room, at most `stall` and never past `deadline`.
+    if (deadline != Deadline::max() && SteadyClock::now() >= deadline) return false;
     pollfd p{fd_, POLLOUT, 0};
     int ready = 0;
     do {
-      ready = ::poll(&p, 1, static_cast<int>(stall.count()));
+      ready = ::poll(&p, 1, deadline == Deadline::max() ? static_cast<int>(stall.count()) : poll_millis(deadline, stall));
     } while (ready < 0 && errno == EINTR);
     if (ready <= 0 || (p.revents & (POLLERR | POLLHUP)) != 0) return false;
   }

@@ -66,8 +66,10 @@ class SocketIo {
   IoStatus read_now();
 
   // Sends every byte; a stall longer than `stall` (no byte accepted by the
-  // kernel) or a socket error fails. `more`: more data follows at once (MSG_MORE).
-  bool send_all(std::string_view data, std::chrono::milliseconds stall, bool more = false);
+  // kernel), a socket error, or `deadline` passing before the last byte went
+  // out fails. `more`: more data follows at once (MSG_MORE).
+  bool send_all(std::string_view data, std::chrono::milliseconds stall, bool more = false,
+                Deadline deadline = Deadline::max());
 
   // True when the socket has seen a reset or an error (POLLERR / POLLHUP): the
   // peer is gone. A half-closed peer (FIN only) is not gone.

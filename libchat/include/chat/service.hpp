@@ -124,6 +124,15 @@ struct ServiceOptions {
   std::size_t max_metadata_bytes = 16 * 1024;
   std::size_t max_context_bytes = 256 * 1024;  // initial_context, system prompts, descriptions
   std::int64_t max_page = 1000;                // largest limit a listing accepts
+  // The byte budget of one page of every listing (ByteBudget, chat/types.hpp;
+  // issue 9): bytes of stored text (stored_bytes(): content, metadata and
+  // other free text; for seed 001's messages also the session repeated in
+  // each). A page holds at most `limit` items and ends earlier, keeping at
+  // least one, when the next item would pass it; total and has_more are
+  // unchanged and the next page continues right after its last item. 4 MiB:
+  // an answer of a few MiB of JSON, while 1,000 messages at the content limit
+  // would be 256 MiB. 0: no budget.
+  std::size_t max_page_bytes = 4 * 1024 * 1024;
   std::string default_model = "echo";
   std::string default_system_prompt = "You are a helpful assistant.";
   std::int64_t context_tokens = 8192;  // the model's window used for context
@@ -145,6 +154,7 @@ struct ServiceOptions {
 struct ServiceLimits {
   std::int64_t max_page = 0;             // largest `limit` any listing accepts (ServiceOptions::max_page)
   std::chrono::milliseconds max_wait{};  // wait_for_messages caps its timeout here (ServiceOptions::max_wait)
+  std::size_t max_page_bytes = 0;        // byte budget of one page (ServiceOptions::max_page_bytes); 0: none
 };
 
 struct ServiceDeps {
@@ -160,7 +170,8 @@ struct ServiceDeps {
 // busy; kInternal for an unexpected failure. "Not visible" below means
 // kNotFound with the key's not-found message (chat/keys.hpp). Listings take
 // `limit` in 1..max_page and `offset` >= 0 (kInvalidArgument "limit" /
-// "offset" otherwise).
+// "offset" otherwise), and every listing (wait_for_messages too) ends its page
+// at ServiceOptions::max_page_bytes: a query's own `budget` is replaced.
 class ChatService {
  public:
   virtual ~ChatService() = default;

@@ -9,6 +9,9 @@
 // transaction as every delete, clear, restore and purge. Access rules,
 // expiry and business rules belong to ChatService, not here (append_message
 // can run the caller's check in its transaction: see AppendPrecondition).
+// Listings (list_conversations, list_messages, search_messages) end a page at
+// the query's `budget` (ByteBudget, chat/types.hpp) as well as at `limit`,
+// without reading the rows past it.
 //
 // Thread safety: every Store implementation is safe to use from many threads
 // at once (chat/sqlite_store.hpp: one writer at a time, readers concurrent).

@@ -24,6 +24,7 @@
 //   written for the AI persona has Role::kAssistant.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -262,6 +263,21 @@ struct MessagePatch {
 
 // ---- queries --------------------------------------------------------------
 
+// The byte budget of one page (issue 9: nothing else bounds the bytes of one
+// answer; a page of 1,000 messages of 256 KiB is 256 MB). A listing takes
+// items in its order while the sum of their stored_bytes() plus
+// per_item_bytes each stays within max_bytes, and always takes the first
+// item, so a page is never empty while items remain and a single item larger
+// than the budget is still reachable. A page cut by the budget is a shorter
+// page: `total` and `has_more` stay those of the query, and the next page
+// starts right after the last item returned (offset + items.size(), or the
+// last item's id as cursor). The service sets it from
+// ServiceOptions::max_page_bytes; a Store applies what it is given.
+struct ByteBudget {
+  std::size_t max_bytes = 0;       // 0: no budget, only `limit`
+  std::size_t per_item_bytes = 0;  // added to each item: an answer repeats a shared object in each (seed 001's session)
+};
+
 template <typename T>
 struct Page {
   std::vector<T> items;
@@ -288,6 +304,7 @@ struct ConversationQuery {
   ConversationOrder order = ConversationOrder::kNewestFirst;
   std::int64_t limit = 50;
   std::int64_t offset = 0;
+  ByteBudget budget;  // counts stored_bytes(Conversation)
 };
 
 struct MessageQuery {
@@ -300,6 +317,7 @@ struct MessageQuery {
   bool include_deleted = false;
   std::int64_t limit = 100;
   std::int64_t offset = 0;
+  ByteBudget budget;  // counts stored_bytes(Message)
 };
 
 struct SearchQuery {
@@ -309,11 +327,19 @@ struct SearchQuery {
   std::optional<std::string> user_id;  // owner scope; the service sets it for non-admins
   std::int64_t limit = 20;
   std::int64_t offset = 0;
+  ByteBudget budget;  // counts stored_bytes(Message) of each hit
 };
 
 struct SearchHit {
   Message message;
   double score = 0;  // larger is better
 };
+
+// The measure of ByteBudget, in bytes: the caller-supplied text a listing
+// renders (a message's content, metadata and client_id; a conversation's
+// title, metadata, initial_context and its other free-text fields), not the
+// fixed-size fields or JSON escaping, which add a bounded amount per item.
+std::size_t stored_bytes(const Message& m) noexcept;
+std::size_t stored_bytes(const Conversation& c) noexcept;
 
 }  // namespace chat

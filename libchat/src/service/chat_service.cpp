@@ -38,7 +38,7 @@ class ServiceImpl final : public ChatService {
   ~ServiceImpl() override { shutdown(); }
 
   ServiceLimits limits() const noexcept override {
-    return ServiceLimits{core_.options.max_page, core_.options.max_wait};
+    return ServiceLimits{core_.options.max_page, core_.options.max_wait, core_.options.max_page_bytes};
   }
 
   // ---- conversations

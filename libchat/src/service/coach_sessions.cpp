@@ -152,6 +152,7 @@ Result<Page<CoachSession>> CoachSessions::list(const Principal& who, const Coach
   cq.order = ConversationOrder::kRecentActivity;
   cq.limit = q.limit;
   cq.offset = q.offset;
+  cq.budget = core_.page_budget();
   CHAT_ASSIGN_OR_RETURN(auto page, core_.store->list_conversations(cq));
   Page<CoachSession> out;
   out.total = page.total;

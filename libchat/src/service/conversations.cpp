@@ -94,6 +94,7 @@ Result<Page<Conversation>> Conversations::list(const Principal& who, Conversatio
                                       : "listing conversations needs a token");
   }
   q.user_id = owner_scope(who, q.kind, std::move(q.user_id));
+  q.budget = core_.page_budget();
   return core_.store->list_conversations(q);
 }
 

@@ -116,12 +116,15 @@ Status Messages::validate_query(const Principal& who, const MessageQuery& q) con
 Result<Page<Message>> Messages::list(const Principal& who, const ConversationKey& key, MessageQuery q) {
   CHAT_RETURN_IF_ERROR(validate_query(who, q));
   CHAT_ASSIGN_OR_RETURN(auto c, keys_.conversation(who, key, q.include_deleted));
+  q.budget = core_.page_budget();
   return core_.store->list_messages(c.id, q);
 }
 
 Result<ThreadMessages> Messages::list_thread(const Principal& who, const ConversationKey& key, MessageQuery q) {
   CHAT_RETURN_IF_ERROR(validate_query(who, q));
   CHAT_ASSIGN_OR_RETURN(auto c, keys_.conversation(who, key, q.include_deleted));
+  // The answer repeats the conversation in each message (seed 001).
+  q.budget = core_.page_budget(stored_bytes(c));
   CHAT_ASSIGN_OR_RETURN(auto page, core_.store->list_messages(c.id, q));
   return ThreadMessages{std::move(c), std::move(page)};
 }
@@ -203,6 +206,7 @@ Result<Page<SearchHit>> Messages::search(const Principal& who, SearchQuery q) {
       return Error::unauthenticated("searching messages needs a token");
     q.user_id = owner_scope(who, q.kind, std::move(q.user_id));
   }
+  q.budget = core_.page_budget();
   return core_.store->search_messages(q);
 }
 
@@ -216,6 +220,7 @@ Result<std::vector<Message>> Messages::wait(const Principal& who, const Conversa
   MessageQuery q;
   q.after_id = after_id;
   q.limit = core_.options.max_page;
+  q.budget = core_.page_budget();  // the caller polls again after the last id
   // The watch pins the slot, so its version moves only on this
   // conversation's changes; reading it before the query closes the window in
   // which a post could slip between the query and the wait.

@@ -42,6 +42,9 @@ struct ServiceCore {
   ModelCalls calls;
 
   Timestamp now() const { return clock->now(); }
+  // The budget of one caller-facing page (ServiceOptions::max_page_bytes);
+  // `per_item_bytes` for answers that repeat a shared object in each item.
+  ByteBudget page_budget(std::size_t per_item_bytes = 0) const { return {options.max_page_bytes, per_item_bytes}; }
   void log(LogLevel level, const std::string& message) const;
   // Who did a destructive change, and when (anonymous callers: no actor).
   AuditContext audit(const Principal& who) const;

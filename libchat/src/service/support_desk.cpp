@@ -60,6 +60,7 @@ Result<SupportPostResult> SupportDesk::post(const Principal& who, SupportPost p)
   MessageQuery q;
   q.after_id = p.after_id.value_or(0);
   q.limit = core_.options.max_page;
+  q.budget = core_.page_budget();  // as a poll: the caller asks again after the last id
   CHAT_ASSIGN_OR_RETURN(auto page, core_.store->list_messages(conv.id, q));
   out.messages = std::move(page.items);
   auto fresh = core_.store->get_conversation(conv.id);

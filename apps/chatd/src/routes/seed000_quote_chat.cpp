@@ -18,8 +18,9 @@
 //
 // Lists: GET .../quote-chat/?limit&offset answers the history chronologically,
 // limit 1..1000 (ServiceOptions::max_page), default 1000 (an ordinary chat in
-// one answer, as the front end expects); the next page is offset + limit, and
-// a page shorter than limit is the last. The body keeps the seed's shape.
+// one answer, as the front end expects); the next page is offset + messages
+// received: a page ends early at the byte budget (ServiceOptions::max_page_bytes),
+// so the end is an empty page. The body keeps the seed's shape.
 #include <httplib.h>
 
 #include <algorithm>

@@ -18,7 +18,8 @@
 //   POST   /chat/conversations/{id}/read             +   {up_to?} marks read (owner)
 //   GET    /chat/conversations/{id}/sessions         +   activity sessions (30 min idle gap), ?limit&offset
 //
-// Lists (limit/offset query parameters, next page = offset + limit, "total" counts all):
+// Lists (limit/offset query parameters, next page = offset + items received,
+// since a page may end early at ServiceOptions::max_page_bytes; "total" counts all):
 //   conversations 20 by default, messages 50, search 20, sessions 100; at most 100 each,
 //   offset 0..2^31-1. Search ranks the newest 1000 matches only (chat/store.hpp).
 #include <httplib.h>

@@ -14,12 +14,12 @@
 //   GET  /api/chat/<session_id>/history[?limit&offset]   (limit 1..1000, default 1000: a session whole)
 //     -> 200 {"session_id", "messages": [{"id", "role", "content", "timestamp", "status"}], "count",
 //             "total", "has_more"}   (count: turns in this answer; total: the session's non-system
-//             messages; next page: offset + limit)
+//             messages; next page: offset + count, a page may end early at the byte budget)
 //   GET  /api/chat/<session_id>/context
 //     -> 200 {"session_id", "job_id", "initial_context", "resume", "job_description"}
 //   GET  /api/chat/sessions[?limit&offset]   (limit 1..1000, default 100)
 //     -> 200 {"sessions": [session...], "count", "has_more"}   (count: all the caller's active
-//             sessions; next page: offset + limit)
+//             sessions; next page: offset + sessions received)
 //   POST /api/chat/<session_id>/deactivate -> 200 {"session_id", "is_active": false, "message"}
 //   GET  /api/chat/health            -> 200 {"status": "healthy", "service": "chat"}
 //   PUT  /api/profile/ {"work_history"?: [...], "education"?: [...], "projects"?: [...], "skills"?: [...]}

@@ -132,6 +132,7 @@ Result<Page<Conversation>> Conversations::list(const ConversationQuery& q) {
     PageQuery page;
     page.limit = q.limit;
     page.offset = q.offset;
+    page.budget = q.budget;
     auto& params = page.params;
     std::string where = " WHERE 1=1";
     if (!q.include_deleted) where += " AND c.deleted_at IS NULL";
@@ -182,9 +183,14 @@ Result<Page<Conversation>> Conversations::list(const ConversationQuery& q) {
     page.count_sql = "SELECT COUNT(*) FROM conversations c" + where;
     page.rows_sql = fmt::format("SELECT {} FROM conversations c{}{} LIMIT ? OFFSET ?", kConvCols, where, order);
     return db_.read<Page<Conversation>>([&](Conn& r) -> Result<Page<Conversation>> {
-      return fetch_page<Conversation>(r, page, [](Stmt& s, std::optional<std::int64_t>&) {
+      return fetch_page<Conversation>(r, page, [](Stmt& s, std::optional<std::int64_t>&, PageBytes& bytes) {
         std::vector<Conversation> items;
-        while (s->executeStep()) items.push_back(read_conversation(*s));
+        while (s->executeStep()) {
+          Conversation c = read_conversation(*s);
+          if (!bytes.admit(stored_bytes(c))) break;
+          items.push_back(std::move(c));
+        }
+        s->tryReset();
         return items;
       });
     });

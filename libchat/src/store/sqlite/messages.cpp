@@ -222,6 +222,7 @@ Result<Page<Message>> Messages::list(std::int64_t conversation_id, const Message
     PageQuery page;
     page.limit = q.limit;
     page.offset = q.offset;
+    page.budget = q.budget;
     auto& params = page.params;
     params.emplace_back(conversation_id);
     std::string where = " WHERE m.conversation_id = ?";
@@ -254,7 +255,9 @@ Result<Page<Message>> Messages::list(std::int64_t conversation_id, const Message
     return db_.read<Page<Message>>([&](Conn& r) -> Result<Page<Message>> {
       CHAT_ASSIGN_OR_RETURN(const Conversation conv, load_conversation(r, conversation_id, q.include_deleted));
       if (!filtered) page.total = conv.total_messages;
-      return fetch_page<Message>(r, page, [&](Stmt& s, std::optional<std::int64_t>&) { return collect_messages(r, s); });
+      return fetch_page<Message>(r, page, [&](Stmt& s, std::optional<std::int64_t>&, PageBytes& bytes) {
+        return collect_messages(r, s, nullptr, nullptr, &bytes);
+      });
     });
   });
 }

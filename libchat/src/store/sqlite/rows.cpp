@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "json_text.hpp"
+#include "store/sqlite/paging.hpp"
 
 namespace chat::sqlite {
 
@@ -199,12 +200,16 @@ void load_attachments(Conn& c, Message& m) {
   }
 }
 
-std::vector<Message> collect_messages(Conn& c, Stmt& s, std::vector<double>* extra, std::int64_t* window_total) {
+std::vector<Message> collect_messages(Conn& c, Stmt& s, std::vector<double>* extra, std::int64_t* window_total,
+                                      PageBytes* bytes) {
   std::vector<Message> out;
   std::vector<std::size_t> with_attachments;
   while (s->executeStep()) {
     std::int64_t n = 0;
-    out.push_back(read_message(*s, n));
+    Message m = read_message(*s, n);
+    // Attachments load below: the budget counts the message's own text.
+    if (bytes && !bytes->admit(stored_bytes(m))) break;
+    out.push_back(std::move(m));
     if (n > 0) with_attachments.push_back(out.size() - 1);
     if (extra) extra->push_back(s->getColumn(kMsgColCount).getDouble());
     if (window_total) *window_total = s->getColumn(kMsgColCount + 1).getInt64();

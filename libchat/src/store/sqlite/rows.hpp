@@ -83,8 +83,10 @@ void load_attachments(Conn& c, Message& m);
 // attachments only for the rows that have some (so a page without
 // attachments costs one query). `extra` collects the REAL column after the
 // message columns, `window_total` the INTEGER after that (search's score and
-// window count).
+// window count). `bytes`, when given, ends the page at its byte budget
+// (store/sqlite/paging.hpp).
+class PageBytes;
 std::vector<Message> collect_messages(Conn& c, Stmt& s, std::vector<double>* extra = nullptr,
-                                      std::int64_t* window_total = nullptr);
+                                      std::int64_t* window_total = nullptr, PageBytes* bytes = nullptr);
 
 }  // namespace chat::sqlite

@@ -248,6 +248,7 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
     PageQuery page;
     page.limit = q.limit;
     page.offset = q.offset;
+    page.budget = q.budget;
     page.params.emplace_back(match);
     std::string scope;
     if (q.conversation_id) {
@@ -298,10 +299,10 @@ namespace {
 
 // One page of hits; `total` counts the in-scope matches in the ranked window.
 Result<Page<SearchHit>> fetch_hits(Conn& r, const PageQuery& page, const SearchQuery& q) {
-  return fetch_page<SearchHit>(r, page, [&](Stmt& s, std::optional<std::int64_t>& total) {
+  return fetch_page<SearchHit>(r, page, [&](Stmt& s, std::optional<std::int64_t>& total, PageBytes& bytes) {
     std::vector<double> scores;
     std::int64_t window = 0;
-    auto msgs = collect_messages(r, s, &scores, &window);
+    auto msgs = collect_messages(r, s, &scores, &window, &bytes);
     // Every row carries the window count. When none came back (past the
     // end, or limit 0) the count query runs, unless the window is empty.
     if (!msgs.empty())
