@@ -220,7 +220,8 @@ TEST_CASE("route classes: every state-changing route has one, every entry is a r
   // creates (admit_new_conversation), so the table has it as a write.
   const auto create = chatd::rate_bit(RateClass::kCreate);
   const std::set<std::pair<std::string, std::string>> creations = {
-      {"POST", "/api/chats/sessions/"}, {"POST", "/chat/conversations"}, {"POST", "/api/chat/start"}};
+      {"POST", "/api/chats/sessions/"}, {"POST", "/chat/conversations"}, {"POST", "/api/chat/start"},
+      {"POST", "/api/jobs/"}};  // a job is a quote chat that may be opened
   for (const auto& c : chatd::route_rate_classes()) {
     INFO(c.method << " " << c.pattern);
     CHECK(((c.classes & create) != 0) == (creations.count({std::string(c.method), std::string(c.pattern)}) == 1));

@@ -89,7 +89,9 @@ std::span<const RouteRateClass> route_rate_classes() noexcept {
       {"POST", "/api/jobs/{job_id}/quote-chat/", kWriteOnly},
       {"DELETE", "/api/jobs/{job_id}/quote-chat/", kWriteOnly},
       {"PATCH", "/api/jobs/{job_id}/quote-chat/{message_id}/", kWriteOnly},
-      {"POST", "/api/jobs/", kWriteOnly},
+      // A job registered is a quote chat that may be opened: a creation, or
+      // registering jobs would open quote chats past the creation limit.
+      {"POST", "/api/jobs/", kWriteCreate},
       // seed 002 (anonymous support widget): a post that opens a conversation
       // is charged as a creation by the service (SupportPost::admit_new_conversation)
       {"POST", "/api/messages/", kWriteOnly},
