@@ -161,6 +161,22 @@ TEST_CASE("reactor: bodies past the reactor's byte budget are refused with 503, 
   CHECK(r->status == 413);
 }
 
+TEST_CASE("reactor: a late body is answered 408 by a worker, with the CORS headers of its origin",
+          "[chatd][reactor][cors]") {
+  auto config = Fixture::base();
+  config.request_timeout_seconds = 1;
+  config.cors_origins = {"http://localhost:5173"};
+  Fixture f(config);
+  RawConnection c(f.port());
+  REQUIRE(c.send("POST /healthz HTTP/1.1\r\nHost: x\r\nOrigin: http://localhost:5173\r\n"
+                 "Content-Length: 10\r\n\r\nab"));
+  auto r = c.read_response(10s);
+  REQUIRE(r);
+  CHECK(r->status == 408);
+  CHECK(r->header("access-control-allow-origin") == "http://localhost:5173");
+  CHECK(json::parse(r->body)["error"]["code"] == "request_timeout");
+}
+
 TEST_CASE("reactor: 300 idle keep-alive connections against 16 threads cost no thread",
           "[chatd][reactor]") {
   auto config = Fixture::base();

@@ -432,6 +432,13 @@ void Reactor::sweep(Deadline now) {
       close_entry(e);  // linger over, or idle past the keep-alive timeout
       continue;
     }
+    if (buffered_head(e.conn.io.buffered(), options_.limits) == HeadState::kComplete) {
+      // A body not complete in time: a worker answers the 408 at once (its
+      // deadline has passed), through the connection's hooks, so a browser's
+      // request gets its CORS headers and the access log its line.
+      hand_to_worker(e);
+      continue;
+    }
     // A head not complete within the request deadline: 408, then a lingering close.
     static const std::string kTimeout = error_answer(
         408, "request_timeout", "the request was not complete within the request timeout (--request-timeout)", false);
