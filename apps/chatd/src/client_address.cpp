@@ -1,6 +1,8 @@
 #include "client_address.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
@@ -57,6 +59,22 @@ std::string ip_text(const IpBytes& ip) {
   } else {
     ::inet_ntop(AF_INET6, ip.data(), buf, sizeof buf);
   }
+  return buf;
+}
+
+std::string socket_address_text(const sockaddr_storage& a, int* port) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  int p = -1;
+  if (a.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&a);
+    ::inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf);
+    p = ntohs(in->sin_port);
+  } else if (a.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf);
+    p = ntohs(in6->sin6_port);
+  }
+  if (port != nullptr) *port = p;
   return buf;
 }
 

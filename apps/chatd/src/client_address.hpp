@@ -31,6 +31,8 @@
 
 #include "chat/result.hpp"
 
+struct sockaddr_storage;
+
 namespace chatd {
 
 // An IP address as 16 bytes (IPv4 as ::ffff:a.b.c.d).
@@ -40,6 +42,9 @@ using IpBytes = std::array<std::uint8_t, 16>;
 std::optional<IpBytes> parse_ip(std::string_view text) noexcept;
 // The canonical text of `ip` (IPv4-mapped addresses as dotted IPv4).
 std::string ip_text(const IpBytes& ip);
+// The IP of a socket address as inet_ntop writes it ("" for a family other
+// than IPv4/IPv6), and its port into `*port` when given (-1 then).
+std::string socket_address_text(const sockaddr_storage& address, int* port = nullptr);
 // The canonical text of `text` when it is an address; `text` itself otherwise.
 std::string canonical_address(std::string_view text);
 

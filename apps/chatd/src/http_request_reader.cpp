@@ -1,13 +1,13 @@
 #include "http_request_reader.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
 #include <optional>
 #include <string_view>
+
+#include "client_address.hpp"
 
 namespace chatd {
 
@@ -127,24 +127,13 @@ std::optional<std::uint64_t> content_length(const httplib::Request& req) {
 }
 
 void fill_addresses(int fd, httplib::Request& req) {
-  auto text = [](const sockaddr_storage& a, std::string& ip, int& port) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (a.ss_family == AF_INET) {
-      const auto* in = reinterpret_cast<const sockaddr_in*>(&a);
-      ::inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf);
-      port = ntohs(in->sin_port);
-    } else if (a.ss_family == AF_INET6) {
-      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a);
-      ::inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf);
-      port = ntohs(in6->sin6_port);
-    }
-    ip = buf;
-  };
   sockaddr_storage a{};
   socklen_t len = sizeof a;
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) text(a, req.remote_addr, req.remote_port);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    req.remote_addr = socket_address_text(a, &req.remote_port);
   len = sizeof a;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) text(a, req.local_addr, req.local_port);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    req.local_addr = socket_address_text(a, &req.local_port);
 }
 
 // The request line into req.method, target, path, params, version.

@@ -27,15 +27,7 @@ constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 constexpr int kMaxEvents = 256;
 constexpr int kMaxAcceptsPerWake = 512;  // then serve the other events
 
-std::string peer_text(const sockaddr_storage& a) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (a.ss_family == AF_INET) {
-    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&a)->sin_addr, buf, sizeof buf);
-  } else if (a.ss_family == AF_INET6) {
-    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&a)->sin6_addr, buf, sizeof buf);
-  }
-  return canonical_address(buf);
-}
+std::string peer_text(const sockaddr_storage& a) { return canonical_address(socket_address_text(a)); }
 
 // A whole answer of the reactor's own (caps, head deadline): one JSON error,
 // then the connection ends.
