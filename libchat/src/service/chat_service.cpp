@@ -122,6 +122,15 @@ class ServiceImpl final : public ChatService {
     return core_.guard("check_reply", who, [&] { return replies_.check(who, key, r); });
   }
 
+  // ---- live updates: PLACEHOLDER on branch r-events-api only (never merged as is).
+  Result<std::unique_ptr<EventStream>> open_event_stream(const Principal&, const ConversationKey&,
+                                                         std::optional<std::int64_t>, EventListener) override {
+    return Error::internal("event streams not built yet");
+  }
+  Status send_typing(const Principal&, const ConversationKey&, bool) override {
+    return Error::internal("event streams not built yet");
+  }
+
   // ---- registries
   Result<Agent> put_agent(const Principal& who, Agent a) override {
     return core_.guard("put_agent", who, [&] { return registries_.put_agent(who, std::move(a)); });

@@ -75,6 +75,15 @@ class SqliteStore final : public Store {
   Result<ActivityLog> activity(const ActivityQuery& q) override;
   Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) override;
 
+  // PLACEHOLDER on branch r-events-api only (replaced by the change log work; never merged as is).
+  Result<EventPage> list_events(std::int64_t, std::int64_t, std::int64_t) override {
+    return Error::internal("change log not built yet");
+  }
+  Result<std::int64_t> last_event_id() override { return Error::internal("change log not built yet"); }
+  Result<std::int64_t> trim_events(Timestamp, std::int64_t) override {
+    return Error::internal("change log not built yet");
+  }
+
  private:
   // Declaration order is destruction order reversed: the indexer stops
   // before the connections close, and the lock file is released last.
