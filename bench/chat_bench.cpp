@@ -434,10 +434,11 @@ Stats bench_raw_fts(const Config& cfg, const std::string& path, const char* word
 // 2 * replies / kReplySessions messages while it is measured.
 constexpr std::int64_t kReplySessions = 40;
 
-Stats bench_replies(const Config& cfg, std::int64_t size) {
+Stats bench_replies(const Config& cfg, std::int64_t size, Stats* reads) {
   const std::string path = cfg.dir + "/bench-reply-" + std::to_string(size) + ".db";
   chat::ServiceDeps deps;
   deps.store = open_bench_store(path);
+  std::shared_ptr<chat::Store> store = deps.store;
   deps.llm = chat::make_echo_provider();
   auto service = must(chat::make_chat_service(std::move(deps)), "make service");
   const auto who = chat::Principal::user("bench");
@@ -460,6 +461,23 @@ Stats bench_replies(const Config& cfg, std::int64_t size) {
   };
   time_ops(kReplySessions, reply);  // warm: one reply per session, untimed
   auto st = time_ops(cfg.replies, reply);
+  if (reads != nullptr) {
+    // What the window reads of it: batches as the service asks for them,
+    // up to 1,000 messages (the budget of these short turns is never full).
+    *reads = time_ops(cfg.replies, [&](std::int64_t i) {
+      chat::ContextQuery q;
+      q.counter = "bytes/4";
+      std::int64_t got = 0, batch = 32;
+      for (;;) {
+        q.limit = std::min(batch, 1001 - got);
+        auto rows = must(store->list_context(sessions[static_cast<std::size_t>(i % kReplySessions)], q), "context");
+        got += static_cast<std::int64_t>(rows.size());
+        if (static_cast<std::int64_t>(rows.size()) < q.limit || got > 1000) break;
+        q.before_id = rows.back().id;
+        batch = std::min<std::int64_t>(batch * 2, 256);
+      }
+    });
+  }
   service.reset();
   remove_db(path);
   return st;
@@ -470,7 +488,8 @@ void bench_reply_window(const Config& cfg) {
               static_cast<long long>(cfg.replies), static_cast<long long>(kReplySessions));
   Stats small;
   for (std::int64_t size : {10, 1000, 6000}) {
-    auto st = bench_replies(cfg, size);
+    Stats reads;
+    auto st = bench_replies(cfg, size, &reads);
     const std::string label = "reply, " + std::to_string(size) + " messages in the session";
     if (size == 10) {
       print_row(label.c_str(), st);
@@ -478,6 +497,7 @@ void bench_reply_window(const Config& cfg) {
     } else {
       print_row(label.c_str(), st, "p50 of the 10-message p50", st.pct(50) / std::max(small.pct(50), 1e-9));
     }
+    print_row("  of which Store::list_context batches", reads);
   }
 }
 
