@@ -474,7 +474,7 @@ Stats bench_replies(const Config& cfg, std::int64_t size, Stats* reads) {
         got += static_cast<std::int64_t>(rows.size());
         if (static_cast<std::int64_t>(rows.size()) < q.limit || got > 1000) break;
         q.before_id = rows.back().id;
-        batch = std::min<std::int64_t>(batch * 2, 256);
+        batch = std::min<std::int64_t>(batch * 4, 512);
       }
     });
   }

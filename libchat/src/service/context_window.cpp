@@ -7,9 +7,12 @@ namespace chat::detail {
 namespace {
 
 // Batches grow from a size that holds a short conversation in one read to
-// one that keeps the reads of a 1,000-message window few.
+// one that keeps the reads of a 1,000-message window few (32, 128, 512, 512:
+// each read costs about 20 rows' worth; rows read past the budget are at
+// most the last batch).
 constexpr std::int64_t kFirstBatch = 32;
-constexpr std::int64_t kLargestBatch = 256;
+constexpr std::int64_t kBatchGrowth = 4;
+constexpr std::int64_t kLargestBatch = 512;
 
 std::string too_long(std::string_view what, std::int64_t tokens, std::int64_t budget) {
   return "the message is too long for the model's context window (" + std::string(what) + std::to_string(tokens) +
@@ -97,7 +100,7 @@ Result<ContextWindow> build_context_window(const ContextParams& params, const Hi
         w.prompt_tokens += n;
         picked.push_back(std::move(row));
       }
-      batch = std::min(batch * 2, kLargestBatch);
+      batch = std::min(batch * kBatchGrowth, kLargestBatch);
     }
   }
   w.history_used = picked.size();
