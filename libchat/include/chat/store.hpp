@@ -127,6 +127,11 @@ struct ContextQuery {
   std::int64_t before_id = 0;  // when > 0, only messages with id < before_id: the next batch's cursor
   std::string counter;         // the caller's TokenCounter::counter_id(); "": no stored count is returned
   std::int64_t limit = 64;     // messages in this batch
+  // When > 0, the batch also ends after the message whose content takes the
+  // batch's content bytes past max_bytes: a caller whose budget those bytes
+  // surely exceed (TokenCounter::max_token_bytes) reads no further. Bounds
+  // the memory of one batch (512 messages at the content limit are 128 MiB).
+  std::size_t max_bytes = 0;
 };
 
 class Store {
@@ -225,7 +230,8 @@ class Store {
   // batches: live messages of role user, assistant or agent, with non-empty
   // content and status other than failed (soft-deleted and cleared messages
   // never appear). At most `q.limit` of them with id < `q.before_id`; fewer
-  // than the limit means none older are left. Reads only what
+  // than the limit means none older are left, or the batch passed
+  // `q.max_bytes`. Reads only what
   // ContextMessage holds. A caller fills its token budget newest first and
   // asks for the next batch (before_id = the last id it got) only while the
   // budget has room, so a reply reads about what its window holds however

@@ -1,6 +1,7 @@
 #include "service/context_window.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace chat::detail {
 
@@ -77,7 +78,14 @@ Result<ContextWindow> build_context_window(const ContextParams& params, const Hi
       // One more than the room left, to know whether the cap cut anything.
       const std::int64_t room = params.max_history - static_cast<std::int64_t>(picked.size());
       const std::int64_t want = std::min(batch, room + 1);
-      CHAT_ASSIGN_OR_RETURN(auto rows, history(want));
+      // Content past max_token_bytes * budget bytes cannot all fit: reading
+      // further would only hold memory.
+      const std::int64_t per_token = counter.max_token_bytes();
+      const std::size_t max_bytes =
+          per_token > 0 && budget < (std::numeric_limits<std::int64_t>::max() / per_token)
+              ? static_cast<std::size_t>(std::max<std::int64_t>(budget * per_token, 1))  // 0 would mean no bound
+              : 0;
+      CHAT_ASSIGN_OR_RETURN(auto rows, history(want, max_bytes));
       done = static_cast<std::int64_t>(rows.size()) < want;
       for (auto& row : rows) {
         if (static_cast<std::int64_t>(picked.size()) == params.max_history) {
@@ -112,10 +120,14 @@ Result<ContextWindow> build_context_window(const ContextParams& params, const Hi
 
 Result<ContextWindow> build_context_window(const ContextParams& params, const TokenCounter& counter) {
   auto next = params.history.rbegin();
-  const HistoryReader reader = [&](std::int64_t limit) -> Result<std::vector<ContextMessage>> {
+  const HistoryReader reader = [&](std::int64_t limit, std::size_t max_bytes) -> Result<std::vector<ContextMessage>> {
     std::vector<ContextMessage> out;
-    for (; next != params.history.rend() && static_cast<std::int64_t>(out.size()) < limit; ++next) {
+    std::size_t bytes = 0;
+    for (; next != params.history.rend() && static_cast<std::int64_t>(out.size()) < limit &&
+           (max_bytes == 0 || bytes <= max_bytes);
+         ++next) {
       if (!eligible_for_context(*next)) continue;
+      bytes += next->content.size();
       out.push_back(ContextMessage{next->id, next->role, next->content, std::nullopt});
     }
     return out;

@@ -67,9 +67,13 @@ struct ContextWindow {
 };
 
 // The next batch of eligible history (the rule above), newest first, older
-// than every message of the batches before: at most `limit` messages; fewer
-// means none are left. Store::list_context with a moving before_id.
-using HistoryReader = std::function<Result<std::vector<ContextMessage>>(std::int64_t limit)>;
+// than every message of the batches before: at most `limit` messages, and
+// ending after the one whose content takes the batch past `max_bytes` when
+// that is > 0; fewer than `limit` means none are left or the bytes ran out
+// (either way the window needs no more). Store::list_context with a moving
+// before_id.
+using HistoryReader =
+    std::function<Result<std::vector<ContextMessage>>(std::int64_t limit, std::size_t max_bytes)>;
 
 // Fails with kInvalidArgument field "content" when the new message does not
 // fit beside the system parts, and field "initial_context" when there is no

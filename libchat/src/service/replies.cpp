@@ -145,8 +145,9 @@ Result<ContextWindow> Replies::context(const Conversation& c, const ReplyRequest
   ContextQuery q;
   q.before_id = user ? user->id : 0;
   q.counter = std::string(core_.tokens->counter_id());
-  const HistoryReader history = [&](std::int64_t limit) -> Result<std::vector<ContextMessage>> {
+  const HistoryReader history = [&](std::int64_t limit, std::size_t max_bytes) -> Result<std::vector<ContextMessage>> {
     q.limit = limit;
+    q.max_bytes = max_bytes;
     CHAT_ASSIGN_OR_RETURN(auto batch, core_.store->list_context(c.id, q));
     if (!batch.empty()) q.before_id = batch.back().id;
     return batch;

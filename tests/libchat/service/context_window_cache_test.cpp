@@ -432,3 +432,34 @@ TEST_CASE("window: a message longer than the whole window is refused by its leng
   CHECK(detail::over_budget_by_length(std::string(41, 'a'), 10, *est));
   CHECK_FALSE(detail::over_budget_by_length(std::string(40, 'a'), 10, *est));
 }
+
+TEST_CASE("window: a batch is read only as far as its bytes could still fit", "[window]") {
+  // 100 short messages, older than them 1,000 of 64 KiB: the window asks for
+  // batches no larger than 4 bytes a token times the budget left.
+  std::vector<ContextMessage> newest_first;
+  for (int i = 0; i < 100; ++i) newest_first.push_back({2000 - i, Role::kUser, "short one", std::nullopt});
+  for (int i = 0; i < 1000; ++i) newest_first.push_back({1000 - i, Role::kUser, std::string(64 * 1024, 'z'), std::nullopt});
+  std::size_t next = 0, bytes_read = 0;
+  std::vector<std::size_t> bounds;
+  const detail::HistoryReader reader = [&](std::int64_t limit, std::size_t max_bytes) -> Result<std::vector<ContextMessage>> {
+    bounds.push_back(max_bytes);
+    std::vector<ContextMessage> out;
+    std::size_t bytes = 0;
+    while (next < newest_first.size() && static_cast<std::int64_t>(out.size()) < limit &&
+           (max_bytes == 0 || bytes <= max_bytes)) {
+      bytes += newest_first[next].content.size();
+      out.push_back(newest_first[next++]);
+    }
+    bytes_read += bytes;
+    return out;
+  };
+  auto est = make_estimating_token_counter();
+  detail::ContextParams p;
+  p.new_message = kQuestion;
+  auto w = detail::build_context_window(p, reader, *est);
+  REQUIRE(w.ok());
+  CHECK(w->history_used == 100);
+  CHECK(w->history_truncated);
+  for (const auto b : bounds) CHECK((b > 0 && b <= 4 * 8192));
+  CHECK(bytes_read < 100 * 9 + 64 * 1024 + 64 * 1024);  // one large message read past the window, not 512
+}

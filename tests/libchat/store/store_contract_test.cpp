@@ -1171,6 +1171,16 @@ TEST_CASE("store: list_context reads history newest first, with counts of the as
   CHECK((*older)[0].id == a1);
   CHECK((*older)[1].id == u1);
 
+  // A byte bound ends a batch after the message that passes it.
+  q.limit = 100;
+  q.before_id = 0;
+  q.max_bytes = 4;  // "four" (4 bytes) does not pass it, "three" does
+  auto cut = store->list_context(conv, q);
+  REQUIRE(cut.ok());
+  REQUIRE(cut->size() == 2);
+  CHECK((*cut)[1].id == g1);
+  q.max_bytes = 0;
+
   // An edit drops the count unless it brings one.
   MessagePatch p;
   p.content = "four, edited";

@@ -302,7 +302,8 @@ Result<std::vector<ContextMessage>> Messages::list_context(std::int64_t conversa
     s->bindNoCopy(3, q.counter);
     s->bind(4, q.limit);
     out.reserve(static_cast<std::size_t>(std::min<std::int64_t>(q.limit, 256)));
-    while (s->executeStep()) {
+    std::size_t bytes = 0;
+    while ((q.max_bytes == 0 || bytes <= q.max_bytes) && s->executeStep()) {
       ContextMessage m;
       m.id = s->getColumn(0).getInt64();
       m.role = parse_role(s->getColumn(1).getText()).value_or(Role::kUser);
@@ -310,6 +311,7 @@ Result<std::vector<ContextMessage>> Messages::list_context(std::int64_t conversa
       m.content.assign(static_cast<const char*>(content.getBlob()), static_cast<std::size_t>(content.getBytes()));
       const auto tokens = s->getColumn(3);
       if (!tokens.isNull()) m.tokens = tokens.getInt64();
+      bytes += m.content.size();
       out.push_back(std::move(m));
     }
     return out;
