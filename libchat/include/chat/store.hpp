@@ -296,7 +296,9 @@ class Store {
   virtual Result<std::int64_t> last_event_id() = 0;
   // Removes every event made before `before` (at most `max_rows` of them,
   // oldest first, so a trim never holds the writer long) and raises the trim
-  // floor; returns how many were removed.
+  // floor; returns how many were removed. Removes a prefix in id order: it
+  // stops at the first event made at or after `before`. kInvalidArgument
+  // "max_rows" (below 1).
   virtual Result<std::int64_t> trim_events(Timestamp before, std::int64_t max_rows = 10'000) = 0;
 
   // ---- seeds 002 / 003: analytics (read-only, on the reader pool, one snapshot each)
