@@ -62,6 +62,13 @@ class StubChatService : public chat::ChatService {
   chat::Status check_reply(const chat::Principal&, const chat::ConversationKey&, const chat::ReplyRequest&) override {
     return stub();
   }
+  chat::Result<std::unique_ptr<chat::EventStream>> open_event_stream(const chat::Principal&,
+                                                                     const chat::ConversationKey&,
+                                                                     std::optional<std::int64_t>,
+                                                                     chat::EventListener) override {
+    return stub();
+  }
+  chat::Status send_typing(const chat::Principal&, const chat::ConversationKey&, bool) override { return stub(); }
   chat::Result<chat::ThreadMessages> list_thread_messages(const chat::Principal&, const chat::ConversationKey&,
                                                           chat::MessageQuery) override {
     return stub();

@@ -3,6 +3,7 @@
 
 #include "chat/analytics.hpp"
 #include "chat/coach.hpp"
+#include "chat/events.hpp"
 #include "chat/keys.hpp"
 #include "chat/llm.hpp"
 #include "chat/logger.hpp"

@@ -25,7 +25,8 @@
 // - Idempotent posts. A post with a client_id that names a live message of
 //   the conversation returns that message (replayed = true) when role and
 //   content are the same, and kConflict (field "client_id") when they differ.
-// - Events. Every change to a conversation wakes wait_for_messages().
+// - Events. Every change to a conversation is in the store's change log
+//   (chat/events.hpp) and wakes wait_for_messages() and the event streams.
 // - Input. Text is valid UTF-8 within the byte limits of ServiceOptions;
 //   metadata is a JSON object. A bad field answers kInvalidArgument naming the
 //   field by its C++ name ("content", "client_id", ...); layers above rename it.
@@ -42,6 +43,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -50,6 +52,7 @@
 
 #include "chat/analytics.hpp"
 #include "chat/coach.hpp"
+#include "chat/events.hpp"
 #include "chat/keys.hpp"
 #include "chat/llm.hpp"
 #include "chat/logger.hpp"
@@ -80,6 +83,46 @@ struct ThreadMessages {
 struct ThreadMessage {
   Conversation conversation;
   Message message;
+};
+
+// What an open EventStream calls (on the thread of whoever made the change,
+// after it committed): both must be quick (enqueue, notify) and must not call
+// the service or the stream. Either may be empty.
+struct EventListener {
+  // New events may be readable with EventStream::read(). Spurious calls
+  // happen; a change never goes without one.
+  std::function<void()> changed;
+  // An ephemeral event (typing) of the streamed conversation, complete.
+  std::function<void(const Event& event)> ephemeral;
+};
+
+// One caller's live view of one conversation's change log
+// (ChatService::open_event_stream). A cursor that starts where the caller
+// asked and moves past every event read(): replay and live delivery are the
+// same reads, so the switch from one to the other has no gap and no
+// duplicate. Destroying the stream unsubscribes: once the destructor
+// returned, the listener is not running and will not run again. A stream
+// must not outlive the service that opened it.
+// Thread safety: one thread at a time per stream (distinct streams: any).
+class EventStream {
+ public:
+  virtual ~EventStream() = default;
+  // The conversation as it was when the stream opened.
+  virtual const Conversation& conversation() const noexcept = 0;
+  // The id of the last event read (or of the cursor the stream opened at).
+  // A read that reached the end of the log also moves it to the log's newest
+  // id (the ids between are other conversations'), so that an idle stream's
+  // cursor never falls out of the log's retention: resuming from cursor()
+  // misses nothing and repeats nothing.
+  virtual std::int64_t cursor() const noexcept = 0;
+  // The next events after the cursor, at most `limit` (1..1000), and moves
+  // the cursor past them. Checks again that the conversation is visible to
+  // the caller: once it is not (deleted, after its conversation.deleted was
+  // read; given to another owner), answers not visible (kNotFound), and the
+  // caller should end the stream. reset: the cursor fell out of the log
+  // (chat/events.hpp); the cursor then moves to the log's newest id.
+  // kInvalidArgument "limit".
+  virtual Result<EventPage> read(std::int64_t limit) = 0;
 };
 
 // Bounds on the service's model calls (issue 9: a paid, slow dependency
@@ -147,6 +190,10 @@ struct ServiceOptions {
   // listing is kUnauthenticated. Only for trusted networks (issue 9).
   bool anonymous_listing = false;
   ModelCallBounds model_calls;  // issue 9
+  // How long the change log keeps events (chat/events.hpp; issue 14): a
+  // stream resumed from an older cursor gets a reset. The service trims the
+  // log as it writes, at most once a minute. 0: never trimmed.
+  std::chrono::milliseconds event_retention = std::chrono::hours(24 * 7);
 };
 
 // The bounds a caller of the service must respect (ChatService::limits()):
@@ -287,6 +334,24 @@ class ChatService {
   virtual Result<std::vector<Message>> wait_for_messages(const Principal& who, const ConversationKey& key,
                                                          std::int64_t after_id, std::chrono::milliseconds timeout,
                                                          std::stop_token stop = {}) = 0;
+
+  // ---- live updates (chat/events.hpp; issue 14)
+
+  // Opens a stream of the change log of the conversation `key` names, if
+  // visible to `who`, at `after_id` (events after it are replayed first:
+  // SSE Last-Event-ID), or at the log's newest event when nullopt (live only).
+  // Deleted conversations are not visible (an admin's too: streams show live
+  // rows). `listener` is called as EventListener says until the stream is
+  // destroyed. Errors: not visible; kInvalidArgument "after_id" (negative).
+  // An `after_id` outside the log is not an error: the first read() answers reset.
+  virtual Result<std::unique_ptr<EventStream>> open_event_stream(const Principal& who, const ConversationKey& key,
+                                                                 std::optional<std::int64_t> after_id,
+                                                                 EventListener listener) = 0;
+  // Tells the streams open on the conversation that the caller is typing (or
+  // stopped: `active` false); stored nowhere. The event's Typing names the
+  // caller (user_id; role kAgent for agents and admins, kUser otherwise).
+  // Errors: not visible; kGone when the conversation is expired or inactive.
+  virtual Status send_typing(const Principal& who, const ConversationKey& key, bool active) = 0;
 
   // ---- AI replies (chat/reply.hpp)
 

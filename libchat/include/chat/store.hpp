@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "chat/events.hpp"
 #include "chat/result.hpp"
 #include "chat/time.hpp"
 #include "chat/token_counter.hpp"
@@ -311,6 +312,40 @@ class Store {
   // Indexes every message not yet in the search index (new or edited);
   // returns how many rows were (re)indexed.
   virtual Result<std::int64_t> flush_search_index() = 0;
+
+  // ---- change log (chat/events.hpp; issue 14)
+  // Every method above that changes a conversation or a message appends its
+  // events in its own transaction (nothing when it fails or changes nothing):
+  //   create_conversation                 conversation.created
+  //   create_conversation_with_message    conversation.created, message.created
+  //   append_message (created only)       message.created
+  //   update_conversation                 conversation.updated
+  //   soft_delete_conversation            conversation.deleted
+  //   restore_conversation                conversation.restored
+  //   clear_conversation                  conversation.cleared (one event, whatever the count)
+  //   mark_read (only when the mark or a status moved)  conversation.read
+  //   update_message                      message.updated
+  //   soft_delete_message                 message.deleted (stored redacted)
+  //   restore_message                     message.restored
+  // purge removes the events of the rows it removes (a purged conversation's
+  // all; a purged message's all but its message.deleted, which holds no text).
+
+  // Events of one conversation with id > `after_id`, oldest first, at most
+  // `limit` (1..1000), messages redacted as chat/events.hpp says. Does not
+  // check that the conversation exists (a deleted one still has its log).
+  // reset (events empty) when `after_id` is below the trim floor (the largest
+  // id trim_events removed) or above the newest id. kInvalidArgument "after_id"
+  // (negative), "limit".
+  virtual Result<EventPage> list_events(std::int64_t conversation_id, std::int64_t after_id,
+                                        std::int64_t limit) = 0;
+  // The newest event id of the store (0 when none was ever written).
+  virtual Result<std::int64_t> last_event_id() = 0;
+  // Removes every event made before `before` (at most `max_rows` of them,
+  // oldest first, so a trim never holds the writer long) and raises the trim
+  // floor; returns how many were removed. Removes a prefix in id order: it
+  // stops at the first event made at or after `before`. kInvalidArgument
+  // "max_rows" (below 1).
+  virtual Result<std::int64_t> trim_events(Timestamp before, std::int64_t max_rows = 10'000) = 0;
 
   // ---- seeds 002 / 003: analytics (read-only, on the reader pool, one snapshot each)
   // The conversations matching `q` and their messages, in a compact form.

@@ -170,7 +170,7 @@ Result<Message> Replies::store_user_message(const Conversation& c, const ReplyRe
   if (!stored) return not_found_as(std::move(stored).error(), conversation_not_found(c.kind));
   if (!stored->created && (stored->message.role != Role::kUser || stored->message.content != r.content))
     return Error::conflict("client_id", "client_id is already used by a different message");
-  if (stored->created) core_.hub.publish(c.id, "message.created", stored->message.id);
+  if (stored->created) core_.publish(c.id, "message.created", stored->message.id);
   return std::move(stored->message);
 }
 
@@ -262,7 +262,7 @@ Result<Message> Replies::store_answer(const Conversation& c, const Generated& g,
     core_.log(LogLevel::kWarn, "storing the assistant message failed: " + stored.error().message);
     return not_found_as(std::move(stored).error(), conversation_not_found(c.kind));
   }
-  core_.hub.publish(c.id, "message.created", stored->message.id);
+  core_.publish(c.id, "message.created", stored->message.id);
   return std::move(stored->message);
 }
 

@@ -13,6 +13,7 @@
 #include "json_text.hpp"
 #include "store/sqlite/audit.hpp"
 #include "store/sqlite/conversations.hpp"
+#include "store/sqlite/event_log.hpp"
 #include "store/sqlite/paging.hpp"
 #include "store/sqlite/rows.hpp"
 #include "store/sqlite/search_index.hpp"
@@ -106,7 +107,7 @@ Result<AppendOutcome> Messages::prepare(std::int64_t conversation_id, const NewM
 
 // Statements per append: BEGIN, [conversation row for the precondition],
 // [client_id lookup], UPDATE of the counters (which doubles as the
-// "conversation is live" check), INSERT, COMMIT. Fewer statements is most of
+// "conversation is live" check), INSERT, the event's INSERT, COMMIT. Fewer statements is most of
 // what keeps append near a raw insert.
 Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, const NewMessage& m,
                                        AppendOutcome out, const AppendPrecondition& precondition) {
@@ -190,6 +191,7 @@ Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, co
     msg.attachments.push_back(
         Attachment{w.db().getLastInsertRowid(), msg.id, a.file_name, a.file_type, a.file_size, a.file_path, now});
   }
+  write_message_event(w, EventType::kMessageCreated, msg, now);
   index_.appended(msg.id);
   return out;
 }
@@ -390,7 +392,9 @@ Result<Message> Messages::update(std::int64_t id, const MessagePatch& p, const A
         s->exec();
       }
       if (p.content && *p.content != cur.content) edited_indexed = index_.queue_edit(w, id);
-      return load_message(w, id, false);
+      CHAT_ASSIGN_OR_RETURN(Message updated, load_message(w, id, false));
+      write_message_event(w, EventType::kMessageUpdated, updated, now);
+      return updated;
     });
     if (r && edited_indexed) index_.edited();
     return r;
@@ -426,13 +430,15 @@ Result<std::vector<MessageVersion>> Messages::versions(std::int64_t message_id) 
 
 Status Messages::soft_delete(std::int64_t id, const AuditContext& audit) {
   return db_.write<void>([&](Conn& w) -> Status {
-    CHAT_ASSIGN_OR_RETURN(const Message cur, load_message(w, id, false));
+    CHAT_ASSIGN_OR_RETURN(Message cur, load_message(w, id, false));
     auto s = w.prepare_static("UPDATE messages SET deleted_at = ? WHERE id = ?");
     s->bind(1, to_millis(audit.at));
     s->bind(2, id);
     s->exec();
     adjust_counters(w, cur, -1, audit.at);
     write_audit(w, audit, "message.delete", "message", id, cur.conversation_id, "{}");
+    cur.deleted_at = audit.at;
+    write_message_event(w, EventType::kMessageDeleted, cur, audit.at);
     return {};
   });
 }
@@ -458,7 +464,9 @@ Result<Message> Messages::restore(std::int64_t id, const AuditContext& audit) {
     s->exec();
     adjust_counters(w, *cur, +1, audit.at);
     write_audit(w, audit, "message.restore", "message", id, cur->conversation_id, "{}");
-    return load_message(w, id, false);
+    CHAT_ASSIGN_OR_RETURN(Message restored, load_message(w, id, false));
+    write_message_event(w, EventType::kMessageRestored, restored, audit.at);
+    return restored;
   });
 }
 

@@ -14,7 +14,8 @@ SqliteStore::SqliteStore(const SqliteOptions& options)
       messages_(db_, index_),
       registries_(db_),
       audit_(db_),
-      activity_(db_) {}
+      activity_(db_),
+      events_(db_) {}
 
 Status SqliteStore::init() {
   CHAT_RETURN_IF_ERROR(db_.open());
@@ -122,6 +123,16 @@ Result<std::int64_t> SqliteStore::purge(Timestamp deleted_before, const AuditCon
   return audit_.purge(deleted_before, audit);
 }
 Result<std::int64_t> SqliteStore::flush_search_index() { return index_.flush(); }
+
+// ---- change log
+
+Result<EventPage> SqliteStore::list_events(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit) {
+  return events_.list(conversation_id, after_id, limit);
+}
+Result<std::int64_t> SqliteStore::last_event_id() { return events_.last_id(); }
+Result<std::int64_t> SqliteStore::trim_events(Timestamp before, std::int64_t max_rows) {
+  return events_.trim(before, max_rows);
+}
 
 // ---- analytics
 

@@ -6,6 +6,7 @@
 //   schema.hpp        migrations
 //   conversations.hpp / messages.hpp / registries.hpp / audit.hpp  the tables
 //   search_index.hpp  the background FTS indexer and search
+//   event_log.hpp     the change log (written by the tables above in their transactions)
 //   activity.hpp      the analytics SQL
 // Private; the public factories are in chat/sqlite_store.hpp.
 #pragma once
@@ -16,6 +17,7 @@
 #include "store/sqlite/audit.hpp"
 #include "store/sqlite/conversations.hpp"
 #include "store/sqlite/database.hpp"
+#include "store/sqlite/event_log.hpp"
 #include "store/sqlite/messages.hpp"
 #include "store/sqlite/registries.hpp"
 #include "store/sqlite/search_index.hpp"
@@ -76,6 +78,10 @@ class SqliteStore final : public Store {
   Result<ActivityLog> activity(const ActivityQuery& q) override;
   Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) override;
 
+  Result<EventPage> list_events(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit) override;
+  Result<std::int64_t> last_event_id() override;
+  Result<std::int64_t> trim_events(Timestamp before, std::int64_t max_rows) override;
+
  private:
   // Declaration order is destruction order reversed: the indexer stops
   // before the connections close, and the lock file is released last.
@@ -86,6 +92,7 @@ class SqliteStore final : public Store {
   Registries registries_;
   AuditTrail audit_;
   Activity activity_;
+  EventLog events_;
 };
 
 }  // namespace chat::sqlite
