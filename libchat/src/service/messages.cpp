@@ -58,6 +58,7 @@ Result<std::optional<Message>> Messages::find_replay(std::int64_t conversation_i
 Result<PostResult> Messages::post(const Principal& who, const ConversationKey& key, NewMessage m) {
   if (m.agent_side) m.role = agent_side_role(who);
   CHAT_RETURN_IF_ERROR(validate_new(m));
+  m.content_tokens = core_.context_tokens(m.role, m.status, m.content);
   std::int64_t id = key.id;
   bool by_integer_id = key.by == ConversationKey::By::kId;
   if (!by_integer_id) {
@@ -156,6 +157,9 @@ Result<Message> Messages::edit(const Principal& who, const MessageKey& key, Mess
   const auto& [m, c] = found;
   CHAT_RETURN_IF_ERROR(check_role_allowed(who, c, m.role));
   CHAT_RETURN_IF_ERROR(check_writable(c, core_.now()));
+  // Counted for the status the message will have; a failed one has none.
+  patch.content_tokens = std::nullopt;
+  if (patch.content) patch.content_tokens = core_.context_tokens(m.role, patch.status.value_or(m.status), *patch.content);
   // The store keeps what the edit replaces and audits who edited when.
   auto updated = core_.store->update_message(m.id, patch, core_.audit(who));
   if (!updated) return not_found_as(std::move(updated).error(), message_not_found());

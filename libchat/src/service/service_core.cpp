@@ -50,4 +50,13 @@ AuditContext ServiceCore::audit(const Principal& who) const {
   return AuditContext{who.is_anonymous() ? std::string() : who.user_id, now()};
 }
 
+std::optional<TokenCount> ServiceCore::context_tokens(Role role, MessageStatus status, std::string_view content,
+                                                      std::optional<std::int64_t> counted) const {
+  const std::string_view id = tokens->counter_id();
+  if (id.empty() || id.size() > kMaxCounterIdBytes || content.empty() || status == MessageStatus::kFailed ||
+      role == Role::kSystem)
+    return std::nullopt;
+  return TokenCount{counted ? *counted : tokens->count(content), std::string(id)};
+}
+
 }  // namespace chat::detail

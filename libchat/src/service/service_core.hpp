@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -66,6 +67,14 @@ struct ServiceCore {
   void log(LogLevel level, const std::string& message) const;
   // Who did a destructive change, and when (anonymous callers: no actor).
   AuditContext audit(const Principal& who) const;
+  // The count the store keeps with a message for context windows
+  // (NewMessage::content_tokens): `content` counted by the service's counter,
+  // or nullopt when the counter's counts are not cached (no counter_id) or
+  // the message can never be in a window (a system or failed message, empty
+  // content). `counted`: the caller's count of this content by this
+  // counter, not counted again.
+  std::optional<TokenCount> context_tokens(Role role, MessageStatus status, std::string_view content,
+                                           std::optional<std::int64_t> counted = std::nullopt) const;
 
   // Runs `f` for operation `op` of `who` under the common rules above.
   template <typename F>

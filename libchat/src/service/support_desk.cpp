@@ -23,6 +23,7 @@ Result<SupportPostResult> SupportDesk::post(const Principal& who, SupportPost p)
   m.role = is_staff(who) ? Role::kAgent : Role::kUser;
   m.content = std::move(p.content);
   CHAT_RETURN_IF_ERROR(messages_.validate_new(m));
+  m.content_tokens = core_.context_tokens(m.role, m.status, m.content);
   if (p.after_id) CHAT_RETURN_IF_ERROR(check_non_negative("after_id", *p.after_id));
   CHAT_RETURN_IF_ERROR(check_text("name", p.name, kMaxNameBytes));
   CHAT_RETURN_IF_ERROR(check_text("email", p.email, kMaxNameBytes));

@@ -88,6 +88,9 @@ Result<Message> SqliteStore::find_message_by_client_id(std::int64_t conversation
 Result<Page<Message>> SqliteStore::list_messages(std::int64_t conversation_id, const MessageQuery& q) {
   return messages_.list(conversation_id, q);
 }
+Result<std::vector<ContextMessage>> SqliteStore::list_context(std::int64_t conversation_id, const ContextQuery& q) {
+  return messages_.list_context(conversation_id, q);
+}
 Result<Message> SqliteStore::update_message(std::int64_t id, const MessagePatch& p, const AuditContext& audit) {
   return messages_.update(id, p, audit);
 }

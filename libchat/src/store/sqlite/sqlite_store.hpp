@@ -55,6 +55,7 @@ class SqliteStore final : public Store {
   Result<Message> find_message_by_uuid(std::string_view uuid, bool include_deleted) override;
   Result<Message> find_message_by_client_id(std::int64_t conversation_id, std::string_view client_id) override;
   Result<Page<Message>> list_messages(std::int64_t conversation_id, const MessageQuery& q) override;
+  Result<std::vector<ContextMessage>> list_context(std::int64_t conversation_id, const ContextQuery& q) override;
   Result<Message> update_message(std::int64_t id, const MessagePatch& p, const AuditContext& audit) override;
   Result<std::vector<MessageVersion>> list_message_versions(std::int64_t message_id) override;
   Status soft_delete_message(std::int64_t id, const AuditContext& audit) override;
