@@ -229,11 +229,12 @@ TEST_CASE("config: --max-event-streams and --max-event-streams-per-address (issu
   fails({"--max-event-streams", "lots"});
   CHECK_THAT(chatd::usage_text(), Catch::Contains("--max-event-streams-per-address"));
 
-  // The default: 10,000 within half of what the open file limit leaves.
+  // The default: 10,000 within three quarters of what the open file limit leaves.
   chatd::Config c;
   c.threads = 64;
   CHECK(chatd::effective_max_event_streams(c, 1'048'576) == 10'000);
-  CHECK(chatd::effective_max_event_streams(c, 4'096) == (4'096 - 64 - 256) / 2);
+  CHECK(chatd::effective_max_event_streams(c, 4'096) == (4'096 - 64 - 256) / 4 * 3);
+  CHECK(chatd::effective_max_event_streams(c, 20'000) == 10'000);  // this machine's hard limit
   CHECK(chatd::effective_max_event_streams(c, 100) == 64);
   c.max_event_streams = 123;
   CHECK(chatd::effective_max_event_streams(c, 100) == 123);

@@ -422,7 +422,7 @@ int effective_llm_max_concurrent_per_address(const Config& c) noexcept {
 
 int effective_max_event_streams(const Config& c, long long file_limit) noexcept {
   if (c.max_event_streams > 0) return c.max_event_streams;
-  const long long room = (file_limit - c.threads - kFileMargin) / 2;
+  const long long room = (file_limit - c.threads - kFileMargin) / 4 * 3;
   return static_cast<int>(std::clamp<long long>(room, 64, kDefaultMaxEventStreams));
 }
 
@@ -577,8 +577,8 @@ the command line wins):
   --max-streams-per-address N  stream slots one client address may hold; more
                            answer 429 (default: max-streams / 10, at least 1)
   --max-event-streams N    open event streams (SSE, GET .../events) in all; more
-                           answer 429 (default 10000, within half of the open
-                           file limit)
+                           answer 429 (default 10000, within three quarters of
+                           the open file limit)
   --max-event-streams-per-address N  event streams one client address may hold;
                            more answer 429 (default 256)
   --public-metrics         GET /metrics for anyone (default: loopback peers and

@@ -174,8 +174,8 @@ struct Config {
 
   // ---- Event streams (issue 14; event_pump.hpp, event_stream_route.hpp)
   // Open event streams in all (they hold no thread: one pump thread writes
-  // them); more answer 429. 0: kDefaultMaxEventStreams, at most half of the
-  // open file limit's room (see effective_max_event_streams()).
+  // them); more answer 429. 0: kDefaultMaxEventStreams, at most three
+  // quarters of the open file limit's room (see effective_max_event_streams()).
   int max_event_streams = 0;
   // Event streams one client address may hold; more answer 429 (an office
   // behind one NAT: dozens of people with a few tabs each).
@@ -192,8 +192,9 @@ int effective_llm_max_concurrent_per_address(const Config& c) noexcept;
 // The bound on open connections for `c` under an open file limit of `file_limit`.
 int effective_max_connections(const Config& c, long long file_limit) noexcept;
 // The bound on open event streams for `c` under an open file limit of
-// `file_limit`: --max-event-streams, or kDefaultMaxEventStreams within half of
-// (file_limit - threads - kFileMargin), at least 64 (connections need the rest).
+// `file_limit`: --max-event-streams, or kDefaultMaxEventStreams within three
+// quarters of (file_limit - threads - kFileMargin), at least 64 (connections
+// need the rest; a handed-off stream no longer counts as a connection).
 int effective_max_event_streams(const Config& c, long long file_limit) noexcept;
 
 // `chatd token ...`

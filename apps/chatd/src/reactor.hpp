@@ -23,10 +23,10 @@
 //   EPOLLHUP, EPOLLERR, edge-triggered) and tells the connection when the
 //   peer left (Connection::peer_left, http_connection.hpp: the request's stop
 //   token is requested);
-// - takes connections back from workers (After: park, linger or close; an
-//   event stream's kHandOff: the socket leaves the epoll set, the counts and
-//   the per-address cap unclosed, and goes to `hand_off`, the event pump,
-//   event_pump.hpp, which has its own bounds); every
+// - takes connections back from workers (After: park, linger or close; or
+//   an event stream's kHandOff: the socket leaves the epoll set, the
+//   connection counts and the per-address cap without being closed, and goes
+//   to `hand_off`, the event pump, event_pump.hpp, with bounds of its own); every
 //   close happens on this thread, so a descriptor is never reused while the
 //   reactor still knows it.
 // stop() (any thread): no more accepts (the listening socket closes), idle
