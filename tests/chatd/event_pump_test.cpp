@@ -215,7 +215,7 @@ TEST_CASE("event pump: 300 streams each get a change published to all of them", 
   for (auto& s : streams) REQUIRE(s.client->read_until("id: 1\nevent: message.created\ndata: \"hello\""));
 }
 
-TEST_CASE("event pump: a reader that stops reading is dropped at the pending cap; others carry on", "[events]") {
+TEST_CASE("event pump: a reader that stops reading is dropped at the pending cap, others carry on", "[events]") {
   auto logger = chat::make_null_logger();
   chatd::EventPumpOptions o;
   o.max_pending_bytes = 64 * 1024;

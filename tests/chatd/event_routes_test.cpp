@@ -212,7 +212,7 @@ TEST_CASE("event routes: 401 without a token, 404 for another user's or an unkno
   CHECK(json::parse(unknown->body)["error"]["code"] == "not_found");
 }
 
-TEST_CASE("event routes: Last-Event-ID, else ?last_event_id; the header wins; bad ones are 400", "[events]") {
+TEST_CASE("event routes: Last-Event-ID, else ?last_event_id, the header winning, bad ones 400", "[events]") {
   Fixture f;
   for (const std::string bad : {"abc", "-1", "1.5", "99999999999999999999"}) {
     INFO(bad);
@@ -359,4 +359,18 @@ TEST_CASE("stream tickets: path, expiry, single use, and separate keys from bear
   CHECK(small.redeem(*small.issue(who, "/p"), "/p").error().code == chat::ErrorCode::kUnavailable);
   clock->advance(std::chrono::seconds(61));
   CHECK(small.redeem(*small.issue(who, "/p"), "/p").ok());
+}
+
+TEST_CASE("event routes: a graceful server stop ends every stream with the last chunk", "[events]") {
+  Fixture f;
+  std::vector<Stream> open;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(open_stream(f, "/api/messages/u-1/events"));
+    REQUIRE(open.back().read_until("event: ready"));
+  }
+  f.server->stop();
+  for (auto& s : open) {
+    REQUIRE(s.read_until("0\r\n\r\n"));
+    CHECK(s.conn->closed_within(5s));
+  }
 }

@@ -191,7 +191,7 @@ TEST_CASE("event streams, seed 002 and 001: anonymous streams by capability", "[
   CHECK(tab.last().data["message"] == "");  // redacted
 }
 
-TEST_CASE("event streams, seed 000: a ticket opens the stream; edits and a clear arrive", "[events][live]") {
+TEST_CASE("event streams, seed 000: a ticket opens the stream, then edits and a clear arrive", "[events][live]") {
   LiveServer s;
   const auto alice = s.token("1");
   REQUIRE(s.post("/api/jobs/", {{"id", "job-1"}, {"title", "Quote me"}}, alice).status == 201);
