@@ -6,12 +6,17 @@
 // operation, so that new lines (e.g. append through ChatService) slot in.
 //
 // usage: chat_bench [--rows N] [--appends N] [--reads N] [--searches N] [--dir PATH] [--rank]
+//        chat_bench reply-window [--replies N] [--dir PATH]
 //   --rows      messages in the large store for (b) and (c)   (default 1000000)
 //   --appends   single-row transactions timed in (a)           (default 20000)
 //   --reads     latest-50 queries timed in (b)                 (default 2000)
 //   --searches  searches per word timed in (c)                 (default 200)
 //   --dir       where the temporary databases go               (default $TMPDIR or /tmp)
 //   --rank      also time FTS5 ORDER BY rank over all matches (slow; for reference)
+//   reply-window: ChatService::reply (echo provider, the seed 001 chat
+//   workload) in sessions of 10, 1,000 and 6,000 messages (issue 11: a
+//   reply costs what its context window holds, not what the session holds)
+//   --replies   replies timed per session size                 (default 400)
 #include <stdlib.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -27,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "chat/llm.hpp"
 #include "chat/service.hpp"
 #include "chat/sqlite_store.hpp"
 #include "chat/store.hpp"
@@ -41,6 +47,8 @@ struct Config {
   std::int64_t appends = 20'000;
   std::int64_t reads = 2'000;
   std::int64_t searches = 200;
+  std::int64_t replies = 400;
+  bool reply_window = false;
   std::string dir;
   bool rank = false;
 };
@@ -416,6 +424,83 @@ Stats bench_raw_fts(const Config& cfg, const std::string& path, const char* word
   });
 }
 
+// ---- reply-window: one reply by session size (issue 11) ---------------------
+//
+// The seed 001 chat workload: "What is AI?" answered by the echo provider in a
+// session whose history alternates that question and its echo. Each size has
+// kReplySessions sessions, prefilled through ChatService::post_message (so
+// the messages are stored as the service stores them), and the timed replies
+// go round robin over them, so that a session grows by only
+// 2 * replies / kReplySessions messages while it is measured.
+constexpr std::int64_t kReplySessions = 40;
+
+Stats bench_replies(const Config& cfg, std::int64_t size, Stats* reads) {
+  const std::string path = cfg.dir + "/bench-reply-" + std::to_string(size) + ".db";
+  chat::ServiceDeps deps;
+  deps.store = open_bench_store(path);
+  std::shared_ptr<chat::Store> store = deps.store;
+  deps.llm = chat::make_echo_provider();
+  auto service = must(chat::make_chat_service(std::move(deps)), "make service");
+  const auto who = chat::Principal::user("bench");
+  std::vector<std::int64_t> sessions;
+  for (std::int64_t k = 0; k < kReplySessions; ++k) {
+    const auto id = must(service->create_conversation(who, chat::NewConversation{}), "create conversation").id;
+    for (std::int64_t i = 0; i < size; ++i) {
+      chat::NewMessage m;
+      m.role = i % 2 ? chat::Role::kAssistant : chat::Role::kUser;
+      m.content = i % 2 ? "Echo: What is AI?" : "What is AI?";
+      must(service->post_message(who, chat::ConversationKey::of_id(id), std::move(m)), "post");
+    }
+    sessions.push_back(id);
+  }
+  auto reply = [&](std::int64_t i) {
+    chat::ReplyRequest r;
+    r.content = "What is AI?";
+    const auto key = chat::ConversationKey::of_id(sessions[static_cast<std::size_t>(i % kReplySessions)]);
+    must(service->reply(who, key, std::move(r)), "reply");
+  };
+  time_ops(kReplySessions, reply);  // warm: one reply per session, untimed
+  auto st = time_ops(cfg.replies, reply);
+  if (reads != nullptr) {
+    // What the window reads of it: batches as the service asks for them,
+    // up to 1,000 messages (the budget of these short turns is never full).
+    *reads = time_ops(cfg.replies, [&](std::int64_t i) {
+      chat::ContextQuery q;
+      q.counter = "bytes/4";
+      std::int64_t got = 0, batch = 32;
+      for (;;) {
+        q.limit = std::min(batch, 1001 - got);
+        auto rows = must(store->list_context(sessions[static_cast<std::size_t>(i % kReplySessions)], q), "context");
+        got += static_cast<std::int64_t>(rows.size());
+        if (static_cast<std::int64_t>(rows.size()) < q.limit || got > 1000) break;
+        q.before_id = rows.back().id;
+        batch = std::min<std::int64_t>(batch * 4, 512);
+      }
+    });
+  }
+  service.reset();
+  remove_db(path);
+  return st;
+}
+
+void bench_reply_window(const Config& cfg) {
+  std::printf("\nreply-window: ChatService::reply (echo), %lld replies over %lld sessions per size\n",
+              static_cast<long long>(cfg.replies), static_cast<long long>(kReplySessions));
+  Stats small;
+  for (std::int64_t size : {10, 1000, 6000}) {
+    Stats reads;
+    auto st = bench_replies(cfg, size, &reads);
+    const std::string label = "reply, " + std::to_string(size) + " messages in the session";
+    if (size == 10) {
+      print_row(label.c_str(), st);
+      small = st;
+    } else {
+      print_row(label.c_str(), st, "p50 of the 10-message p50", st.pct(50) / std::max(small.pct(50), 1e-9));
+    }
+    print_row("  of which Store::list_context batches", reads);
+  }
+}
+
 Config parse_args(int argc, char** argv) {
   Config cfg;
   const char* tmp = std::getenv("TMPDIR");
@@ -438,8 +523,13 @@ Config parse_args(int argc, char** argv) {
       cfg.dir = value();
     else if (a == "--rank")
       cfg.rank = true;
+    else if (a == "--replies")
+      cfg.replies = std::stoll(value());
+    else if (a == "reply-window" && i == 1)
+      cfg.reply_window = true;
     else if (a == "--help" || a == "-h") {
-      std::printf("usage: chat_bench [--rows N] [--appends N] [--reads N] [--searches N] [--dir PATH] [--rank]\n");
+      std::printf("usage: chat_bench [--rows N] [--appends N] [--reads N] [--searches N] [--dir PATH] [--rank]\n"
+                  "       chat_bench reply-window [--replies N] [--dir PATH]\n");
       std::exit(0);
     } else {
       die("unknown argument " + a);
@@ -456,6 +546,11 @@ Config parse_args(int argc, char** argv) {
 int main(int argc, char** argv) {
   Config cfg = parse_args(argc, argv);
   std::printf("chat_bench: SQLite %s, files in %s\n", sqlite3_libversion(), cfg.dir.c_str());
+  if (cfg.reply_window) {
+    bench_reply_window(cfg);
+    std::filesystem::remove_all(cfg.dir);
+    return 0;
+  }
 
   std::printf("\n(a) append, one transaction per message, WAL + synchronous=NORMAL, %lld rows\n",
               static_cast<long long>(cfg.appends));

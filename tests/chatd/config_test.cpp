@@ -216,3 +216,26 @@ TEST_CASE("config: --max-page-bytes (issue 9: the byte budget of one page)", "[c
   fails({"--max-page-bytes", "4MiB"});
   CHECK_THAT(chatd::usage_text(), Catch::Contains("--max-page-bytes"));
 }
+
+TEST_CASE("config: --max-event-streams and --max-event-streams-per-address (issue 14)", "[chatd][config][events]") {
+  CHECK(ok({}).config.max_event_streams == 0);
+  CHECK(ok({}).config.max_event_streams_per_address == 256);
+  CHECK(ok({"--max-event-streams", "20000"}).config.max_event_streams == 20000);
+  CHECK(ok({"--max-event-streams-per-address=3"}).config.max_event_streams_per_address == 3);
+  CHECK(ok({}, {{"CHATD_MAX_EVENT_STREAMS", "500"}}).config.max_event_streams == 500);
+  CHECK(ok({}, {{"CHATD_MAX_EVENT_STREAMS_PER_ADDRESS", "9"}}).config.max_event_streams_per_address == 9);
+  CHECK(fails({"--max-event-streams", "0"}).field == "--max-event-streams");
+  CHECK(fails({"--max-event-streams-per-address", "-1"}).field == "--max-event-streams-per-address");
+  fails({"--max-event-streams", "lots"});
+  CHECK_THAT(chatd::usage_text(), Catch::Contains("--max-event-streams-per-address"));
+
+  // The default: 10,000 within three quarters of what the open file limit leaves.
+  chatd::Config c;
+  c.threads = 64;
+  CHECK(chatd::effective_max_event_streams(c, 1'048'576) == 10'000);
+  CHECK(chatd::effective_max_event_streams(c, 4'096) == (4'096 - 64 - 256) / 4 * 3);
+  CHECK(chatd::effective_max_event_streams(c, 20'000) == 10'000);  // this machine's hard limit
+  CHECK(chatd::effective_max_event_streams(c, 100) == 64);
+  c.max_event_streams = 123;
+  CHECK(chatd::effective_max_event_streams(c, 100) == 123);
+}

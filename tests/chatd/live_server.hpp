@@ -44,6 +44,10 @@ struct LiveOptions {
   // --llm-max-concurrent-per-address; 0 (the default here): no share. The
   // global bound is service.model_calls.max_concurrent.
   int llm_max_concurrent_per_address = 0;
+  // --max-event-streams (0: the default) and its per-address share (every test
+  // client is 127.0.0.1).
+  int max_event_streams = 0;
+  int max_event_streams_per_address = 1 << 20;
 };
 
 struct HttpResult {
@@ -82,6 +86,8 @@ class LiveServer {
     config.trusted_proxies = options.trusted_proxies;
     config.llm_max_concurrent = options.service.model_calls.max_concurrent;
     config.llm_max_concurrent_per_address = options.llm_max_concurrent_per_address;
+    config.max_event_streams = options.max_event_streams;
+    config.max_event_streams_per_address = options.max_event_streams_per_address;
     server = std::make_unique<chatd::Server>(config, chatd::ServerDeps{service, kSecret, clock, nullptr});
     chatd::register_all_routes(server->router(), server->context());
     REQUIRE(server->start().ok());

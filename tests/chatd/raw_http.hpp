@@ -9,6 +9,8 @@
 //
 // read_response() parses one answer (Content-Length, chunked, or until close)
 // and returns nullopt when the connection ended or `timeout` passed first.
+// With `head_of_event_stream`, an answer of Content-Type text/event-stream (an
+// event stream, issue 14: open-ended) returns after its head, body unread.
 #pragma once
 
 #include <arpa/inet.h>
@@ -84,7 +86,7 @@ class RawConnection {
 
   // One answer; nullopt when the connection ended or `timeout` passed before it was complete.
   std::optional<RawResponse> read_response(std::chrono::milliseconds timeout = std::chrono::seconds(10),
-                                           bool head_request = false) {
+                                           bool head_request = false, bool head_of_event_stream = false) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     std::size_t end = 0;
     while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
@@ -110,6 +112,7 @@ class RawConnection {
       pos = next;
     }
     if (head_request || r.status == 204 || r.status == 304 || (r.status >= 100 && r.status < 200)) return r;
+    if (head_of_event_stream && r.header("content-type").rfind("text/event-stream", 0) == 0) return r;
     if (r.header("transfer-encoding") == "chunked") {
       for (;;) {
         std::size_t eol = 0;

@@ -250,6 +250,20 @@ const std::vector<Flag>& flags() {
          inv.config.max_streams_per_address = static_cast<int>(*n);
          return {};
        }},
+      {"max-event-streams", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, 10'000'000, "an event stream count");
+         if (!n) return n.error();
+         inv.config.max_event_streams = static_cast<int>(*n);
+         return {};
+       }},
+      {"max-event-streams-per-address", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, 10'000'000, "an event stream count");
+         if (!n) return n.error();
+         inv.config.max_event_streams_per_address = static_cast<int>(*n);
+         return {};
+       }},
       {"public-metrics", true, false, true,
        [](Invocation& inv, std::string_view w, std::string_view v) {
          return parse_bool(w, v, inv.config.public_metrics);
@@ -406,6 +420,12 @@ int effective_llm_max_concurrent_per_address(const Config& c) noexcept {
   return share;
 }
 
+int effective_max_event_streams(const Config& c, long long file_limit) noexcept {
+  if (c.max_event_streams > 0) return c.max_event_streams;
+  const long long room = (file_limit - c.threads - kFileMargin) / 4 * 3;
+  return static_cast<int>(std::clamp<long long>(room, 64, kDefaultMaxEventStreams));
+}
+
 int effective_max_connections(const Config& c, long long file_limit) noexcept {
   if (c.max_connections > 0) return c.max_connections;
   const long long room = file_limit - c.threads - kFileMargin;
@@ -556,6 +576,11 @@ the command line wins):
   --rate-limit-max-keys N  buckets kept per key kind and class (default 20000)
   --max-streams-per-address N  stream slots one client address may hold; more
                            answer 429 (default: max-streams / 10, at least 1)
+  --max-event-streams N    open event streams (SSE, GET .../events) in all; more
+                           answer 429 (default 10000, within three quarters of
+                           the open file limit)
+  --max-event-streams-per-address N  event streams one client address may hold;
+                           more answer 429 (default 256)
   --public-metrics         GET /metrics for anyone (default: loopback peers and
                            admin tokens only)
   --cors-origins LIST      origins whose pages may call chatd from a browser: exact

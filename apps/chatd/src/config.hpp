@@ -9,7 +9,8 @@
 //         [--rate-limit-address-creates 1/s:60] [--rate-limit-address-model-calls 3/s:60]
 //         [--rate-limit-user-writes 5/s:100] [--rate-limit-user-creates 0.5/s:30]
 //         [--rate-limit-user-model-calls 0.5/s:20] [--rate-limit-max-keys 20000]
-//         [--max-streams-per-address N] [--public-metrics[=true|false]]
+//         [--max-streams-per-address N] [--max-event-streams 10000] [--max-event-streams-per-address 256]
+//         [--public-metrics[=true|false]]
 //         [--llm-api-key-env OPENAI_API_KEY] [--llm-temperature T] [--llm-max-tokens 1024] [--llm-timeout SECONDS]
 //         [--llm-max-concurrent 64] [--llm-max-concurrent-per-address N] [--llm-deadline 300]
 //         [--llm-first-byte-timeout 50] [--llm-max-reply-bytes 262144] [--max-page-bytes 4194304]
@@ -89,6 +90,8 @@ inline constexpr int kDefaultMaxConnectionsPerAddress = 256;
 // Descriptors kept from --max-connections' default: the store's files, the
 // log, epoll, and one outbound socket (a model call) per worker thread.
 inline constexpr int kFileMargin = 256;
+inline constexpr int kDefaultMaxEventStreams = 10'000;
+inline constexpr int kDefaultMaxEventStreamsPerAddress = 256;
 
 struct Config {
   std::string host = "127.0.0.1";
@@ -168,6 +171,15 @@ struct Config {
   int llm_first_byte_timeout_seconds = kDefaultLlmFirstByteTimeoutSeconds;
   // The largest reply kept, bytes of UTF-8; at the cap it is stored cut, "length".
   std::size_t llm_max_reply_bytes = kDefaultLlmMaxReplyBytes;
+
+  // ---- Event streams (issue 14; event_pump.hpp, event_stream_route.hpp)
+  // Open event streams in all (they hold no thread: one pump thread writes
+  // them); more answer 429. 0: kDefaultMaxEventStreams, at most three
+  // quarters of the open file limit's room (see effective_max_event_streams()).
+  int max_event_streams = 0;
+  // Event streams one client address may hold; more answer 429 (an office
+  // behind one NAT: dozens of people with a few tabs each).
+  int max_event_streams_per_address = kDefaultMaxEventStreamsPerAddress;
 };
 
 // The bound on concurrent streams and long-polls for `c`.
@@ -179,6 +191,11 @@ int effective_max_streams_per_address(const Config& c) noexcept;
 int effective_llm_max_concurrent_per_address(const Config& c) noexcept;
 // The bound on open connections for `c` under an open file limit of `file_limit`.
 int effective_max_connections(const Config& c, long long file_limit) noexcept;
+// The bound on open event streams for `c` under an open file limit of
+// `file_limit`: --max-event-streams, or kDefaultMaxEventStreams within three
+// quarters of (file_limit - threads - kFileMargin), at least 64 (connections
+// need the rest; a handed-off stream no longer counts as a connection).
+int effective_max_event_streams(const Config& c, long long file_limit) noexcept;
 
 // `chatd token ...`
 struct TokenRequest {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "event_stream_handoff.hpp"
 #include "http_errors.hpp"
 #include "http_response_writer.hpp"
 
@@ -103,6 +104,11 @@ void handle_safely(Connection& c, const ConnectionOptions& options, const Connec
     res = httplib::Response{};
     render_error(res, 500, "internal", "internal error");
   }
+  // An event stream is handed off only with its 200 (a HEAD gets the head alone).
+  if (scope.event_stream && (res.status == 200 || res.status == -1) && req.method == "GET") {
+    c.event_stream = std::move(scope.event_stream);
+  }
+  scope.event_stream.reset();
   c.end_request();
 }
 
@@ -146,6 +152,16 @@ After serve(Connection& c, const ConnectionOptions& options, const ConnectionHoo
         out.close = client_closes(req) || c.served >= options.keep_alive_max || stopping.load();
         break;
     }
+    if (c.event_stream) {
+      c.event_stream->chunked = req.version != "HTTP/1.0";
+      const bool ok = write_stream_head(io, res, c.event_stream->chunked, out);
+      if (hooks.answered) hooks.answered(req, res);
+      if (!ok) {
+        c.event_stream.reset();
+        return After::kClose;
+      }
+      return After::kHandOff;
+    }
     const WriteOutcome written = write_response(io, req, res, out);
     if (hooks.answered) hooks.answered(req, res);
     if (!written.ok) return After::kClose;
@@ -171,7 +187,9 @@ void serve_connection(int fd, const ConnectionOptions& options, const Connection
   int yes = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
   Connection c(fd, {});
-  if (serve_requests(c, options, hooks, stopping, /*park=*/false) == After::kLinger) {
+  const After after = serve_requests(c, options, hooks, stopping, /*park=*/false);
+  c.event_stream.reset();  // no event pump here: a handed-off stream ends after its head
+  if (after == After::kLinger) {
     c.io.close_lingering(options.linger_bytes, SteadyClock::now() + options.linger_timeout);
   }
   c.io.close_now();

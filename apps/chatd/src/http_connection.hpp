@@ -30,7 +30,8 @@
 //   - a graceful stop (the answer in flight says `Connection: close`);
 //   - the peer's FIN once every complete request before it was answered.
 // A client that vanished (reset, write stall past the write timeout) is closed
-// at once, without an answer (After::kClose).
+// at once, without an answer (After::kClose). An event stream route's 200
+// (RequestScope::event_stream) ends the loop after its head: After::kHandOff.
 //
 // The request's stop token is requested (Connection::peer_left, called by the
 // reactor, which watches the socket while a worker serves it) when:
@@ -98,6 +99,9 @@ class Connection {
   SocketIo io;
   std::size_t served = 0;               // requests answered so far
   Deadline head_deadline = Deadline::max();  // the next request's, when its head began in the reactor
+  // Set with After::kHandOff: the event stream whose head was written; the
+  // reactor releases io's descriptor and gives both to the event pump.
+  std::shared_ptr<EventStreamHandoff> event_stream;
 
   const std::string& peer() const noexcept { return peer_; }
 
@@ -131,6 +135,10 @@ enum class After {
   kPark,    // keep-alive: no complete head buffered; the reactor waits for one
   kLinger,  // answered and ending: the reactor shuts the write side, discards what follows, closes
   kClose,   // the peer is gone: close at once
+  // An event stream's head was written (Connection::event_stream): the
+  // reactor forgets the socket without closing it and hands it to the event
+  // pump. serve_connection(), which has no pump, closes it.
+  kHandOff,
 };
 
 // Serves the requests buffered in `c` (at least one complete head, or one

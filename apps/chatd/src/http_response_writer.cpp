@@ -171,4 +171,19 @@ WriteOutcome write_response(SocketIo& io, const httplib::Request& req, httplib::
   return outcome;
 }
 
+bool write_stream_head(SocketIo& io, httplib::Response& res, bool chunked, const ResponseOptions& o) {
+  if (res.status == -1) res.status = 200;
+  res.set_header("Content-Type", "text/event-stream");
+  res.set_header("Cache-Control", "no-cache");
+  res.set_header("X-Accel-Buffering", "no");
+  res.set_header("Connection", "close");
+  res.headers.erase("Content-Length");
+  res.headers.erase("Keep-Alive");
+  if (chunked) res.set_header("Transfer-Encoding", "chunked");
+  std::string head = "HTTP/1.1 " + std::to_string(res.status) + " " + reason_phrase(res.status) + "\r\n";
+  for (const auto& [name, value] : res.headers) head.append(name).append(": ").append(value).append("\r\n");
+  head += "\r\n";
+  return io.send_all(head, o.write_timeout, false, write_deadline(o, head.size(), SteadyClock::now()));
+}
+
 }  // namespace chatd

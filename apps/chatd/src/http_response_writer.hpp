@@ -62,4 +62,11 @@ const char* reason_phrase(int status) noexcept;
 WriteOutcome write_response(SocketIo& io, const httplib::Request& req, httplib::Response& res,
                             const ResponseOptions& options);
 
+// The head of an event stream handed to the event pump (issue 14,
+// event_stream_handoff.hpp): `res`'s status and headers (CORS) with
+// Content-Type: text/event-stream, Cache-Control: no-cache,
+// X-Accel-Buffering: no, Connection: close, and Transfer-Encoding: chunked
+// when `chunked` (HTTP/1.1; an HTTP/1.0 body ends at the close). No body.
+bool write_stream_head(SocketIo& io, httplib::Response& res, bool chunked, const ResponseOptions& options);
+
 }  // namespace chatd

@@ -109,6 +109,19 @@ std::span<const RouteRateClass> route_rate_classes() noexcept {
       {"POST", "/api/chat/{session_id}/message", kWriteModel},
       {"POST", "/api/chat/{session_id}/deactivate", kWriteOnly},
       {"PUT", "/api/profile/", kWriteOnly},
+      // event streams (issue 14): typing (ephemeral, never stored) and stream
+      // tickets are plain writes; opening a stream is a read, bounded by
+      // --max-event-streams and its per-address share
+      {"POST", "/api/chats/sessions/{id}/events/typing", kWriteOnly},
+      {"POST", "/api/chats/sessions/{id}/events/ticket", kWriteOnly},
+      {"POST", "/api/jobs/{job_id}/quote-chat/events/typing", kWriteOnly},
+      {"POST", "/api/jobs/{job_id}/quote-chat/events/ticket", kWriteOnly},
+      {"POST", "/api/messages/{uuid}/events/typing", kWriteOnly},
+      {"POST", "/api/messages/{uuid}/events/ticket", kWriteOnly},
+      {"POST", "/chat/conversations/{id}/events/typing", kWriteOnly},
+      {"POST", "/chat/conversations/{id}/events/ticket", kWriteOnly},
+      {"POST", "/api/chat/{session_id}/events/typing", kWriteOnly},
+      {"POST", "/api/chat/{session_id}/events/ticket", kWriteOnly},
   };
   return kTable;
 }

@@ -82,8 +82,13 @@ struct Reactor::Entry {
 };
 
 Reactor::Reactor(int listen_fd, ReactorOptions options, httplib::TaskQueue& workers, Serve serve,
-                 chat::Logger& logger)
-    : listen_fd_(listen_fd), options_(std::move(options)), workers_(workers), serve_(std::move(serve)), logger_(logger) {
+                 chat::Logger& logger, HandOff hand_off)
+    : listen_fd_(listen_fd),
+      options_(std::move(options)),
+      workers_(workers),
+      serve_(std::move(serve)),
+      logger_(logger),
+      hand_off_(std::move(hand_off)) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0) {
@@ -364,6 +369,9 @@ void Reactor::take_back(Entry& e, After after) {
     case After::kLinger:
       begin_linger(e);
       return;
+    case After::kHandOff:
+      hand_off_entry(e);
+      return;
     case After::kPark:
       break;
   }
@@ -414,6 +422,28 @@ void Reactor::close_entry(Entry& e) {
   }
   open_.fetch_sub(1);
   closed_.push_back(&e);
+}
+
+void Reactor::hand_off_entry(Entry& e) {
+  if (e.closed) return;
+  e.closed = true;
+  account(e, 0);
+  parked_.fetch_sub(1);
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, e.conn.io.fd(), nullptr);
+  if (!e.cap_key.empty()) {
+    auto it = per_address_.find(e.cap_key);
+    if (it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+  }
+  open_.fetch_sub(1);
+  closed_.push_back(&e);
+  const int fd = e.conn.io.release();
+  auto stream = std::move(e.conn.event_stream);
+  if (hand_off_ && stream) {
+    hand_off_(fd, std::move(stream));
+  } else {
+    ::shutdown(fd, SHUT_WR);
+    ::close(fd);
+  }
 }
 
 void Reactor::sweep(Deadline now) {

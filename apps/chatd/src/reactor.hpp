@@ -23,7 +23,10 @@
 //   EPOLLHUP, EPOLLERR, edge-triggered) and tells the connection when the
 //   peer left (Connection::peer_left, http_connection.hpp: the request's stop
 //   token is requested);
-// - takes connections back from workers (After: park, linger or close); every
+// - takes connections back from workers (After: park, linger or close; or
+//   an event stream's kHandOff: the socket leaves the epoll set, the
+//   connection counts and the per-address cap without being closed, and goes
+//   to `hand_off`, the event pump, event_pump.hpp, with bounds of its own); every
 //   close happens on this thread, so a descriptor is never reused while the
 //   reactor still knows it.
 // stop() (any thread): no more accepts (the listening socket closes), idle
@@ -71,11 +74,15 @@ class Reactor {
  public:
   // Serves one connection on a worker: serve_requests(...) with park = true.
   using Serve = std::function<After(Connection&)>;
+  // Takes an event stream's socket (its head written) and the stream.
+  using HandOff = std::function<void(int fd, std::shared_ptr<EventStreamHandoff> stream)>;
 
   // Takes the listening socket (non-blocking). `workers` runs `serve`;
   // `workers` and `logger` outlive the reactor. Throws std::system_error when
   // epoll or eventfd cannot be created.
-  Reactor(int listen_fd, ReactorOptions options, httplib::TaskQueue& workers, Serve serve, chat::Logger& logger);
+  // `hand_off` empty: a handed-off stream is closed.
+  Reactor(int listen_fd, ReactorOptions options, httplib::TaskQueue& workers, Serve serve, chat::Logger& logger,
+          HandOff hand_off = {});
   ~Reactor();
   Reactor(const Reactor&) = delete;
   Reactor& operator=(const Reactor&) = delete;
@@ -104,6 +111,7 @@ class Reactor {
   void begin_linger(Entry& e);
   void drain_linger(Entry& e);
   void close_entry(Entry& e);
+  void hand_off_entry(Entry& e);
   void account(Entry& e, std::size_t now_held);
   void sweep(Deadline now);
   void begin_stop();
@@ -117,6 +125,7 @@ class Reactor {
   httplib::TaskQueue& workers_;
   Serve serve_;
   chat::Logger& logger_;
+  HandOff hand_off_;
 
   // Reactor thread only.
   std::unordered_map<Entry*, std::unique_ptr<Entry>> entries_;

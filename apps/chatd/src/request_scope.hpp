@@ -18,8 +18,12 @@
 // - rate_limiter: set with rate_classes when rate limits are on
 //   (rate_limiter.hpp); null: nothing to charge.
 // - retry_after: a refusal inside the service call (admit_creation) leaves
-//   its Retry-After here for the adapter to send; 0: none. The one member a
-//   route writes (mutable): a scope is one request's, on one thread.
+//   its Retry-After here for the adapter to send; 0: none. A route writes it
+//   (mutable): a scope is one request's, on one thread.
+// - event_stream: set by an event stream route (event_stream_route.hpp) that
+//   answers 200: the connection loop writes only the response head and hands
+//   the socket and this stream to the event pump (event_stream_handoff.hpp);
+//   null: an ordinary answer. Written by the route (mutable) like retry_after.
 //
 // A scope lives for one request, on the connection's thread; routes read it,
 // never keep it past their handler (a stream provider copies what it needs).
@@ -27,12 +31,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <stop_token>
 #include <string>
 
 namespace chatd {
 
 class RateLimiter;
+struct EventStreamHandoff;
 
 struct RequestScope {
   std::string client_address = "unknown";
@@ -40,6 +46,7 @@ struct RequestScope {
   RateLimiter* rate_limiter = nullptr;
   std::uint8_t rate_classes = 0;  // RateClasses (rate_limit_policy.hpp)
   mutable std::chrono::seconds retry_after{0};
+  mutable std::shared_ptr<EventStreamHandoff> event_stream;
 };
 
 }  // namespace chatd

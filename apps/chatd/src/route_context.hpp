@@ -41,6 +41,9 @@ struct Response;
 
 namespace chatd {
 
+class EventPump;
+class StreamTickets;
+
 struct RouteContext {
   chat::ChatService& service;
   const JwtTokens& tokens;
@@ -58,6 +61,13 @@ struct RouteContext {
   // adapter. Its capacity is unbounded: the global bound is libchat's
   // (chat::ModelCallBounds). Null: no share.
   StreamSlots* model_calls = nullptr;
+  // Event streams (issue 14, event_stream_route.hpp): the pump that holds
+  // them, their own bound and per-address share (--max-event-streams,
+  // --max-event-streams-per-address), the browser tickets. Null: the event
+  // stream routes answer 503 (servers built without them, tests).
+  EventPump* event_pump = nullptr;
+  StreamSlots* event_streams = nullptr;
+  StreamTickets* stream_tickets = nullptr;
 
   // The caller, or kUnauthenticated / kPermissionDenied by the rules above.
   chat::Result<chat::Principal> authenticate(const httplib::Request& req, Access access) const;

@@ -9,11 +9,14 @@
 
 #include "access_log.hpp"
 #include "api_docs.hpp"
+#include "event_pump.hpp"
+#include "event_stream_handoff.hpp"
 #include "http_connection.hpp"
 #include "http_dispatch.hpp"
 #include "http_errors.hpp"
 #include "listener.hpp"
 #include "reactor.hpp"
+#include "stream_tickets.hpp"
 
 namespace chatd {
 
@@ -60,7 +63,9 @@ Server::Server(Config config, ServerDeps deps)
       context_{*deps_.service, tokens_, config_, *deps_.clock, *deps_.logger, stopping_, streams_,
                effective_llm_max_concurrent_per_address(config_) > 0 ? &model_calls_ : nullptr},
       rate_limiter_(*deps_.clock, config_.rate_limits),
-      trusted_proxies_(trusted_proxies(config_)) {
+      trusted_proxies_(trusted_proxies(config_)),
+      stream_tickets_(std::make_unique<StreamTickets>(deps_.jwt_secret, deps_.clock)) {
+  context_.stream_tickets = stream_tickets_.get();
   configure();
 }
 
@@ -96,6 +101,7 @@ void Server::configure() {
   hooks_.answered = access_logger(metrics_, context_.logger);
 
   add_limit_metrics();
+  add_event_stream_metrics();
   // Loopback peers (a local Prometheus, an operator's curl) and admin tokens
   // only, unless --public-metrics: route names, traffic and refusals are
   // reconnaissance for an attacker.
@@ -149,6 +155,31 @@ void Server::add_limit_metrics() {
                      [this] { return static_cast<double>(effective_llm_max_concurrent_per_address(config_)); });
 }
 
+void Server::add_event_stream_metrics() {
+  metrics_.add_gauge("chatd_open_event_streams", "event streams (GET .../events) open now",
+                     [this] { return static_cast<double>(event_pump_ ? event_pump_->open_streams() : 0); });
+  metrics_.add_gauge("chatd_max_event_streams", "bound on open event streams (--max-event-streams)",
+                     [this] { return static_cast<double>(event_streams_ ? event_streams_->capacity() : 0); });
+  metrics_.add_family("chatd_event_stream_events_sent_total", "events written to event streams", "counter", [this] {
+    return std::vector<Metrics::Sample>{{"", static_cast<double>(event_pump_ ? event_pump_->events_sent() : 0)}};
+  });
+  metrics_.add_family("chatd_event_stream_dropped_clients_total",
+                      "event stream clients dropped for reading too slowly (pending bytes past 1 MiB, or no "
+                      "progress for 60 s)",
+                      "counter", [this] {
+                        return std::vector<Metrics::Sample>{
+                            {"", static_cast<double>(event_pump_ ? event_pump_->dropped_clients() : 0)}};
+                      });
+  metrics_.add_family("chatd_event_streams_refused_total",
+                      "event streams refused 429: the bound reached, or the address held its share", "counter",
+                      [this] {
+                        const double pool = event_streams_ ? static_cast<double>(event_streams_->refused_by_pool()) : 0;
+                        const double share =
+                            event_streams_ ? static_cast<double>(event_streams_->refused_by_share()) : 0;
+                        return std::vector<Metrics::Sample>{{"reason=\"pool\"", pool}, {"reason=\"share\"", share}};
+                      });
+}
+
 std::size_t Server::open_connections() const noexcept { return reactor_ ? reactor_->open_connections() : 0; }
 std::size_t Server::parked_connections() const noexcept { return reactor_ ? reactor_->parked_connections() : 0; }
 
@@ -173,14 +204,30 @@ chat::Status Server::start() {
                           "; at most " + std::to_string(options.max_connections) + " connections, " +
                           std::to_string(options.max_connections_per_address) + " per address");
 
+  const int max_event_streams = effective_max_event_streams(config_, files.soft);
+  context_.logger.log(chat::LogLevel::kInfo, "http: at most " + std::to_string(max_event_streams) + " event streams, " +
+                                                 std::to_string(config_.max_event_streams_per_address) +
+                                                 " per address");
+
   auto listening = listen_on(config_.host, config_.port);
   if (!listening.ok()) return listening.error();
+  try {
+    event_streams_ = std::make_unique<StreamSlots>(static_cast<std::size_t>(max_event_streams),
+                                                   static_cast<std::size_t>(config_.max_event_streams_per_address));
+    event_pump_ = std::make_unique<EventPump>(EventPumpOptions{}, context_.logger);
+  } catch (const std::exception& e) {
+    ::close(listening->fd);
+    return chat::Error::unavailable(std::string("cannot start the event pump: ") + e.what());
+  }
+  context_.event_streams = event_streams_.get();
+  context_.event_pump = event_pump_.get();
   workers_ = std::make_unique<httplib::ThreadPool>(static_cast<std::size_t>(threads));
   try {
     reactor_ = std::make_unique<Reactor>(
         listening->fd, std::move(options), *workers_,
         [this](Connection& c) { return serve_requests(c, connection_options_, hooks_, stopping_, /*park=*/true); },
-        context_.logger);
+        context_.logger,
+        [this](int fd, std::shared_ptr<EventStreamHandoff> stream) { event_pump_->adopt(fd, std::move(stream)); });
   } catch (const std::exception& e) {
     ::close(listening->fd);
     workers_->shutdown();
@@ -208,6 +255,8 @@ void Server::stop() {
   reactor_->stop();
   thread_.join();
   workers_->shutdown();
+  // Every stream ends with its last chunk; none is handed over any more.
+  event_pump_->stop();
 }
 
 }  // namespace chatd

@@ -71,6 +71,8 @@
 namespace chatd {
 
 class Reactor;
+class EventPump;
+class StreamTickets;
 
 struct ServerDeps {
   std::shared_ptr<chat::ChatService> service;  // required
@@ -111,6 +113,7 @@ class Server {
  private:
   void configure();
   void add_limit_metrics();
+  void add_event_stream_metrics();
 
   Config config_;
   ServerDeps deps_;
@@ -127,6 +130,11 @@ class Server {
   std::shared_ptr<const TrustedProxies> trusted_proxies_;
   ConnectionOptions connection_options_;
   ConnectionHooks hooks_;
+  // Event streams (issue 14): made by start() (their bound depends on the open
+  // file limit); the pump outlives the reactor and the workers that hand it streams.
+  std::unique_ptr<StreamTickets> stream_tickets_;
+  std::unique_ptr<StreamSlots> event_streams_;
+  std::unique_ptr<EventPump> event_pump_;
   std::unique_ptr<httplib::ThreadPool> workers_;
   std::unique_ptr<Reactor> reactor_;
   std::thread thread_;

@@ -24,6 +24,14 @@ int poll_millis(Deadline deadline, std::chrono::milliseconds cap) {
 
 SocketIo::~SocketIo() { close_now(); }
 
+int SocketIo::release() noexcept {
+  const int fd = fd_;
+  fd_ = -1;
+  buf_.clear();
+  pos_ = 0;
+  return fd;
+}
+
 void SocketIo::consume(std::size_t n) noexcept {
   pos_ = std::min(pos_ + n, buf_.size());
   if (pos_ == buf_.size()) {

@@ -83,6 +83,9 @@ class SocketIo {
   // The first half of close_lingering(), for the reactor, which discards what
   // follows without a thread: shutdown(SHUT_WR) and drop the buffer.
   void shutdown_write() noexcept;
+  // Gives up the descriptor without closing it (an event stream handed to the
+  // event pump, event_pump.hpp); buffered bytes are dropped. Returns it.
+  int release() noexcept;
 
  private:
   int fd_;

@@ -46,6 +46,11 @@ struct CoachSession {
   bool job_truncated = false;         // the job was cut to CoachOptions::job_tokens
 };
 
+// The session a coach conversation is (job_id = subject; the token counts and
+// truncation flags recorded in its metadata, 0/false when absent): what an
+// event's conversation snapshot renders as (issue 14).
+CoachSession coach_session_from(Conversation c);
+
 // The two parts of a coach session's initial_context.
 struct CoachContextSections {
   CoachSession session;

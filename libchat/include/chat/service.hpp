@@ -101,7 +101,8 @@ struct EventListener {
 // asked and moves past every event read(): replay and live delivery are the
 // same reads, so the switch from one to the other has no gap and no
 // duplicate. Destroying the stream unsubscribes: once the destructor
-// returned, the listener is not running and will not run again.
+// returned, the listener is not running and will not run again. A stream
+// must not outlive the service that opened it.
 // Thread safety: one thread at a time per stream (distinct streams: any).
 class EventStream {
  public:
@@ -109,6 +110,10 @@ class EventStream {
   // The conversation as it was when the stream opened.
   virtual const Conversation& conversation() const noexcept = 0;
   // The id of the last event read (or of the cursor the stream opened at).
+  // A read that reached the end of the log also moves it to the log's newest
+  // id (the ids between are other conversations'), so that an idle stream's
+  // cursor never falls out of the log's retention: resuming from cursor()
+  // misses nothing and repeats nothing.
   virtual std::int64_t cursor() const noexcept = 0;
   // The next events after the cursor, at most `limit` (1..1000), and moves
   // the cursor past them. Checks again that the conversation is visible to

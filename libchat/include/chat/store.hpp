@@ -32,6 +32,7 @@
 #include "chat/events.hpp"
 #include "chat/result.hpp"
 #include "chat/time.hpp"
+#include "chat/token_counter.hpp"
 #include "chat/types.hpp"
 
 namespace chat {
@@ -109,6 +110,31 @@ struct ActivityTotals {
   std::vector<AgentTotals> agents;       // every agent_id of a live conversation, by agent_id
 };
 
+// ---- context windows (issue 11)
+// One message as a model's context window needs it (Store::list_context):
+// no metadata, attachments or times.
+struct ContextMessage {
+  std::int64_t id = 0;
+  Role role = Role::kUser;
+  std::string content;
+  // The count stored with the message (NewMessage::content_tokens) when the
+  // counter that made it is ContextQuery::counter; nullopt otherwise (not
+  // counted, counted by another counter, or content edited since): the
+  // caller counts it.
+  std::optional<std::int64_t> tokens;
+};
+
+struct ContextQuery {
+  std::int64_t before_id = 0;  // when > 0, only messages with id < before_id: the next batch's cursor
+  std::string counter;         // the caller's TokenCounter::counter_id(); "": no stored count is returned
+  std::int64_t limit = 64;     // messages in this batch
+  // When > 0, the batch also ends after the message whose content takes the
+  // batch's content bytes past max_bytes: a caller whose budget those bytes
+  // surely exceed (TokenCounter::max_token_bytes) reads no further. Bounds
+  // the memory of one batch (512 messages at the content limit are 128 MiB).
+  std::size_t max_bytes = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -166,8 +192,10 @@ class Store {
   // Appends to a live conversation, updating its counters in the same
   // transaction. When `m.client_id` names a live message of the conversation,
   // nothing is written and that message is returned with created = false.
-  // kNotFound: the conversation is missing or soft-deleted. kInvalidArgument:
-  // "uuid" is not a UUID, "metadata", negative "tokens_used". kConflict: the
+  // `m.content_tokens`, when set, is kept for list_context. kNotFound: the
+  // conversation is missing or soft-deleted. kInvalidArgument: "uuid" is not
+  // a UUID, "metadata", negative "tokens_used", "content_tokens" (a negative
+  // count, or a counter id empty or over kMaxCounterIdBytes). kConflict: the
   // uuid is already taken.
   //
   // `precondition`, when set, is called once inside the append's write
@@ -199,14 +227,32 @@ class Store {
   // conversation is missing, or soft-deleted and `q.include_deleted` is false.
   // kInvalidArgument "search": as for list_conversations.
   virtual Result<Page<Message>> list_messages(std::int64_t conversation_id, const MessageQuery& q) = 0;
+  // The messages a model's context window may hold, newest first, in
+  // batches: live messages of role user, assistant or agent, with non-empty
+  // content and status other than failed (soft-deleted and cleared messages
+  // never appear). At most `q.limit` of them with id < `q.before_id`; fewer
+  // than the limit means none older are left, or the batch passed
+  // `q.max_bytes`. Reads only what
+  // ContextMessage holds. A caller fills its token budget newest first and
+  // asks for the next batch (before_id = the last id it got) only while the
+  // budget has room, so a reply reads about what its window holds however
+  // long the conversation is; batches are separate reads (a message deleted
+  // between two batches may or may not be in the earlier one). kNotFound:
+  // the conversation is missing or soft-deleted. kInvalidArgument "limit":
+  // negative.
+  virtual Result<std::vector<ContextMessage>> list_context(std::int64_t conversation_id,
+                                                           const ContextQuery& q) = 0;
   // Sets the fields `p` names and updated_at (= audit.at); a changed
   // tokens_used moves the conversation's total_tokens, changed content is
   // re-indexed for search. Every update is an edit on the record, in the same
   // transaction: the content and metadata it replaces are kept as the next
   // MessageVersion (list_message_versions), and an audit entry
   // "message.edit" names who and when (detail {"version": n}).
+  // Changed content drops the stored token count unless `p.content_tokens`
+  // gives the new one.
   // kNotFound: the message or its conversation is missing or soft-deleted.
-  // kInvalidArgument: "metadata", negative "tokens_used".
+  // kInvalidArgument: "metadata", negative "tokens_used", "content_tokens"
+  // (as for append_message).
   virtual Result<Message> update_message(std::int64_t id, const MessagePatch& p, const AuditContext& audit) = 0;
   // What the edits of a message replaced, oldest first (version 1 is the
   // content as created). Empty for a message never edited. kNotFound: no
@@ -296,7 +342,9 @@ class Store {
   virtual Result<std::int64_t> last_event_id() = 0;
   // Removes every event made before `before` (at most `max_rows` of them,
   // oldest first, so a trim never holds the writer long) and raises the trim
-  // floor; returns how many were removed.
+  // floor; returns how many were removed. Removes a prefix in id order: it
+  // stops at the first event made at or after `before`. kInvalidArgument
+  // "max_rows" (below 1).
   virtual Result<std::int64_t> trim_events(Timestamp before, std::int64_t max_rows = 10'000) = 0;
 
   // ---- seeds 002 / 003: analytics (read-only, on the reader pool, one snapshot each)

@@ -2,6 +2,13 @@
 //
 // A TokenCounter says how many model tokens a text costs. Implementations are
 // immutable after construction and thread-safe.
+//
+// Counts are cached (issue 11): ChatService counts a message's content when it
+// is written and the Store keeps the count together with the counter's
+// counter_id() (NewMessage::content_tokens), so that a reply's context window
+// reads counts instead of counting its whole history on every request. A
+// cached count is used only by a counter with the same id; any other counter
+// counts again.
 #pragma once
 
 #include <cstdint>
@@ -21,11 +28,28 @@ class TokenCounter {
   virtual std::string_view name() const = 0;
   // True when counts match the model's tokenizer; false for an estimate.
   virtual bool exact() const = 0;
+  // A short, stable identity of the counting rule (printable ASCII, at most
+  // kMaxCounterIdBytes), stored beside cached counts: two counters with the
+  // same id count every text alike, and a counter whose counts change
+  // (another rank file, a fixed bug) must change its id, which makes every
+  // cached count stale. Default "": this counter's counts are never cached.
+  virtual std::string_view counter_id() const { return {}; }
+  // The most bytes of text one token stands for; 0 when no bound is known
+  // (the default). With a bound L, count(text) >= ceil(text.size() / L) for
+  // every text, so a text of more than L * budget bytes cannot fit a budget
+  // of `budget` tokens and may be refused by its length before any count.
+  // (The other direction is not safe: a text of at most `budget` bytes costs
+  // at most `budget` tokens for the counters here, but a text longer than
+  // the budget in bytes may still fit, e.g. words of several bytes each.)
+  virtual std::int64_t max_token_bytes() const { return 0; }
 };
+
+inline constexpr std::size_t kMaxCounterIdBytes = 32;
 
 // The documented estimate used when no tokenizer is configured: one token per
 // four bytes of UTF-8, rounded up (so any non-empty text costs at least one).
 // It overestimates typical English slightly, the safe side for budgets.
+// counter_id() "bytes/4"; max_token_bytes() 4.
 std::unique_ptr<TokenCounter> make_estimating_token_counter();
 
 // ---- exact counts: tiktoken BPE ---------------------------------------------
@@ -41,6 +65,11 @@ std::unique_ptr<TokenCounter> make_estimating_token_counter();
 // The ranks come from a tiktoken rank file (e.g. cl100k_base.tiktoken, as
 // tiktoken caches it): one "<base64 of the token bytes> <rank>" per line.
 // libchat ships none and downloads none; point it at a file you have.
+//
+// counter_id() is the encoding's name and a fingerprint of the rank file's
+// bytes ("cl100k_base/1f2e3d4c": FNV-1a, 32 bits), so that another rank file
+// under the same name does not reuse counts. max_token_bytes() is the longest
+// token of the rank file (every token stands for at least one byte of text).
 enum class TiktokenEncoding {
   kCl100kBase,  // gpt-4, gpt-3.5-turbo, text-embedding-3-*
   kO200kBase,   // gpt-4o, gpt-4.1, o1, o3

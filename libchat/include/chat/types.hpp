@@ -229,6 +229,14 @@ struct ConversationPatch {
   std::optional<Timestamp> expires_at;
 };
 
+// A text's token count and the TokenCounter::counter_id() of the counter
+// that made it (issue 11): a Store keeps one beside each message's content so
+// that a context window reads counts rather than counting its history again.
+struct TokenCount {
+  std::int64_t tokens = 0;
+  std::string counter;  // TokenCounter::counter_id(), non-empty
+};
+
 struct NewMessage {
   std::string uuid;       // generated when empty
   std::string client_id;  // optional idempotency key
@@ -242,6 +250,10 @@ struct NewMessage {
   std::optional<double> processing_time;
   std::optional<double> cost;
   std::vector<NewAttachment> attachments;
+  // The content's token count, kept by the store for context windows
+  // (Store::list_context). ChatService sets it; nullopt: not counted (a
+  // window counts the content when it reads it).
+  std::optional<TokenCount> content_tokens;
   // The agent side of a support conversation (seed 003 sender_type "agent"):
   // the service picks the role from the caller, Role::kAgent for a human
   // agent (principal role agent or admin) and Role::kAssistant for anyone
@@ -259,6 +271,9 @@ struct MessagePatch {
   std::optional<std::int64_t> tokens_used;
   std::optional<double> processing_time;
   std::optional<double> cost;
+  // The new content's token count (NewMessage::content_tokens). A patch that
+  // changes the content without it drops the stored count.
+  std::optional<TokenCount> content_tokens;
 };
 
 // ---- queries --------------------------------------------------------------

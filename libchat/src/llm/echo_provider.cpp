@@ -34,10 +34,16 @@ bool pause(std::chrono::milliseconds d, const std::stop_token& stop) {
   return !cv.wait_for(lock, stop, d, [] { return false; }) && !stop.stop_requested();
 }
 
+// Runs of non-whitespace, as split_words cuts them; without building the
+// pieces, since every reply counts its whole prompt (issue 11).
 std::int64_t count_words(std::string_view text) {
   std::int64_t n = 0;
-  for (auto w : split_words(text))
-    if (w.find_first_not_of(" \n\t\r") != std::string_view::npos) ++n;
+  bool in_word = false;
+  for (const char ch : text) {
+    const bool space = ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
+    if (!space && !in_word) ++n;
+    in_word = !space;
+  }
   return n;
 }
 

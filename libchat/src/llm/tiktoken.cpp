@@ -6,6 +6,7 @@
 #include <pcre2.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 #include <fstream>
 #include <functional>
@@ -92,6 +93,9 @@ std::string_view tiktoken_pattern(TiktokenEncoding e) noexcept {
 Result<std::shared_ptr<const TiktokenBpe>> TiktokenBpe::from_text(std::string_view text, TiktokenEncoding e) {
   std::shared_ptr<TiktokenBpe> bpe(new TiktokenBpe());
   bpe->encoding_ = e;
+  std::uint32_t fnv = 2166136261u;
+  for (const char ch : text) fnv = (fnv ^ static_cast<unsigned char>(ch)) * 16777619u;
+  bpe->fingerprint_ = fnv;
   std::unordered_set<std::uint32_t> seen_ranks;
   std::size_t line_no = 0;
   std::string token;
@@ -114,6 +118,7 @@ Result<std::shared_ptr<const TiktokenBpe>> TiktokenBpe::from_text(std::string_vi
     if (!seen_ranks.insert(static_cast<std::uint32_t>(rank)).second) return bad_line(line_no, "duplicate rank");
     if (!bpe->ranks_.emplace(token, static_cast<std::uint32_t>(rank)).second)
       return bad_line(line_no, "duplicate token");
+    bpe->max_token_bytes_ = std::max(bpe->max_token_bytes_, token.size());
   }
   if (bpe->ranks_.empty()) return Error::invalid("path", "tiktoken rank file is empty");
   // Every single byte must have a rank, or some texts cannot be encoded.
@@ -264,7 +269,11 @@ namespace {
 
 class TiktokenCounter final : public TokenCounter {
  public:
-  explicit TiktokenCounter(std::shared_ptr<const TiktokenBpe> bpe) : bpe_(std::move(bpe)) {}
+  explicit TiktokenCounter(std::shared_ptr<const TiktokenBpe> bpe) : bpe_(std::move(bpe)) {
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(bpe_->fingerprint()));
+    id_ = std::string(to_string(bpe_->encoding())) + "/" + hex;
+  }
   std::int64_t count(std::string_view text) const override {
     try {
       return bpe_->count(text);
@@ -274,9 +283,12 @@ class TiktokenCounter final : public TokenCounter {
   }
   std::string_view name() const override { return to_string(bpe_->encoding()); }
   bool exact() const override { return true; }
+  std::string_view counter_id() const override { return id_; }
+  std::int64_t max_token_bytes() const override { return static_cast<std::int64_t>(bpe_->max_token_bytes()); }
 
  private:
   std::shared_ptr<const TiktokenBpe> bpe_;
+  std::string id_;
 };
 
 }  // namespace

@@ -30,6 +30,10 @@ class TiktokenBpe {
   std::int64_t count(std::string_view text) const;
   TiktokenEncoding encoding() const noexcept { return encoding_; }
   std::size_t vocabulary_size() const noexcept { return ranks_.size(); }
+  // The byte length of the longest token (>= 1).
+  std::size_t max_token_bytes() const noexcept { return max_token_bytes_; }
+  // FNV-1a (32 bits) of the rank file's text: tells rank files apart.
+  std::uint32_t fingerprint() const noexcept { return fingerprint_; }
 
   struct Regex;  // PCRE2 state, defined in the .cpp
 
@@ -41,6 +45,8 @@ class TiktokenBpe {
 
   std::unordered_map<std::string, std::uint32_t> ranks_;
   TiktokenEncoding encoding_ = TiktokenEncoding::kCl100kBase;
+  std::size_t max_token_bytes_ = 1;
+  std::uint32_t fingerprint_ = 0;
   std::unique_ptr<Regex> regex_;
 };
 

@@ -11,6 +11,8 @@ class EstimatingTokenCounter final : public TokenCounter {
   }
   std::string_view name() const override { return "estimate-4-bytes"; }
   bool exact() const override { return false; }
+  std::string_view counter_id() const override { return "bytes/4"; }
+  std::int64_t max_token_bytes() const override { return 4; }
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 //   analytics.hpp       analytics arithmetic (pure); reports.hpp its operations (seed 003)
 //   coach_sessions.hpp  resume-coach sessions (seed 004)
 //   registries.hpp      agents, subjects, profiles, audit
+//   event_streams.hpp   live updates: event streams over the change log, typing
 #include <exception>
 #include <memory>
 #include <utility>
@@ -19,6 +20,7 @@
 #include "chat/service.hpp"
 #include "service/coach_sessions.hpp"
 #include "service/conversations.hpp"
+#include "service/event_streams.hpp"
 #include "service/key_lookup.hpp"
 #include "service/messages.hpp"
 #include "service/registries.hpp"
@@ -122,13 +124,15 @@ class ServiceImpl final : public ChatService {
     return core_.guard("check_reply", who, [&] { return replies_.check(who, key, r); });
   }
 
-  // ---- live updates: PLACEHOLDER on branch r-events-api only (never merged as is).
-  Result<std::unique_ptr<EventStream>> open_event_stream(const Principal&, const ConversationKey&,
-                                                         std::optional<std::int64_t>, EventListener) override {
-    return Error::internal("event streams not built yet");
+  // ---- live updates
+  Result<std::unique_ptr<EventStream>> open_event_stream(const Principal& who, const ConversationKey& key,
+                                                         std::optional<std::int64_t> after_id,
+                                                         EventListener listener) override {
+    return core_.guard("open_event_stream", who,
+                       [&] { return streams_.open(who, key, after_id, std::move(listener)); });
   }
-  Status send_typing(const Principal&, const ConversationKey&, bool) override {
-    return Error::internal("event streams not built yet");
+  Status send_typing(const Principal& who, const ConversationKey& key, bool active) override {
+    return core_.guard("send_typing", who, [&] { return streams_.typing(who, key, active); });
   }
 
   // ---- registries
@@ -201,6 +205,7 @@ class ServiceImpl final : public ChatService {
   SupportDesk support_desk_{core_, keys_, conversations_, messages_};
   Reports reports_{core_, keys_};
   CoachSessions coach_{core_, keys_, conversations_, replies_};
+  EventStreams streams_{core_, keys_};
 };
 
 }  // namespace
@@ -214,6 +219,8 @@ Result<std::unique_ptr<ChatService>> make_chat_service(ServiceDeps deps, Service
   if (options.session_ttl.count() <= 0) return Error::invalid("session_ttl", "session_ttl must be positive");
   if (options.retention.count() < 0) return Error::invalid("retention", "retention must not be negative");
   if (options.max_wait.count() < 0) return Error::invalid("max_wait", "max_wait must not be negative");
+  if (options.event_retention.count() < 0)
+    return Error::invalid("event_retention", "event_retention must not be negative");
   const ModelCallBounds& b = options.model_calls;
   if (b.max_concurrent < 0 || b.deadline.count() < 0 || b.first_chunk_timeout.count() < 0 || b.default_max_tokens < 0)
     return Error::invalid("model_calls", "model call bounds must not be negative");

@@ -174,3 +174,9 @@ Result<CoachContextSections> CoachSessions::context(const Principal& who, const 
 }
 
 }  // namespace chat::detail
+
+namespace chat {
+
+CoachSession coach_session_from(Conversation c) { return detail::coach_session_of(std::move(c)); }
+
+}  // namespace chat

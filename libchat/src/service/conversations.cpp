@@ -74,7 +74,7 @@ Result<Conversation> Conversations::create(const Principal& who, NewConversation
   CHAT_ASSIGN_OR_RETURN(const NewConversation c, prepare(who, std::move(in), now));
   auto created = core_.store->create_conversation(c, now);
   if (!created) return creation_conflict(std::move(created).error(), c, uuid_given);
-  core_.hub.publish(created->id, "conversation.created");
+  core_.publish(created->id, "conversation.created");
   return created;
 }
 
@@ -111,14 +111,14 @@ Result<Conversation> Conversations::update(const Principal& who, const Conversat
   if (patch.agent_id) CHAT_RETURN_IF_ERROR(registries_.check_agent_exists(*patch.agent_id));
   auto updated = core_.store->update_conversation(c.id, patch, core_.now());
   if (!updated) return not_found_as(std::move(updated).error(), conversation_not_found(key.kind));
-  core_.hub.publish(c.id, "conversation.updated");
+  core_.publish(c.id, "conversation.updated");
   return updated;
 }
 
 Status Conversations::remove(const Principal& who, const ConversationKey& key) {
   CHAT_ASSIGN_OR_RETURN(auto c, keys_.conversation(who, key));
   CHAT_RETURN_IF_ERROR(core_.store->soft_delete_conversation(c.id, core_.audit(who)));
-  core_.hub.publish(c.id, "conversation.deleted");
+  core_.publish(c.id, "conversation.deleted");
   return {};
 }
 
@@ -127,7 +127,7 @@ Result<Conversation> Conversations::restore(const Principal& who, const Conversa
   if (!c.deleted_at) return c;  // restoring a live row is a no-op, not an error
   auto restored = core_.store->restore_conversation(c.id, core_.audit(who));
   if (!restored) return not_found_as(std::move(restored).error(), conversation_not_found(key.kind));
-  core_.hub.publish(c.id, "conversation.restored");
+  core_.publish(c.id, "conversation.restored");
   return restored;
 }
 
@@ -135,7 +135,7 @@ Result<std::int64_t> Conversations::clear(const Principal& who, const Conversati
   CHAT_ASSIGN_OR_RETURN(auto c, keys_.conversation(who, key));
   auto n = core_.store->clear_conversation(c.id, core_.audit(who));
   if (!n) return not_found_as(std::move(n).error(), conversation_not_found(key.kind));
-  core_.hub.publish(c.id, "conversation.cleared");
+  core_.publish(c.id, "conversation.cleared");
   return n;
 }
 
@@ -153,7 +153,7 @@ Result<Conversation> Conversations::mark_read(const Principal& who, const Conver
   }
   auto updated = core_.store->mark_read(c.id, up_to, core_.now());
   if (!updated) return not_found_as(std::move(updated).error(), conversation_not_found(key.kind));
-  core_.hub.publish(c.id, "conversation.read");
+  core_.publish(c.id, "conversation.read");
   return updated;
 }
 

@@ -206,12 +206,27 @@ std::uint64_t EventHub::publish(std::int64_t conversation_id, std::string_view k
       to_call = slot->subscribers;
     }
   }
-  const HubEvent event{conversation_id, version, kind, message_id};
-  for (const auto& sub : to_call) {
+  call(to_call, HubEvent{conversation_id, version, kind, message_id, nullptr});
+  return version;
+}
+
+void EventHub::publish_ephemeral(std::int64_t conversation_id, const Event& event) {
+  std::vector<std::shared_ptr<Subscriber>> to_call;
+  {
+    Shard& shard = shard_for(conversation_id);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.slots.find(conversation_id);
+    if (it == shard.slots.end()) return;  // nobody listens: nothing to keep
+    to_call = it->second->subscribers;
+  }
+  call(to_call, HubEvent{conversation_id, 0, "typing", 0, &event});
+}
+
+void EventHub::call(const std::vector<std::shared_ptr<Subscriber>>& subscribers, const HubEvent& event) {
+  for (const auto& sub : subscribers) {
     std::lock_guard lock(sub->mu);
     if (sub->active && sub->callback) sub->callback(event);
   }
-  return version;
 }
 
 void EventHub::shutdown() {

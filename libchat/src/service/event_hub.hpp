@@ -1,5 +1,6 @@
 // Change notification per conversation: what wakes long-polls
-// (wait_for_messages) and, later, the SSE event streams. Private to libchat.
+// (wait_for_messages) and event streams (service/event_streams.hpp), and
+// carries ephemeral events (typing) to the streams. Private to libchat.
 //
 // Design:
 // - Every conversation that someone is watching has a Slot: a version number
@@ -18,6 +19,9 @@
 //   slot was erased and re-created in between: no lost wakeups. The price is
 //   an occasional spurious "changed" for callers that do not hold a Watch;
 //   callers re-check their condition anyway.
+// - Ephemeral events (publish_ephemeral) reach subscribers only: they move no
+//   version and wake no waiter, because they are not changes (a long-poll
+//   waiting for messages must keep waiting through someone's typing).
 //
 // Deadlines are steady_clock time points: waiting is about real time, not the
 // injected domain Clock (a ManualClock never moves by itself).
@@ -40,6 +44,10 @@
 #include <unordered_map>
 #include <vector>
 
+namespace chat {
+struct Event;
+}  // namespace chat
+
 namespace chat::detail {
 
 // What changed; passed to subscribers. `kind` is a short stable name;
@@ -50,11 +58,14 @@ namespace chat::detail {
 //   conversation.created, conversation.updated, conversation.deleted,
 //   conversation.restored, conversation.cleared, conversation.read.
 // `kind` points at a string literal: it stays valid after the callback.
+// `ephemeral` is set for publish_ephemeral() only (version 0, kind "typing"):
+// the event itself, valid during the callback only.
 struct HubEvent {
   std::int64_t conversation_id = 0;
   std::uint64_t version = 0;
   std::string_view kind;
   std::int64_t message_id = 0;
+  const Event* ephemeral = nullptr;
 };
 
 class EventHub {
@@ -140,6 +151,10 @@ class EventHub {
   std::uint64_t publish(std::int64_t conversation_id, std::string_view kind = "changed",
                         std::int64_t message_id = 0);
 
+  // Calls the conversation's subscribers with `event` (HubEvent::ephemeral),
+  // on this thread; moves no version and wakes no waiter.
+  void publish_ephemeral(std::int64_t conversation_id, const Event& event);
+
   // Calls `callback` for every publish on the conversation until the
   // Subscription is destroyed. Callbacks run on the publisher's thread and
   // should be quick (e.g. notify a queue). A callback may publish or drop its
@@ -158,6 +173,8 @@ class EventHub {
   static constexpr std::size_t kShards = 64;
 
   Shard& shard_for(std::int64_t conversation_id) const;
+  // Outside the hub's locks.
+  static void call(const std::vector<std::shared_ptr<Subscriber>>& subscribers, const HubEvent& event);
   // Both require the shard's mutex held.
   Slot* acquire_locked(Shard& shard, std::int64_t conversation_id);
   void release_locked(Shard& shard, std::int64_t conversation_id, Slot* slot);

@@ -58,6 +58,7 @@ Result<std::optional<Message>> Messages::find_replay(std::int64_t conversation_i
 Result<PostResult> Messages::post(const Principal& who, const ConversationKey& key, NewMessage m) {
   if (m.agent_side) m.role = agent_side_role(who);
   CHAT_RETURN_IF_ERROR(validate_new(m));
+  m.content_tokens = core_.context_tokens(m.role, m.status, m.content);
   std::int64_t id = key.id;
   bool by_integer_id = key.by == ConversationKey::By::kId;
   if (!by_integer_id) {
@@ -95,7 +96,7 @@ Result<PostResult> Messages::post(const Principal& who, const ConversationKey& k
     if (out->message.role != m.role || out->message.content != m.content) return client_id_conflict();
     return PostResult{std::move(out->message), true, std::move(seen)};
   }
-  core_.hub.publish(id, "message.created", out->message.id);
+  core_.publish(id, "message.created", out->message.id);
   return PostResult{std::move(out->message), false, std::move(seen)};
 }
 
@@ -156,10 +157,13 @@ Result<Message> Messages::edit(const Principal& who, const MessageKey& key, Mess
   const auto& [m, c] = found;
   CHAT_RETURN_IF_ERROR(check_role_allowed(who, c, m.role));
   CHAT_RETURN_IF_ERROR(check_writable(c, core_.now()));
+  // Counted for the status the message will have; a failed one has none.
+  patch.content_tokens = std::nullopt;
+  if (patch.content) patch.content_tokens = core_.context_tokens(m.role, patch.status.value_or(m.status), *patch.content);
   // The store keeps what the edit replaces and audits who edited when.
   auto updated = core_.store->update_message(m.id, patch, core_.audit(who));
   if (!updated) return not_found_as(std::move(updated).error(), message_not_found());
-  core_.hub.publish(m.conversation_id, "message.updated", m.id);
+  core_.publish(m.conversation_id, "message.updated", m.id);
   return updated;
 }
 
@@ -176,7 +180,7 @@ Status Messages::remove(const Principal& who, const MessageKey& key) {
   const Message& m = found.first;
   auto st = core_.store->soft_delete_message(m.id, core_.audit(who));
   if (!st) return not_found_as(std::move(st).error(), message_not_found());
-  core_.hub.publish(m.conversation_id, "message.deleted", m.id);
+  core_.publish(m.conversation_id, "message.deleted", m.id);
   return {};
 }
 
@@ -186,7 +190,7 @@ Result<Message> Messages::restore(const Principal& who, const MessageKey& key) {
   if (!m.deleted_at) return m;  // restoring a live row is a no-op, not an error
   auto restored = core_.store->restore_message(m.id, core_.audit(who));
   if (!restored) return not_found_as(std::move(restored).error(), message_not_found());
-  core_.hub.publish(m.conversation_id, "message.restored", m.id);
+  core_.publish(m.conversation_id, "message.restored", m.id);
   return restored;
 }
 

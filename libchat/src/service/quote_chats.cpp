@@ -31,7 +31,7 @@ Result<Conversation> subject_conversation(ServiceCore& core, const Principal& wh
     nc.title = subject->title;
     auto created = core.store->create_conversation(nc, core.now());
     if (created) {
-      core.hub.publish(created->id, "conversation.created");
+      core.publish(created->id, "conversation.created");
       return created;
     }
     if (created.error().code != ErrorCode::kConflict) return std::move(created).error();

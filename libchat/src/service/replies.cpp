@@ -133,34 +133,36 @@ Result<ContextWindow> Replies::context(const Conversation& c, const ReplyRequest
                                        const std::optional<Message>& user) {
   const ServiceOptions& o = core_.options;
   ContextParams params;
-  if (r.include_context) {
-    MessageQuery q;
-    q.before_id = user ? user->id : 0;
-    q.newest_first = true;
-    q.include_system = false;
-    q.limit = std::min(kContextHistoryLimit, o.max_page);
-    CHAT_ASSIGN_OR_RETURN(auto history, core_.store->list_messages(c.id, q));
-    params.history.assign(std::make_move_iterator(history.items.rbegin()),
-                          std::make_move_iterator(history.items.rend()));
-  }
   params.system_prompt = agent && !agent->system_prompt.empty() ? agent->system_prompt : o.default_system_prompt;
   params.initial_context = c.initial_context;
   if (!r.content.empty()) params.new_message = r.content;
   params.include_context = r.include_context;
   params.context_tokens = o.context_tokens;
   params.reply_tokens = o.reply_tokens;
-  // The window owns copies of what it kept; the (up to 1,000) history rows
-  // die with params here rather than live for the whole of a long stream
-  // (about 360 KiB per open stream in a long session, docs/seed-001.md).
-  return build_context_window(params, *core_.tokens);
+  params.max_history = std::min(kContextHistoryLimit, o.max_page);
+  // Newest first from before the user message (a reused one is the new
+  // message, not history), only as far as the budget reaches.
+  ContextQuery q;
+  q.before_id = user ? user->id : 0;
+  q.counter = std::string(core_.tokens->counter_id());
+  const HistoryReader history = [&](std::int64_t limit, std::size_t max_bytes) -> Result<std::vector<ContextMessage>> {
+    q.limit = limit;
+    q.max_bytes = max_bytes;
+    CHAT_ASSIGN_OR_RETURN(auto batch, core_.store->list_context(c.id, q));
+    if (!batch.empty()) q.before_id = batch.back().id;
+    return batch;
+  };
+  return build_context_window(params, history, *core_.tokens);
 }
 
-Result<Message> Replies::store_user_message(const Conversation& c, const ReplyRequest& r) {
+Result<Message> Replies::store_user_message(const Conversation& c, const ReplyRequest& r,
+                                            std::int64_t content_tokens) {
   NewMessage um;
   um.client_id = r.client_id;
   um.role = Role::kUser;
   um.content = r.content;
   um.metadata = r.metadata;
+  um.content_tokens = core_.context_tokens(um.role, um.status, um.content, content_tokens);
   // Writability judged by the writer, on the row as it commits: a session
   // deactivated or expired since the reply looked it up takes no message.
   auto stored = core_.store->append_message(c.id, um, core_.now(),
@@ -168,7 +170,7 @@ Result<Message> Replies::store_user_message(const Conversation& c, const ReplyRe
   if (!stored) return not_found_as(std::move(stored).error(), conversation_not_found(c.kind));
   if (!stored->created && (stored->message.role != Role::kUser || stored->message.content != r.content))
     return Error::conflict("client_id", "client_id is already used by a different message");
-  if (stored->created) core_.hub.publish(c.id, "message.created", stored->message.id);
+  if (stored->created) core_.publish(c.id, "message.created", stored->message.id);
   return std::move(stored->message);
 }
 
@@ -250,6 +252,9 @@ Result<Message> Replies::store_answer(const Conversation& c, const Generated& g,
   am.status = !g.completion || g.cancelled ? MessageStatus::kFailed : MessageStatus::kComplete;
   am.metadata = meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   am.tokens_used = usage.completion_tokens;
+  // The provider's completion_tokens count in the model's own terms (and
+  // echo counts words): the window's counter counts the stored text.
+  am.content_tokens = core_.context_tokens(am.role, am.status, am.content);
   am.processing_time = usage.processing_time;
   am.cost = usage.cost;
   auto stored = core_.store->append_message(c.id, am, core_.now());
@@ -257,7 +262,7 @@ Result<Message> Replies::store_answer(const Conversation& c, const Generated& g,
     core_.log(LogLevel::kWarn, "storing the assistant message failed: " + stored.error().message);
     return not_found_as(std::move(stored).error(), conversation_not_found(c.kind));
   }
-  core_.hub.publish(c.id, "message.created", stored->message.id);
+  core_.publish(c.id, "message.created", stored->message.id);
   return std::move(stored->message);
 }
 
@@ -297,7 +302,7 @@ Result<ReplyResult> Replies::reply(const Principal& who, const ConversationKey& 
   }
   if (r.stop.stop_requested()) return Error::unavailable("the model call was cancelled");
   if (!r.content.empty() && !user) {
-    CHAT_ASSIGN_OR_RETURN(user, store_user_message(c, r));
+    CHAT_ASSIGN_OR_RETURN(user, store_user_message(c, r, window.new_message_tokens));
   }
 
   CompletionRequest request;

@@ -70,7 +70,8 @@ class Replies {
   ReplyResult replayed(const Conversation& c, Message user, Message answer, const StreamCallback* on_chunk);
   Result<ContextWindow> context(const Conversation& c, const ReplyRequest& r,
                                        const std::optional<Agent>& agent, const std::optional<Message>& user);
-  Result<Message> store_user_message(const Conversation& c, const ReplyRequest& r);
+  // `content_tokens`: the window's count of r.content, stored with it.
+  Result<Message> store_user_message(const Conversation& c, const ReplyRequest& r, std::int64_t content_tokens);
   Generated call_provider(const ModelCalls::Permit& permit, const CompletionRequest& request,
                           const std::optional<Message>& user, const std::string& assistant_uuid,
                           const StreamCallback* on_chunk);

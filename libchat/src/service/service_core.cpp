@@ -22,8 +22,41 @@ void ServiceCore::log(LogLevel level, const std::string& message) const {
   if (logger && logger->enabled(level)) logger->log(level, message);
 }
 
+void ServiceCore::publish(std::int64_t conversation_id, std::string_view kind, std::int64_t message_id) {
+  hub.publish(conversation_id, kind, message_id);
+  trim_events_if_due();
+}
+
+void ServiceCore::trim_events_if_due() {
+  // A batch small enough that the writer it holds is never held long.
+  constexpr std::int64_t kTrimBatch = 1000;
+  constexpr std::int64_t kTrimEveryMs = 60'000;
+  if (options.event_retention.count() <= 0) return;
+  const Timestamp at = now();
+  const std::int64_t at_ms = to_millis(at);
+  std::int64_t due = next_trim_ms.load();
+  if (at_ms < due) return;
+  // One writer trims; the others go on.
+  if (!next_trim_ms.compare_exchange_strong(due, at_ms + kTrimEveryMs)) return;
+  auto removed = store->trim_events(at - options.event_retention, kTrimBatch);
+  if (!removed) {
+    log(LogLevel::kWarn, "trimming the change log failed: " + removed.error().message);
+    return;
+  }
+  if (*removed >= kTrimBatch) next_trim_ms.store(at_ms);  // more is due: the next write goes on
+}
+
 AuditContext ServiceCore::audit(const Principal& who) const {
   return AuditContext{who.is_anonymous() ? std::string() : who.user_id, now()};
+}
+
+std::optional<TokenCount> ServiceCore::context_tokens(Role role, MessageStatus status, std::string_view content,
+                                                      std::optional<std::int64_t> counted) const {
+  const std::string_view id = tokens->counter_id();
+  if (id.empty() || id.size() > kMaxCounterIdBytes || content.empty() || status == MessageStatus::kFailed ||
+      role == Role::kSystem)
+    return std::nullopt;
+  return TokenCount{counted ? *counted : tokens->count(content), std::string(id)};
 }
 
 }  // namespace chat::detail

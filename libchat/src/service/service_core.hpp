@@ -9,12 +9,22 @@
 // - A caller that is not anonymous must carry a user_id (kUnauthenticated
 //   "the caller has no user id"); an anonymous caller's user_id is ignored.
 //
-// Thread safety: the members are set at construction and then only read;
-// the store, provider, clock, logger, token counter, hub and calls are thread-safe.
+// Changes: every operation that committed a change calls publish(), which
+// wakes the conversation's long-polls and event streams (EventHub) and, at
+// most once a minute by the injected clock, trims the change log to
+// ServiceOptions::event_retention (no thread of its own: a write pays for it,
+// a bounded batch at a time).
+//
+// Thread safety: the members are set at construction and then only read
+// (next_trim_ms is atomic); the store, provider, clock, logger, token
+// counter, hub and calls are thread-safe.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,14 +50,31 @@ struct ServiceCore {
   // Every provider call goes through here: the bounds of options.model_calls,
   // cancellation, and shutdown (llm/model_calls.hpp).
   ModelCalls calls;
+  // When the change log may be trimmed next (ms since the epoch, domain clock).
+  std::atomic<std::int64_t> next_trim_ms{0};
 
   Timestamp now() const { return clock->now(); }
+  // After the store committed a change: EventHub::publish, then the change
+  // log's trim when it is due.
+  void publish(std::int64_t conversation_id, std::string_view kind, std::int64_t message_id = 0);
+  // Trims the change log when a minute passed since the last trim (or the
+  // last one stopped at its batch size). Failures are logged, never returned:
+  // the write that pays for it already committed.
+  void trim_events_if_due();
   // The budget of one caller-facing page (ServiceOptions::max_page_bytes);
   // `per_item_bytes` for answers that repeat a shared object in each item.
   ByteBudget page_budget(std::size_t per_item_bytes = 0) const { return {options.max_page_bytes, per_item_bytes}; }
   void log(LogLevel level, const std::string& message) const;
   // Who did a destructive change, and when (anonymous callers: no actor).
   AuditContext audit(const Principal& who) const;
+  // The count the store keeps with a message for context windows
+  // (NewMessage::content_tokens): `content` counted by the service's counter,
+  // or nullopt when the counter's counts are not cached (no counter_id) or
+  // the message can never be in a window (a system or failed message, empty
+  // content). `counted`: the caller's count of this content by this
+  // counter, not counted again.
+  std::optional<TokenCount> context_tokens(Role role, MessageStatus status, std::string_view content,
+                                           std::optional<std::int64_t> counted = std::nullopt) const;
 
   // Runs `f` for operation `op` of `who` under the common rules above.
   template <typename F>

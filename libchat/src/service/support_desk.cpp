@@ -23,6 +23,7 @@ Result<SupportPostResult> SupportDesk::post(const Principal& who, SupportPost p)
   m.role = is_staff(who) ? Role::kAgent : Role::kUser;
   m.content = std::move(p.content);
   CHAT_RETURN_IF_ERROR(messages_.validate_new(m));
+  m.content_tokens = core_.context_tokens(m.role, m.status, m.content);
   if (p.after_id) CHAT_RETURN_IF_ERROR(check_non_negative("after_id", *p.after_id));
   CHAT_RETURN_IF_ERROR(check_text("name", p.name, kMaxNameBytes));
   CHAT_RETURN_IF_ERROR(check_text("email", p.email, kMaxNameBytes));
@@ -36,7 +37,7 @@ Result<SupportPostResult> SupportDesk::post(const Principal& who, SupportPost p)
     auto stored = core_.store->append_message(conv.id, m, core_.now(),
                                               [&](const Conversation& c) { return check_writable(c, core_.now()); });
     if (!stored) return not_found_as(std::move(stored).error(), conversation_not_found(conv.kind));
-    core_.hub.publish(conv.id, "message.created", stored->message.id);
+    core_.publish(conv.id, "message.created", stored->message.id);
     out.message = std::move(stored->message);
   } else {
     if (is_staff(who)) return Error::not_found("conversation", "conversation not found");
@@ -52,8 +53,8 @@ Result<SupportPostResult> SupportDesk::post(const Principal& who, SupportPost p)
     CHAT_ASSIGN_OR_RETURN(auto created, core_.store->create_conversation_with_message(nc, m, now));
     conv = std::move(created.conversation);
     out.created_conversation = true;
-    core_.hub.publish(conv.id, "conversation.created");
-    core_.hub.publish(conv.id, "message.created", created.message.id);
+    core_.publish(conv.id, "conversation.created");
+    core_.publish(conv.id, "message.created", created.message.id);
     out.message = std::move(created.message);
   }
 

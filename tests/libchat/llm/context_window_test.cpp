@@ -52,7 +52,7 @@ TEST_CASE("context: system prompt, initial context, history, new message in orde
   CHECK(w->turns[5].role == Role::kUser);
   CHECK(w->prompt_tokens == 3 + 6 + 2 + 3 + 4 + 3);
   CHECK(w->history_used == 3);
-  CHECK(w->history_dropped == 0);
+  CHECK_FALSE(w->history_truncated);
 }
 
 TEST_CASE("context: budgets are exact and the oldest messages go first", "[context]") {
@@ -78,7 +78,7 @@ TEST_CASE("context: budgets are exact and the oldest messages go first", "[conte
     auto w = build_context_window(p, counter);
     REQUIRE(w);
     CHECK(contents(w->turns) == std::vector<std::string>{"SYS", "IC", "222", "33", "44444", "nn"});
-    CHECK(w->history_dropped == 1);
+    CHECK(w->history_truncated);
   }
   SECTION("a short older message never jumps over a newer one that does not fit") {
     p.context_tokens = 17 + 5 + 1;  // "44444" fits, then "33" does not; "222" and "1111" are older
@@ -86,7 +86,7 @@ TEST_CASE("context: budgets are exact and the oldest messages go first", "[conte
     REQUIRE(w);
     CHECK(contents(w->turns) == std::vector<std::string>{"SYS", "IC", "44444", "nn"});
     CHECK(w->history_used == 1);
-    CHECK(w->history_dropped == 3);
+    CHECK(w->history_truncated);
   }
   SECTION("no room for history keeps the new message") {
     p.context_tokens = 17;
@@ -117,7 +117,7 @@ TEST_CASE("context: system rows, failed and deleted messages are not history", "
   auto w = build_context_window(p, counter);
   REQUIRE(w);
   CHECK(contents(w->turns) == std::vector<std::string>{"S", "keep1", "keep2", "q"});
-  CHECK(w->history_dropped == 0);
+  CHECK_FALSE(w->history_truncated);
 }
 
 TEST_CASE("context: include_context=false sends the system prompt and the new message only", "[context]") {

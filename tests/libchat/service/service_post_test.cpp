@@ -72,6 +72,9 @@ class RacingStore final : public Store {
   Result<Page<Message>> list_messages(std::int64_t id, const MessageQuery& q) override {
     return s_->list_messages(id, q);
   }
+  Result<std::vector<ContextMessage>> list_context(std::int64_t id, const ContextQuery& q) override {
+    return s_->list_context(id, q);
+  }
   Result<Message> update_message(std::int64_t id, const MessagePatch& p, const AuditContext& audit) override {
     return s_->update_message(id, p, audit);
   }

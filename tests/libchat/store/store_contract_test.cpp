@@ -1120,3 +1120,84 @@ TEST_CASE("store: every update_message keeps the replaced content as a version a
   REQUIRE(store->purge(at(30), who(31)).ok());
   CHECK(store->list_message_versions(msg.id).error().code == ErrorCode::kNotFound);
 }
+
+TEST_CASE("store: list_context reads history newest first, with counts of the asked counter only", "[store][window]") {
+  auto factory = GENERATE(from_range(store_factories()));
+  INFO(factory);
+  TempDir dir;
+  auto store = open_test_store(factory, dir);
+  auto conv = store->create_conversation(new_conv(), at(0))->id;
+  auto append = [&](Role role, std::string content, std::optional<TokenCount> tokens = std::nullopt,
+                    MessageStatus status = MessageStatus::kSent) {
+    NewMessage m = new_msg(role, std::move(content));
+    m.content_tokens = std::move(tokens);
+    m.status = status;
+    auto r = store->append_message(conv, m, at(1));
+    REQUIRE(r.ok());
+    return r->message.id;
+  };
+  const auto u1 = append(Role::kUser, "one", TokenCount{1, "bytes/4"});
+  append(Role::kSystem, "system row", TokenCount{3, "bytes/4"});
+  const auto a1 = append(Role::kAssistant, "two", TokenCount{9, "other/1"});
+  append(Role::kAssistant, "failed", TokenCount{2, "bytes/4"}, MessageStatus::kFailed);
+  append(Role::kAssistant, "");
+  const auto gone = append(Role::kUser, "deleted", TokenCount{2, "bytes/4"});
+  const auto g1 = append(Role::kAgent, "three");
+  const auto u2 = append(Role::kUser, "four", TokenCount{1, "bytes/4"});
+  REQUIRE(store->soft_delete_message(gone, who()).ok());
+
+  ContextQuery q;
+  q.counter = "bytes/4";
+  q.limit = 100;
+  auto all = store->list_context(conv, q);
+  REQUIRE(all.ok());
+  std::vector<std::int64_t> ids;
+  for (const auto& m : *all) ids.push_back(m.id);
+  CHECK(ids == std::vector<std::int64_t>{u2, g1, a1, u1});
+  CHECK((*all)[0].tokens == 1);
+  CHECK((*all)[0].content == "four");
+  CHECK((*all)[0].role == Role::kUser);
+  CHECK_FALSE((*all)[1].tokens.has_value());  // never counted
+  CHECK((*all)[1].role == Role::kAgent);
+  CHECK_FALSE((*all)[2].tokens.has_value());  // another counter's count
+  CHECK((*all)[3].tokens == 1);
+
+  // Batches by cursor and limit.
+  q.limit = 2;
+  q.before_id = g1;
+  auto older = store->list_context(conv, q);
+  REQUIRE(older.ok());
+  REQUIRE(older->size() == 2);
+  CHECK((*older)[0].id == a1);
+  CHECK((*older)[1].id == u1);
+
+  // A byte bound ends a batch after the message that passes it.
+  q.limit = 100;
+  q.before_id = 0;
+  q.max_bytes = 4;  // "four" (4 bytes) does not pass it, "three" does
+  auto cut = store->list_context(conv, q);
+  REQUIRE(cut.ok());
+  REQUIRE(cut->size() == 2);
+  CHECK((*cut)[1].id == g1);
+  q.max_bytes = 0;
+
+  // An edit drops the count unless it brings one.
+  MessagePatch p;
+  p.content = "four, edited";
+  REQUIRE(store->update_message(u2, p, who()).ok());
+  q.before_id = 0;
+  q.limit = 1;
+  CHECK_FALSE(store->list_context(conv, q)->front().tokens.has_value());
+  p.content = "four, edited again";
+  p.content_tokens = TokenCount{5, "bytes/4"};
+  REQUIRE(store->update_message(u2, p, who()).ok());
+  CHECK(store->list_context(conv, q)->front().tokens == 5);
+
+  // A cleared conversation has no history; a deleted one is not found.
+  REQUIRE(store->clear_conversation(conv, who()).ok());
+  q.limit = 100;
+  CHECK(store->list_context(conv, q)->empty());
+  REQUIRE(store->soft_delete_conversation(conv, who()).ok());
+  CHECK(store->list_context(conv, q).error().code == ErrorCode::kNotFound);
+  CHECK(store->list_context(conv + 1000, q).error().code == ErrorCode::kNotFound);
+}

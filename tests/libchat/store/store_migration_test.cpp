@@ -155,6 +155,16 @@ TEST_CASE("store: a version-1 database migrates to the current schema with its r
     CHECK(totals->agents[0].replies == 2);
     CHECK(totals->agents[0].failed_replies == 1);
 
+    // Step 6: rows older than it carry no token count (a window counts them);
+    // list_context reads them as any other (the failed one is not history).
+    ContextQuery cq;
+    cq.counter = "bytes/4";
+    cq.limit = 10;
+    auto context = s.list_context(1, cq);
+    REQUIRE(context.ok());
+    REQUIRE(context->size() == 2);
+    for (const auto& m : *context) CHECK_FALSE(m.tokens.has_value());
+
     // New writes go on after the old ids (AUTOINCREMENT survives the upgrade).
     NewMessage fresh;
     fresh.content = "after the upgrade";

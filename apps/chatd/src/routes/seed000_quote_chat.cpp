@@ -21,6 +21,11 @@
 // one answer, as the front end expects); the next page is offset + messages
 // received: a page ends early at the byte budget (ServiceOptions::max_page_bytes),
 // so the end is an empty page. The body keeps the seed's shape.
+//
+// Event stream (issue 14, event_stream_route.hpp): GET .../quote-chat/events
+// (data: a message as PATCH answers it, with updated_at; conversation events:
+// {"job_id", "total_messages", "updated_at"}), POST .../events/typing,
+// POST .../events/ticket (EventSource cannot send the bearer token).
 #include <httplib.h>
 
 #include <algorithm>
@@ -29,6 +34,7 @@
 #include <string>
 
 #include "endpoint.hpp"
+#include "event_stream_route.hpp"
 #include "http_json.hpp"
 #include "routes/routes.hpp"
 #include "routes/seed000_requests.hpp"
@@ -75,6 +81,14 @@ json message_json(const chat::Message& m, bool with_updated_at) {
               {"metadata", json_from_text(m.metadata)}};
   if (with_updated_at) out["updated_at"] = chat::format_timestamp(m.updated_at);
   return out;
+}
+
+// The quote chat itself, which the seed never shows whole: its job and counts
+// (the data of conversation.* events, issue 14).
+json quote_chat_json(const chat::Conversation& c) {
+  return {{"job_id", c.subject},
+          {"total_messages", c.total_messages},
+          {"updated_at", chat::format_timestamp(c.updated_at)}};
 }
 
 // ---- GET: the chat's history
@@ -125,6 +139,20 @@ void register_seed000_routes(Router& router, const RouteContext& ctx) {
   router.del(base, endpoint(ctx, kUser, kChatErrors, parse_quote_chat, clear_chat, render_cleared));
   router.patch(base + "{message_id}/",
                endpoint(ctx, kUser, kMessageErrors, parse_patch_quote_message, edit_message, render_edited));
+
+  // Issue 14: the quote chat's events (event_stream_route.hpp). The literal
+  // segment "events" wins over {message_id} (router.hpp), so a message whose
+  // message_id is "events" cannot be PATCHed; seed 000 ids are UUIDs.
+  register_event_routes(
+      router, ctx,
+      {base + "events", kUser, &kChatErrors,
+       [](const httplib::Request& req, const PathParams& p) -> chat::Result<chat::ConversationKey> {
+         CHAT_ASSIGN_OR_RETURN(auto in, parse_quote_chat(req, p));
+         return std::move(in.key);
+       },
+       {[](const chat::Message& m, const chat::Conversation&) { return message_json(m, true); },
+        [](const chat::Conversation& c) { return quote_chat_json(c); }},
+       /*tickets=*/true});
 }
 
 }  // namespace chatd

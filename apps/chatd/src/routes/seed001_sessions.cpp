@@ -8,6 +8,10 @@
 // `session_id` its handle; a message's `id` is its uuid, `message` its content,
 // `timestamp` its created_at. Answers are bare objects and arrays. Requests
 // and their parsers: routes/seed001_requests.hpp.
+//
+// Event stream (issue 14, event_stream_route.hpp): GET
+// /api/chats/sessions/{id}/events (data: a message as GET messages/{id}/
+// renders it, or the session), POST .../events/typing, POST .../events/ticket.
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +19,7 @@
 #include <utility>
 
 #include "endpoint.hpp"
+#include "event_stream_route.hpp"
 #include "http_json.hpp"
 #include "routes/routes.hpp"
 #include "routes/seed001_requests.hpp"
@@ -252,6 +257,21 @@ void register_seed001_routes(Router& router, const RouteContext& ctx) {
   router.post("/api/chats/messages/chat/stream/",
               stream_endpoint(ctx, kOptional, kErrors, "too many open streams; retry shortly", parse_session_chat,
                               check_stream, stream_reply));
+
+  // Issue 14: the session's events (event_stream_route.hpp); the session id is
+  // the capability, as for its other routes.
+  register_event_routes(
+      router, ctx,
+      {"/api/chats/sessions/{id}/events", kOptional, &kErrors,
+       [](const httplib::Request& req, const PathParams& p) -> chat::Result<chat::ConversationKey> {
+         CHAT_ASSIGN_OR_RETURN(auto in, parse_session(req, p));
+         return std::move(in.key);
+       },
+       {[&ctx](const chat::Message& m, const chat::Conversation& c) {
+          return message_json(m, session_json(c, ctx.clock.now()));
+        },
+        [&ctx](const chat::Conversation& c) { return session_json(c, ctx.clock.now()); }},
+       /*tickets=*/true});
 }
 
 }  // namespace chatd

@@ -5,6 +5,10 @@
 //                                        (then charged as a creation: 429 past the limit)
 //   GET  /api/messages/{uuid}/[?since=N][&wait=S]   poll (long-poll with wait, capped by ServiceOptions::max_wait: 30 s)
 //   GET  /api/conversation/[?limit&offset]          support conversations (token role agent/admin)
+//   GET  /api/messages/{uuid}/events                 event stream (issue 14, event_stream_route.hpp):
+//                                                    data = a message item, or a conversation item
+//   POST /api/messages/{uuid}/events/typing          typing -> 204
+//   POST /api/messages/{uuid}/events/ticket          a stream ticket for an agent's browser (token)
 //
 // Envelope: {"items": [...], "count": n}; a message item is
 // {"conversation": uuid, "id": n, "date": iso, "content": text, "author": "CUS"|"AGE"}
@@ -17,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "endpoint.hpp"
+#include "event_stream_route.hpp"
 #include "routes/routes.hpp"
 #include "routes/seed002_requests.hpp"
 #include "routes/shapes.hpp"
@@ -29,15 +34,17 @@ using nlohmann::json;
 
 // ---- rendering
 
+json message_item(const std::string& conversation_uuid, const chat::Message& m) {
+  return {{"conversation", conversation_uuid},
+          {"id", m.id},
+          {"date", chat::format_timestamp(m.created_at)},
+          {"content", m.content},
+          {"author", m.role == chat::Role::kUser ? "CUS" : "AGE"}};
+}
+
 json message_items(const std::string& conversation_uuid, const std::vector<chat::Message>& messages) {
   json items = json::array();
-  for (const auto& m : messages) {
-    items.push_back({{"conversation", conversation_uuid},
-                     {"id", m.id},
-                     {"date", chat::format_timestamp(m.created_at)},
-                     {"content", m.content},
-                     {"author", m.role == chat::Role::kUser ? "CUS" : "AGE"}});
-  }
+  for (const auto& m : messages) items.push_back(message_item(conversation_uuid, m));
   return items_count(std::move(items), static_cast<std::int64_t>(messages.size()));
 }
 
@@ -114,6 +121,16 @@ void register_seed002_routes(Router& router, const RouteContext& ctx) {
              endpoint(ctx, Access::kOptional, errors, parse_poll_messages, poll_messages, render_polled));
   router.get("/api/conversation/", endpoint(ctx, Access::kAgent, errors, parse_list_support_conversations,
                                             list_conversations, render_conversations));
+  // Issue 14: the conversation's events; the uuid is the capability, as for the poll.
+  register_event_routes(
+      router, ctx,
+      {"/api/messages/{uuid}/events", Access::kOptional, &errors,
+       [](const httplib::Request&, const PathParams& p) -> chat::Result<chat::ConversationKey> {
+         return chat::ConversationKey::of_uuid(std::string(p.get("uuid")), chat::ConversationKind::kSupport);
+       },
+       {[](const chat::Message& m, const chat::Conversation& c) { return message_item(c.uuid, m); },
+        [](const chat::Conversation& c) { return conversation_item(c); }},
+       /*tickets=*/true});
 }
 
 }  // namespace chatd

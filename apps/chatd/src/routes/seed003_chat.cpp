@@ -17,6 +17,10 @@
 //   GET    /chat/search?query&limit&offset           11
 //   POST   /chat/conversations/{id}/read             +   {up_to?} marks read (owner)
 //   GET    /chat/conversations/{id}/sessions         +   activity sessions (30 min idle gap), ?limit&offset
+//   GET    /chat/conversations/{id}/events           +   event stream (issue 14, event_stream_route.hpp):
+//                                                        data = a message or the conversation, as above
+//   POST   /chat/conversations/{id}/events/typing    +   {active?} -> 204
+//   POST   /chat/conversations/{id}/events/ticket    +   -> {ticket, expires_in} for EventSource
 //
 // Lists (limit/offset query parameters, next page = offset + items received,
 // since a page may end early at ServiceOptions::max_page_bytes; "total" counts all):
@@ -27,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "endpoint.hpp"
+#include "event_stream_route.hpp"
 #include "routes/routes.hpp"
 #include "routes/seed003_requests.hpp"
 #include "routes/shapes.hpp"
@@ -309,6 +314,15 @@ void register_seed003_routes(Router& router, const RouteContext& ctx) {
   router.post(one + "/ai-response", endpoint(ctx, kUser, kAiResponseErrors, parse_ai_response, ai_response, render_ai_response));
   router.post(one + "/read", endpoint(ctx, kUser, kErrors, parse_mark_read, mark_read, render_marked));
   router.get(one + "/sessions", endpoint(ctx, kUser, kErrors, parse_list_activity, list_activity, render_activity));
+  register_event_routes(router, ctx,
+                        {one + "/events", kUser, &kErrors,
+                         [](const httplib::Request& req, const PathParams& p) -> chat::Result<chat::ConversationKey> {
+                           CHAT_ASSIGN_OR_RETURN(auto in, parse_support_chat(req, p));
+                           return std::move(in.key);
+                         },
+                         {[](const chat::Message& m, const chat::Conversation&) { return message_json(m); },
+                          [](const chat::Conversation& c) { return conversation_json(c); }},
+                         /*tickets=*/true});
   router.get("/chat/analytics/dashboard", endpoint(ctx, kUser, kErrors, parse_dashboard, dashboard, render_dashboard));
   router.get("/chat/analytics/global", endpoint(ctx, kUser, kErrors, parse_nothing, global_analytics, render_global));
   router.get("/chat/search", endpoint(ctx, kUser, kErrors, parse_search_support, search, render_search));

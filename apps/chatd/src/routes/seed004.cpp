@@ -22,6 +22,9 @@
 //             sessions; next page: offset + sessions received)
 //   POST /api/chat/<session_id>/deactivate -> 200 {"session_id", "is_active": false, "message"}
 //   GET  /api/chat/health            -> 200 {"status": "healthy", "service": "chat"}
+//   GET  /api/chat/<session_id>/events  event stream (issue 14, event_stream_route.hpp): data = a
+//             history message {"id", "role", "content", "timestamp", "status"} or the session object;
+//             POST .../events/typing {active?} -> 204; POST .../events/ticket -> {ticket, expires_in}
 //   PUT  /api/profile/ {"work_history"?: [...], "education"?: [...], "projects"?: [...], "skills"?: [...]}
 //     -> 200 the profile (an absent section is stored empty: PUT replaces)
 //   GET  /api/profile/               -> 200 {"work_history", "education", "projects", "skills", "updated_at"}
@@ -37,6 +40,7 @@
 #include <nlohmann/json.hpp>
 
 #include "endpoint.hpp"
+#include "event_stream_route.hpp"
 #include "http_json.hpp"
 #include "routes/routes.hpp"
 #include "routes/seed004_requests.hpp"
@@ -70,6 +74,14 @@ json session_json(const chat::CoachSession& s) {
           {"job_tokens", s.job_tokens},
           {"resume_truncated", s.resume_truncated},
           {"job_truncated", s.job_truncated}};
+}
+
+json history_message_json(const chat::Message& m) {
+  return {{"id", m.id},
+          {"role", chat::to_string(m.role)},
+          {"content", m.content},
+          {"timestamp", chat::format_timestamp(m.created_at)},
+          {"status", chat::to_string(m.status)}};
 }
 
 json usage_json(const chat::Usage& u) {
@@ -126,11 +138,7 @@ Reply render_history(const CoachHistoryRequest& in, const chat::Page<chat::Messa
   json messages = json::array();
   for (const auto& m : page.items) {
     if (m.role != chat::Role::kUser && m.role != chat::Role::kAssistant) continue;
-    messages.push_back({{"id", m.id},
-                        {"role", chat::to_string(m.role)},
-                        {"content", m.content},
-                        {"timestamp", chat::format_timestamp(m.created_at)},
-                        {"status", chat::to_string(m.status)}});
+    messages.push_back(history_message_json(m));
   }
   const auto n = messages.size();
   return Reply::ok({{"session_id", in.session_id},
@@ -201,6 +209,15 @@ void register_seed004_routes(Router& router, const RouteContext& ctx) {
              endpoint(ctx, kUser, kErrors, parse_list_coach_sessions, list_sessions, render_sessions));
   router.post("/api/chat/{session_id}/deactivate",
               endpoint(ctx, kUser, kErrors, parse_coach_session, deactivate, render_deactivated));
+  register_event_routes(router, ctx,
+                        {"/api/chat/{session_id}/events", kUser, &kErrors,
+                         [](const httplib::Request& req, const PathParams& p) -> chat::Result<chat::ConversationKey> {
+                           CHAT_ASSIGN_OR_RETURN(auto in, parse_coach_session(req, p));
+                           return std::move(in.key);
+                         },
+                         {[](const chat::Message& m, const chat::Conversation&) { return history_message_json(m); },
+                          [](const chat::Conversation& c) { return session_json(chat::coach_session_from(c)); }},
+                         /*tickets=*/true});
   router.put("/api/profile/",
              endpoint(ctx, kUser, kErrors, parse_put_profile, put_profile, render_profile<PutProfileRequest>));
   router.get("/api/profile/", endpoint(ctx, kUser, kErrors, parse_nothing, get_profile, render_profile<NoInput>));

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "store/sqlite/event_log.hpp"
 #include "store/sqlite/paging.hpp"
 #include "store/sqlite/rows.hpp"
 
@@ -61,6 +62,7 @@ Result<std::int64_t> AuditTrail::purge(Timestamp deleted_before, const AuditCont
     w.run("DELETE FROM fts_pending WHERE message_id IN (SELECT id FROM temp.purge_ids)");
     w.run("DELETE FROM message_attachments WHERE message_id IN (SELECT id FROM temp.purge_ids)");
     w.run("DELETE FROM message_versions WHERE message_id IN (SELECT id FROM temp.purge_ids)");
+    purge_events(w, cutoff);
     std::int64_t messages = 0;
     std::int64_t conversations = 0;
     {

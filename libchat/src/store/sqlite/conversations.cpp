@@ -11,6 +11,7 @@
 #include "chat/uuid.hpp"
 #include "json_text.hpp"
 #include "store/sqlite/audit.hpp"
+#include "store/sqlite/event_log.hpp"
 #include "store/sqlite/paging.hpp"
 #include "store/sqlite/rows.hpp"
 #include "store/sqlite/text_functions.hpp"
@@ -87,6 +88,7 @@ void Conversations::insert(Conn& w, Conversation& c) {
   s->bind(19, to_millis(c.updated_at));
   s->exec();
   c.id = w.db().getLastInsertRowid();
+  write_conversation_event(w, EventType::kConversationCreated, c, c.created_at);
 }
 
 Result<Conversation> Conversations::create(const NewConversation& in, Timestamp now) {
@@ -225,7 +227,9 @@ Result<Conversation> Conversations::update(std::int64_t id, const ConversationPa
       s->bind(10, to_millis(now));
       s->bind(11, id);
       s->exec();
-      return load_conversation(w, id, false);
+      CHAT_ASSIGN_OR_RETURN(Conversation updated, load_conversation(w, id, false));
+      write_conversation_event(w, EventType::kConversationUpdated, updated, now);
+      return updated;
     });
   });
 }
@@ -237,6 +241,8 @@ Status Conversations::soft_delete(std::int64_t id, const AuditContext& audit) {
     s->bind(2, id);
     if (s->exec() == 0) return Error::not_found("conversation not found");
     write_audit(w, audit, "conversation.delete", "conversation", id, id, "{}");
+    CHAT_ASSIGN_OR_RETURN(const Conversation deleted, load_conversation(w, id, true));
+    write_conversation_event(w, EventType::kConversationDeleted, deleted, audit.at);
     return {};
   });
 }
@@ -247,7 +253,9 @@ Result<Conversation> Conversations::restore(std::int64_t id, const AuditContext&
     s->bind(1, id);
     if (s->exec() == 0) return Error::not_found("no deleted conversation with this id");
     write_audit(w, audit, "conversation.restore", "conversation", id, id, "{}");
-    return load_conversation(w, id, false);
+    CHAT_ASSIGN_OR_RETURN(Conversation restored, load_conversation(w, id, false));
+    write_conversation_event(w, EventType::kConversationRestored, restored, audit.at);
+    return restored;
   });
 }
 
@@ -270,6 +278,10 @@ Result<std::int64_t> Conversations::clear(std::int64_t id, const AuditContext& a
       s->exec();
     }
     write_audit(w, audit, "conversation.clear", "conversation", id, id, audit_detail_count("deleted_count", n));
+    // One event, whatever the count: a listener reloads (or empties) the
+    // conversation instead of reading n message.deleted events.
+    CHAT_ASSIGN_OR_RETURN(const Conversation cleared, load_conversation(w, id, false));
+    write_conversation_event(w, EventType::kConversationCleared, cleared, audit.at);
     return n;
   });
 }
@@ -308,7 +320,10 @@ Result<Conversation> Conversations::mark_read(std::int64_t conversation_id, std:
     s->bind(2, to_millis(now));
     s->bind(3, conversation_id);
     s->exec();
-    return load_conversation(w, conversation_id, false);
+    CHAT_ASSIGN_OR_RETURN(Conversation read, load_conversation(w, conversation_id, false));
+    // Statuses move only with the mark: a mark that stayed is no change.
+    if (mark > old_mark) write_conversation_event(w, EventType::kConversationRead, read, now);
+    return read;
   });
 }
 

@@ -23,8 +23,9 @@ class Conversations {
   Result<Conversation> create(const NewConversation& in, Timestamp now);
   // The two halves of create, for a caller that inserts in its own write
   // transaction (Store::create_conversation_with_message): the row checked
-  // and filled in (no database), then its INSERT (sets c.id; throws on a
-  // constraint violation, which the transaction's guard maps).
+  // and filled in (no database), then its INSERT and its conversation.created
+  // event (sets c.id; throws on a constraint violation, which the
+  // transaction's guard maps).
   Result<Conversation> prepare(const NewConversation& in, Timestamp now);
   void insert(Conn& w, Conversation& c);
   Result<Conversation> get(std::int64_t id, bool include_deleted);

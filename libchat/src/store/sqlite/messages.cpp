@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "json_text.hpp"
 #include "store/sqlite/audit.hpp"
 #include "store/sqlite/conversations.hpp"
+#include "store/sqlite/event_log.hpp"
 #include "store/sqlite/paging.hpp"
 #include "store/sqlite/rows.hpp"
 #include "store/sqlite/search_index.hpp"
@@ -36,6 +39,14 @@ void adjust_counters(Conn& w, const Message& m, int delta, Timestamp at) {
   s->bind(5, m.conversation_id);
   s->bind(6, to_millis(at));
   s->exec();
+}
+
+Status check_token_count(const std::optional<TokenCount>& t) {
+  if (!t) return {};
+  if (t->tokens < 0) return Error::invalid("content_tokens", "a token count must not be negative");
+  if (t->counter.empty() || t->counter.size() > kMaxCounterIdBytes)
+    return Error::invalid("content_tokens", "a token count needs the id of its counter (1 to 32 bytes)");
+  return {};
 }
 
 std::vector<Message> live_by_client_id(Conn& c, std::int64_t conversation_id, const std::string& client_id) {
@@ -74,6 +85,7 @@ Result<AppendOutcome> Messages::prepare(std::int64_t conversation_id, const NewM
   CHAT_ASSIGN_OR_RETURN(auto meta, normalize_metadata(m.metadata));
   if (!m.uuid.empty() && !is_uuid(m.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
   if (m.tokens_used && *m.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
+  CHAT_RETURN_IF_ERROR(check_token_count(m.content_tokens));
   AppendOutcome out;
   Message& msg = out.message;
   msg.uuid = m.uuid.empty() ? generate_uuid_v4() : m.uuid;
@@ -95,7 +107,7 @@ Result<AppendOutcome> Messages::prepare(std::int64_t conversation_id, const NewM
 
 // Statements per append: BEGIN, [conversation row for the precondition],
 // [client_id lookup], UPDATE of the counters (which doubles as the
-// "conversation is live" check), INSERT, COMMIT. Fewer statements is most of
+// "conversation is live" check), INSERT, the event's INSERT, COMMIT. Fewer statements is most of
 // what keeps append near a raw insert.
 Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, const NewMessage& m,
                                        AppendOutcome out, const AppendPrecondition& precondition) {
@@ -138,8 +150,8 @@ Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, co
   {
     auto s = w.prepare_static(
         "INSERT INTO messages (uuid, conversation_id, client_id, role, content, content_type, message_type, "
-        "status, metadata, tokens_used, processing_time, cost, attachment_count, created_at, updated_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "status, metadata, tokens_used, processing_time, cost, attachment_count, created_at, updated_at, "
+        "token_count, token_counter) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     s->bind(1, msg.uuid);
     s->bind(2, conversation_id);
     bind_text_or_null(*s, 3, msg.client_id);
@@ -155,6 +167,13 @@ Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, co
     s->bind(13, static_cast<std::int64_t>(m.attachments.size()));
     s->bind(14, to_millis(now));
     s->bind(15, to_millis(now));
+    if (m.content_tokens) {
+      s->bind(16, m.content_tokens->tokens);
+      s->bind(17, m.content_tokens->counter);
+    } else {
+      s->bind(16);
+      s->bind(17);
+    }
     s->exec();
   }
   msg.id = w.db().getLastInsertRowid();
@@ -172,6 +191,7 @@ Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, co
     msg.attachments.push_back(
         Attachment{w.db().getLastInsertRowid(), msg.id, a.file_name, a.file_type, a.file_size, a.file_path, now});
   }
+  write_message_event(w, EventType::kMessageCreated, msg, now);
   index_.appended(msg.id);
   return out;
 }
@@ -262,6 +282,44 @@ Result<Page<Message>> Messages::list(std::int64_t conversation_id, const Message
   });
 }
 
+Result<std::vector<ContextMessage>> Messages::list_context(std::int64_t conversation_id, const ContextQuery& q) {
+  if (q.limit < 0) return Error::invalid("limit", "limit must not be negative");
+  return db_.read<std::vector<ContextMessage>>([&](Conn& r) -> Result<std::vector<ContextMessage>> {
+    {
+      auto s = r.prepare_static("SELECT 1 FROM conversations WHERE id = ? AND deleted_at IS NULL");
+      s->bind(1, conversation_id);
+      if (!s->executeStep()) return Error::not_found("conversation not found");
+    }
+    std::vector<ContextMessage> out;
+    if (q.limit == 0) return out;
+    // The rule of detail::eligible_for_context, in SQL. The count comes back
+    // only when the caller's counter made it. Walks messages_conversation
+    // backwards from before_id and stops at the limit.
+    auto s = r.prepare_static(
+        "SELECT id, role, content, CASE WHEN token_counter = ?3 THEN token_count END FROM messages "
+        "WHERE conversation_id = ?1 AND id < ?2 AND deleted_at IS NULL AND role IN ('user', 'assistant', 'agent') "
+        "AND status != 'failed' AND content != '' ORDER BY id DESC LIMIT ?4");
+    s->bind(1, conversation_id);
+    s->bind(2, q.before_id > 0 ? q.before_id : std::numeric_limits<std::int64_t>::max());
+    s->bindNoCopy(3, q.counter);
+    s->bind(4, q.limit);
+    out.reserve(static_cast<std::size_t>(std::min<std::int64_t>(q.limit, 256)));
+    std::size_t bytes = 0;
+    while ((q.max_bytes == 0 || bytes <= q.max_bytes) && s->executeStep()) {
+      ContextMessage m;
+      m.id = s->getColumn(0).getInt64();
+      m.role = parse_role(s->getColumn(1).getText()).value_or(Role::kUser);
+      const auto content = s->getColumn(2);
+      m.content.assign(static_cast<const char*>(content.getBlob()), static_cast<std::size_t>(content.getBytes()));
+      const auto tokens = s->getColumn(3);
+      if (!tokens.isNull()) m.tokens = tokens.getInt64();
+      bytes += m.content.size();
+      out.push_back(std::move(m));
+    }
+    return out;
+  });
+}
+
 Result<Message> Messages::update(std::int64_t id, const MessagePatch& p, const AuditContext& audit) {
   const Timestamp now = audit.at;
   // Validation and SQL building can throw too (allocation): nothing escapes.
@@ -271,6 +329,7 @@ Result<Message> Messages::update(std::int64_t id, const MessagePatch& p, const A
       CHAT_ASSIGN_OR_RETURN(meta, detail::normalize_json_object(*p.metadata, "metadata", kMaxMetadataBytes));
     }
     if (p.tokens_used && *p.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
+    CHAT_RETURN_IF_ERROR(check_token_count(p.content_tokens));
     bool edited_indexed = false;
     auto r = db_.write<Message>([&](Conn& w) -> Result<Message> {
       CHAT_ASSIGN_OR_RETURN(const Message cur, load_message(w, id, false));
@@ -311,6 +370,20 @@ Result<Message> Messages::update(std::int64_t id, const MessagePatch& p, const A
         s->bind(8, id);
         s->exec();
       }
+      if (p.content_tokens || (p.content && *p.content != cur.content)) {
+        // A count belongs to the content it counted: new content without a
+        // count of its own leaves none (a window counts it when it reads it).
+        auto s = w.prepare_static("UPDATE messages SET token_count = ?, token_counter = ? WHERE id = ?");
+        if (p.content_tokens) {
+          s->bind(1, p.content_tokens->tokens);
+          s->bind(2, p.content_tokens->counter);
+        } else {
+          s->bind(1);
+          s->bind(2);
+        }
+        s->bind(3, id);
+        s->exec();
+      }
       if (p.tokens_used && *p.tokens_used != cur.tokens_used.value_or(0)) {
         auto s = w.prepare_static("UPDATE conversations SET total_tokens = total_tokens + ?, updated_at = ? WHERE id = ?");
         s->bind(1, *p.tokens_used - cur.tokens_used.value_or(0));
@@ -319,7 +392,9 @@ Result<Message> Messages::update(std::int64_t id, const MessagePatch& p, const A
         s->exec();
       }
       if (p.content && *p.content != cur.content) edited_indexed = index_.queue_edit(w, id);
-      return load_message(w, id, false);
+      CHAT_ASSIGN_OR_RETURN(Message updated, load_message(w, id, false));
+      write_message_event(w, EventType::kMessageUpdated, updated, now);
+      return updated;
     });
     if (r && edited_indexed) index_.edited();
     return r;
@@ -355,13 +430,15 @@ Result<std::vector<MessageVersion>> Messages::versions(std::int64_t message_id) 
 
 Status Messages::soft_delete(std::int64_t id, const AuditContext& audit) {
   return db_.write<void>([&](Conn& w) -> Status {
-    CHAT_ASSIGN_OR_RETURN(const Message cur, load_message(w, id, false));
+    CHAT_ASSIGN_OR_RETURN(Message cur, load_message(w, id, false));
     auto s = w.prepare_static("UPDATE messages SET deleted_at = ? WHERE id = ?");
     s->bind(1, to_millis(audit.at));
     s->bind(2, id);
     s->exec();
     adjust_counters(w, cur, -1, audit.at);
     write_audit(w, audit, "message.delete", "message", id, cur.conversation_id, "{}");
+    cur.deleted_at = audit.at;
+    write_message_event(w, EventType::kMessageDeleted, cur, audit.at);
     return {};
   });
 }
@@ -387,7 +464,9 @@ Result<Message> Messages::restore(std::int64_t id, const AuditContext& audit) {
     s->exec();
     adjust_counters(w, *cur, +1, audit.at);
     write_audit(w, audit, "message.restore", "message", id, cur->conversation_id, "{}");
-    return load_message(w, id, false);
+    CHAT_ASSIGN_OR_RETURN(Message restored, load_message(w, id, false));
+    write_message_event(w, EventType::kMessageRestored, restored, audit.at);
+    return restored;
   });
 }
 

@@ -41,6 +41,7 @@ class Messages {
   Result<Message> find_by_uuid(std::string_view uuid, bool include_deleted);
   Result<Message> find_by_client_id(std::int64_t conversation_id, std::string_view client_id);
   Result<Page<Message>> list(std::int64_t conversation_id, const MessageQuery& q);
+  Result<std::vector<ContextMessage>> list_context(std::int64_t conversation_id, const ContextQuery& q);
   Result<Message> update(std::int64_t id, const MessagePatch& p, const AuditContext& audit);
   Result<std::vector<MessageVersion>> versions(std::int64_t message_id);
   Status soft_delete(std::int64_t id, const AuditContext& audit);

@@ -173,6 +173,49 @@ CREATE TABLE IF NOT EXISTS message_versions (
 );
 )sql";
 
+// Version 5 (issue 14): the change log (chat/events.hpp). AUTOINCREMENT:
+// event ids are SSE Last-Event-IDs held by clients, so they are never reused,
+// even after a trim or a purge removed the newest rows; one writer makes id
+// order commit order. `data` is the snapshot of the row as the change left it
+// (compact JSON, written and read only by libchat: store/event_snapshot.hpp).
+// One meta row keeps the trim floor: the largest id trim_events removed.
+constexpr const char* kV5 = R"sql(
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  conversation_id INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  message_id INTEGER,
+  at INTEGER NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_conversation ON events(conversation_id, id);
+CREATE TABLE IF NOT EXISTS event_log_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  trim_floor INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO event_log_state(id, trim_floor) VALUES (1, 0);
+)sql";
+
+// Version 6 (issue 11): each message keeps its content's token count and
+// the counter that made it (TokenCounter::counter_id()), written with the
+// message, so that a reply's context window reads counts instead of counting
+// its history again on every request. NULL: not counted (rows older than this
+// step, system and failed messages, content edited without a new count); a
+// window counts those itself. No index: the window reads them by the
+// messages_conversation index it walks anyway. (Independent of step 5, the
+// event log of issue 14.)
+void add_token_columns(SQLite::Database& db) {
+  bool has_count = false, has_counter = false;
+  SQLite::Statement cols(db, "SELECT name FROM pragma_table_info('messages')");
+  while (cols.executeStep()) {
+    const std::string name = cols.getColumn(0).getString();
+    has_count |= name == "token_count";
+    has_counter |= name == "token_counter";
+  }
+  if (!has_count) db.exec("ALTER TABLE messages ADD COLUMN token_count INTEGER");
+  if (!has_counter) db.exec("ALTER TABLE messages ADD COLUMN token_counter TEXT");
+}
+
 }  // namespace
 
 const std::vector<SqliteMigration>& sqlite_migrations() {
@@ -181,6 +224,8 @@ const std::vector<SqliteMigration>& sqlite_migrations() {
       {2, kV2},
       {3, kV3},
       {4, kV4},
+      {5, kV5},
+      {6, "", add_token_columns},
   };
   return steps;
 }
@@ -199,6 +244,7 @@ Status migrate_sqlite_schema(SQLite::Database& db, const std::function<void(LogL
     if (step.version <= version) continue;
     SQLite::Transaction tx(db);
     db.exec(step.sql);
+    if (step.apply != nullptr) step.apply(db);
     db.exec(fmt::format("PRAGMA user_version = {}", step.version));
     tx.commit();
     log(LogLevel::kInfo, fmt::format("sqlite store: migrated schema to version {}", step.version));

@@ -18,6 +18,10 @@ namespace chat::detail {
 struct SqliteMigration {
   int version;      // PRAGMA user_version after this step
   const char* sql;  // applied in one transaction together with the version bump
+  // Run after `sql` in the same transaction, for what SQL alone cannot make
+  // safe to run twice (ALTER TABLE ADD COLUMN has no IF NOT EXISTS; tests set
+  // user_version back and reopen). nullptr: none.
+  void (*apply)(SQLite::Database& db) = nullptr;
 };
 
 // Every migration the code knows, oldest first, versions 1..N without gaps.

@@ -14,7 +14,8 @@ SqliteStore::SqliteStore(const SqliteOptions& options)
       messages_(db_, index_),
       registries_(db_),
       audit_(db_),
-      activity_(db_) {}
+      activity_(db_),
+      events_(db_) {}
 
 Status SqliteStore::init() {
   CHAT_RETURN_IF_ERROR(db_.open());
@@ -87,6 +88,9 @@ Result<Message> SqliteStore::find_message_by_client_id(std::int64_t conversation
 Result<Page<Message>> SqliteStore::list_messages(std::int64_t conversation_id, const MessageQuery& q) {
   return messages_.list(conversation_id, q);
 }
+Result<std::vector<ContextMessage>> SqliteStore::list_context(std::int64_t conversation_id, const ContextQuery& q) {
+  return messages_.list_context(conversation_id, q);
+}
 Result<Message> SqliteStore::update_message(std::int64_t id, const MessagePatch& p, const AuditContext& audit) {
   return messages_.update(id, p, audit);
 }
@@ -119,6 +123,16 @@ Result<std::int64_t> SqliteStore::purge(Timestamp deleted_before, const AuditCon
   return audit_.purge(deleted_before, audit);
 }
 Result<std::int64_t> SqliteStore::flush_search_index() { return index_.flush(); }
+
+// ---- change log
+
+Result<EventPage> SqliteStore::list_events(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit) {
+  return events_.list(conversation_id, after_id, limit);
+}
+Result<std::int64_t> SqliteStore::last_event_id() { return events_.last_id(); }
+Result<std::int64_t> SqliteStore::trim_events(Timestamp before, std::int64_t max_rows) {
+  return events_.trim(before, max_rows);
+}
 
 // ---- analytics
 

@@ -6,6 +6,7 @@
 //   schema.hpp        migrations
 //   conversations.hpp / messages.hpp / registries.hpp / audit.hpp  the tables
 //   search_index.hpp  the background FTS indexer and search
+//   event_log.hpp     the change log (written by the tables above in their transactions)
 //   activity.hpp      the analytics SQL
 // Private; the public factories are in chat/sqlite_store.hpp.
 #pragma once
@@ -16,6 +17,7 @@
 #include "store/sqlite/audit.hpp"
 #include "store/sqlite/conversations.hpp"
 #include "store/sqlite/database.hpp"
+#include "store/sqlite/event_log.hpp"
 #include "store/sqlite/messages.hpp"
 #include "store/sqlite/registries.hpp"
 #include "store/sqlite/search_index.hpp"
@@ -53,6 +55,7 @@ class SqliteStore final : public Store {
   Result<Message> find_message_by_uuid(std::string_view uuid, bool include_deleted) override;
   Result<Message> find_message_by_client_id(std::int64_t conversation_id, std::string_view client_id) override;
   Result<Page<Message>> list_messages(std::int64_t conversation_id, const MessageQuery& q) override;
+  Result<std::vector<ContextMessage>> list_context(std::int64_t conversation_id, const ContextQuery& q) override;
   Result<Message> update_message(std::int64_t id, const MessagePatch& p, const AuditContext& audit) override;
   Result<std::vector<MessageVersion>> list_message_versions(std::int64_t message_id) override;
   Status soft_delete_message(std::int64_t id, const AuditContext& audit) override;
@@ -75,14 +78,9 @@ class SqliteStore final : public Store {
   Result<ActivityLog> activity(const ActivityQuery& q) override;
   Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) override;
 
-  // PLACEHOLDER on branch r-events-api only (replaced by the change log work; never merged as is).
-  Result<EventPage> list_events(std::int64_t, std::int64_t, std::int64_t) override {
-    return Error::internal("change log not built yet");
-  }
-  Result<std::int64_t> last_event_id() override { return Error::internal("change log not built yet"); }
-  Result<std::int64_t> trim_events(Timestamp, std::int64_t) override {
-    return Error::internal("change log not built yet");
-  }
+  Result<EventPage> list_events(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit) override;
+  Result<std::int64_t> last_event_id() override;
+  Result<std::int64_t> trim_events(Timestamp before, std::int64_t max_rows) override;
 
  private:
   // Declaration order is destruction order reversed: the indexer stops
@@ -94,6 +92,7 @@ class SqliteStore final : public Store {
   Registries registries_;
   AuditTrail audit_;
   Activity activity_;
+  EventLog events_;
 };
 
 }  // namespace chat::sqlite
