@@ -2,13 +2,14 @@
 // 127.0.0.1, a fixed secret; resolves once it prints its address.
 //
 //   const d = await startChatd(binary, ["--cors-origins", "http://127.0.0.1:1"]);
+//   (options: { port, db } to restart one on the same port and database file)
 //   await fetch(d.url + "/healthz"); d.token("1", "admin"); await d.stop();
 import { spawn, execFileSync } from "node:child_process";
 
 export const SECRET = "web-tests-secret-of-32-bytes-or-more-0123456789";
 
-export function startChatd(binary, extraArgs = [], { timeoutMs = 30000 } = {}) {
-  const args = ["--host", "127.0.0.1", "--port", "0", "--db", ":memory:", "--jwt-secret", SECRET, "--threads", "64",
+export function startChatd(binary, extraArgs = [], { timeoutMs = 30000, port = 0, db = ":memory:" } = {}) {
+  const args = ["--host", "127.0.0.1", "--port", String(port), "--db", db, "--jwt-secret", SECRET, "--threads", "64",
                 ...extraArgs];
   const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";

@@ -38,6 +38,22 @@ const agent = d.token("ag", "agent");
 const admin = d.token("ops", "admin");
 
 // Calls `pattern` (a documented path) with its {params} filled in; checks the answer.
+// An event stream never ends by itself: its body is read until the replay
+// after `ready` has gone quiet for a moment, then the request is aborted.
+async function readStream(res, abort) {
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  for (;;) {
+    const quiet = new Promise((r) => setTimeout(() => r(null), text.includes("event: ready") ? 300 : 5000));
+    const next = await Promise.race([reader.read(), quiet]);
+    if (next === null || next.done) break;
+    text += decoder.decode(next.value, { stream: true });
+  }
+  abort.abort();
+  return text;
+}
+
 async function call(method, pattern, { params = {}, query = "", body, token, raw } = {}) {
   let path = pattern.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(String(params[k])));
   const headers = {};
@@ -45,8 +61,10 @@ async function call(method, pattern, { params = {}, query = "", body, token, raw
   let payload;
   if (raw !== undefined) { payload = raw; headers["Content-Type"] = "application/json"; }
   else if (body !== undefined) { payload = JSON.stringify(body); headers["Content-Type"] = "application/json"; }
-  const res = await fetch(d.url + path + query, { method, headers, body: payload });
-  const text = await res.text();
+  const abort = new AbortController();
+  const res = await fetch(d.url + path + query, { method, headers, body: payload, signal: abort.signal });
+  const streaming = (res.headers.get("content-type") || "").startsWith("text/event-stream");
+  const text = streaming ? await readStream(res, abort) : await res.text();
   const key = method.toLowerCase() + " " + pattern;
   const op = doc.paths[pattern]?.[method.toLowerCase()];
   if (!op) { failures.push(`${key}: not documented`); return { status: res.status, text }; }
@@ -80,7 +98,8 @@ async function call(method, pattern, { params = {}, query = "", body, token, raw
     const eventSchema = resolved.content[media]["x-chatd-event-schema"];
     if (!eventSchema) failures.push(`${key} -> ${res.status}: an event stream without x-chatd-event-schema`);
     const validate = validatorFor(eventSchema.$ref.slice(1));
-    const events = text.split("\n\n").filter((e) => e.startsWith("data:"));
+    // Frames are `field: value` lines (id, event, data, retry) or `:` comments.
+    const events = text.split("\n\n").map((f) => f.split("\n").find((l) => l.startsWith("data:"))).filter(Boolean);
     if (!events.length) failures.push(`${key} -> ${res.status}: no event in the stream`);
     for (const e of events) {
       const data = JSON.parse(e.slice(5));
@@ -90,6 +109,26 @@ async function call(method, pattern, { params = {}, query = "", body, token, raw
   }
   checked++;
   return { status: res.status, text };
+}
+
+// The event stream of one conversation (issue 14): typing, a replay of
+// everything (?last_event_id=0: every event type the scenario caused so far,
+// each validated against the API's event schema), a bad cursor, a ticket and
+// the stream opened with it, and the errors of each.
+async function eventRoutes(base, params, missing, { token, ticketToken, stranger }) {
+  await call("POST", base + "/typing", { params, token, body: { active: true } });
+  await call("POST", base + "/typing", { params: missing, token, body: {} });                      // 404
+  await call("POST", base + "/typing", { params, token, body: { active: "yes" } });               // 400
+  await call("GET", base, { params, token, query: "?last_event_id=0" });
+  await call("GET", base, { params, token, query: "?last_event_id=-1" });                         // 400
+  await call("GET", base, { params: missing, token });                                            // 404
+  const t = await call("POST", base + "/ticket", { params, token: ticketToken });
+  await call("GET", base, { params, query: "?last_event_id=0&ticket=" + encodeURIComponent(t.json.ticket) });
+  await call("POST", base + "/ticket", { params });                                               // 401
+  if (stranger) {
+    await call("GET", base, { params, token: stranger });                                         // 404
+    await call("POST", base + "/ticket", { params, token: stranger });                            // 404
+  }
 }
 
 try {
@@ -126,6 +165,7 @@ try {
   await call("POST", "/api/chats/messages/chat/stream/", { body: { session_id: "nope", message: "hi" } });  // 404
   await call("DELETE", "/api/chats/messages/{id}/", { params: { id: m1.json.id } });
   await call("DELETE", "/api/chats/messages/{id}/", { params: { id: m1.json.id } });              // 404
+  await eventRoutes("/api/chats/sessions/{id}/events", { id: "landing-demo" }, { id: "nope" }, { ticketToken: user });
   await call("POST", "/api/chats/sessions/", { body: { session_id: "to-delete" } });
   await call("DELETE", "/api/chats/sessions/{id}/", { params: { id: "to-delete" } });
   await call("DELETE", "/api/chats/sessions/{id}/", { params: { id: "to-delete" } });             // 404
@@ -148,6 +188,7 @@ try {
   await call("PATCH", qc + "{message_id}/", { token: user, params: { job_id: job, message_id: "nope" }, body: { content: "x" } });  // 404
   await call("GET", qc, { token: user, params: { job_id: job } });
   await call("DELETE", qc, { token: user, params: { job_id: job } });
+  await eventRoutes(qc + "events", { job_id: job }, { job_id: "missing" }, { token: user, ticketToken: user, stranger: other });
   await call("DELETE", qc, { token: user, params: { job_id: "missing" } });                        // 404
 
   // ---- seed 002
@@ -159,6 +200,7 @@ try {
   await call("GET", "/api/messages/{uuid}/", { params: { uuid: conv }, query: "?since=0" });
   await call("GET", "/api/messages/{uuid}/", { params: { uuid: conv }, query: "?since=-1" });      // 400
   await call("GET", "/api/messages/{uuid}/", { params: { uuid: conv }, query: "?since=999999&wait=0" });
+  await eventRoutes("/api/messages/{uuid}/events", { uuid: conv }, { uuid: "00000000-0000-4000-8000-000000000000" }, { ticketToken: agent });
   await call("GET", "/api/conversation/", { token: agent });
   await call("GET", "/api/conversation/", { token: user });                                        // 403
   await call("GET", "/api/conversation/");                                                         // 401
@@ -199,6 +241,7 @@ try {
   await call("GET", "/chat/analytics/global", { token: user });                                    // 403
   await call("GET", "/chat/search", { token: user, query: "?query=order" });
   await call("GET", "/chat/search", { token: user });                                              // 400
+  await eventRoutes("/chat/conversations/{id}/events", { id: id3 }, { id: 999 }, { token: user, ticketToken: user, stranger: other });
   await call("DELETE", "/chat/conversations/{id}", { token: user, params: { id: id3 } });
   await call("DELETE", "/chat/conversations/{id}", { token: user, params: { id: id3 } });          // 404
 
@@ -221,6 +264,7 @@ try {
   await call("GET", "/api/chat/{session_id}/context", { token: other, params: { session_id: s4 } });  // 404
   await call("GET", "/api/chat/sessions", { token: user });
   await call("GET", "/api/chat/sessions", { token: user, query: "?limit=0" });                     // 400
+  await eventRoutes("/api/chat/{session_id}/events", { session_id: s4 }, { session_id: "00000000-0000-4000-8000-000000000000" }, { token: user, ticketToken: user, stranger: other });
   await call("POST", "/api/chat/{session_id}/deactivate", { token: user, params: { session_id: s4 } });
   await call("POST", "/api/chat/{session_id}/deactivate", { token: user, params: { session_id: s4 } });  // 404
 } finally {
