@@ -123,7 +123,7 @@ TEST_CASE("seed000: post, list, patch, clear", "[http][seed000]") {
   CHECK(saw_clear);
 }
 
-TEST_CASE("seed000: an exact replay is 201 with the same data; a different message under the id is 400",
+TEST_CASE("seed000: an exact replay is 201 with the same data, a different message under the id is 400",
           "[http][seed000]") {
   Fixture f;
   const json m = {{"message_id", "m1"}, {"role", "user"}, {"content", "hello"}};

@@ -130,7 +130,7 @@ TEST_CASE("seed001: list sessions with filters and pages", "[http][seed001]") {
   check_error(s.get("/api/chats/sessions/?offset=-1", admin), 400, "offset");
 }
 
-TEST_CASE("seed001: sessions of a token holder are theirs; a bad token is 401", "[http][seed001]") {
+TEST_CASE("seed001: sessions of a token holder are theirs, a bad token is 401", "[http][seed001]") {
   LiveServer s;
   const auto alice = s.token("alice");
   auto own = s.post("/api/chats/sessions/", {{"session_id", "alices"}}, alice);

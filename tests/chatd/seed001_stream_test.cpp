@@ -145,7 +145,7 @@ chat::Page<chat::Message> messages_of(const LiveServer& s, const std::string& se
 
 }  // namespace
 
-TEST_CASE("seed001 stream: exact SSE framing, read incrementally; the stored reply equals the chunks",
+TEST_CASE("seed001 stream: exact SSE framing, read incrementally, the stored reply equals the chunks",
           "[http][seed001]") {
   LiveOptions o;
   o.llm = std::shared_ptr<chat::LlmProvider>(chat::make_echo_provider(chat::EchoOptions{20ms}));

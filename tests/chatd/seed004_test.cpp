@@ -144,7 +144,7 @@ TEST_CASE("seed004: start, message, history, context, sessions, deactivate", "[h
   CHECK(fresh.json["session"]["total_messages"] == 2);
 }
 
-TEST_CASE("seed004: bad input names the field; unknown ids are 404", "[http][seed004]") {
+TEST_CASE("seed004: bad input names the field, unknown ids are 404", "[http][seed004]") {
   LiveServer s;
   auto alice = s.token("1");
   put_job(s, "1", "7", "d");

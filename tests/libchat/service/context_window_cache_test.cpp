@@ -301,7 +301,7 @@ TEST_CASE("window: over 6,000 messages it equals the window built from every row
   }
 }
 
-TEST_CASE("window: another counter recounts; a counter without an id caches nothing", "[window]") {
+TEST_CASE("window: another counter recounts, a counter without an id caches nothing", "[window]") {
   Setup first{std::shared_ptr<TokenCounter>(make_estimating_token_counter())};
   auto c = first.create();
   std::mt19937 rng(3);

@@ -315,7 +315,7 @@ TEST_CASE("event stream: ends after conversation.deleted", "[events][service]") 
   CHECK(again->read(100).error().code == ErrorCode::kNotFound);
 }
 
-TEST_CASE("event stream: the log is trimmed past event_retention; an old cursor resets", "[events][service]") {
+TEST_CASE("event stream: the log is trimmed past event_retention, an old cursor resets", "[events][service]") {
   ServiceOptions o;
   o.event_retention = 1h;
   Fixture f(o);
@@ -354,7 +354,7 @@ TEST_CASE("event stream: the log is trimmed past event_retention; an old cursor 
   CHECK(from_start->reset);
 }
 
-TEST_CASE("event stream: event_retention 0 never trims; a negative one is refused", "[events][service]") {
+TEST_CASE("event stream: event_retention 0 never trims, a negative one is refused", "[events][service]") {
   ServiceOptions bad;
   bad.event_retention = -1ms;
   ServiceDeps deps;

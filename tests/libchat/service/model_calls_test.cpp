@@ -129,7 +129,7 @@ ReplyRequest ask(std::string content) {
 
 }  // namespace
 
-TEST_CASE("model calls: beyond max_concurrent a reply is refused at once and stores nothing; shutdown cancels",
+TEST_CASE("model calls: beyond max_concurrent a reply is refused at once and stores nothing, shutdown cancels",
           "[service][model_calls]") {
   auto llm = std::make_shared<MisbehavingProvider>();
   Fixture f(bounded(2, 60s, 60s), llm);

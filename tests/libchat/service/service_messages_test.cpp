@@ -520,7 +520,7 @@ TEST_CASE("service: make_chat_service checks its dependencies and options", "[se
   CHECK(reply->assistant_message.content == "Echo: hi");
 }
 
-TEST_CASE("service: an edit is audited and keeps a version; versions are for admins", "[service][safety]") {
+TEST_CASE("service: an edit is audited and keeps a version, versions are for admins", "[service][safety]") {
   Fixture f;
   const Conversation c = f.create(kAlice);
   auto m = f.post(kAlice, c, "my address is 1 Main St");

@@ -212,7 +212,7 @@ TEST_CASE("service: a cancelled stream stores the partial text with status faile
   for (const auto& t : req.messages) CHECK(t.content != "one two");
 }
 
-TEST_CASE("service: a provider error before any output stores no answer; a retry regenerates", "[service]") {
+TEST_CASE("service: a provider error before any output stores no answer, a retry regenerates", "[service]") {
   auto provider = std::make_shared<ScriptedProvider>();
   provider->fail_before = true;
   Fixture f({}, provider);
@@ -321,7 +321,7 @@ TEST_CASE("service: reply without content answers the conversation as it stands"
   CHECK(all_messages(f, c).size() == 2);
 }
 
-TEST_CASE("service: unknown models cost nothing; a throwing stream consumer cancels", "[service]") {
+TEST_CASE("service: unknown models cost nothing, a throwing stream consumer cancels", "[service]") {
   ServiceOptions o;
   o.prices = {{"some-other-model", 100.0, 100.0}};
   Fixture f(o);

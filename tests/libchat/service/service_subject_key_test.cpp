@@ -58,7 +58,7 @@ TEST_CASE("service: of_subject creates the quote chat on first use and shares it
             .code == ErrorCode::kNotFound);
 }
 
-TEST_CASE("service: of_subject of an unknown subject is not found naming subject; anonymous is refused",
+TEST_CASE("service: of_subject of an unknown subject is not found naming subject, anonymous is refused",
           "[service]") {
   Fixture f;
   auto r = f.svc->list_messages(kAlice, ConversationKey::of_subject("nope", ConversationKind::kQuote), {});

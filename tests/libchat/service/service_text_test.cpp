@@ -80,7 +80,7 @@ TEST_CASE("service text: search and filter text with control characters is refus
   CHECK(f.svc->list_messages(kAlice, cap(c), mq)->total == 2);
 }
 
-TEST_CASE("service text: control characters are refused in stored text; tab and line ends are text",
+TEST_CASE("service text: control characters are refused in stored text, tab and line ends are text",
           "[service][text]") {
   Fixture f;
   auto c = f.create(kAlice);

@@ -105,7 +105,7 @@ TEST_CASE("store text: list_messages search refuses NUL and controls, folds Unic
   }
 }
 
-TEST_CASE("store text: list_conversations search refuses NUL, folds Unicode case; exact filters are literal",
+TEST_CASE("store text: list_conversations search refuses NUL, folds Unicode case, exact filters are literal",
           "[store][text]") {
   auto factory = GENERATE(from_range(store_factories()));
   INFO(factory);
