@@ -12,6 +12,8 @@ running deploy/nginx.conf as written except the lines it marks `# test:`
     buffered into one burst at the end), over HTTP/1.1 and, with curl, HTTP/2;
   - a seed 002 long-poll is woken by an agent's post, and one left alone runs
     its full 30 s wait and answers 200 (the proxy's read timeout is longer);
+  - a seed 002 event stream (issue 14) gets an agent's post as message.created
+    at once, and stays open with chatd's 15 s heartbeat;
   - X-Forwarded-For from a client is not believed: chatd's per-address rate
     limit counts the real peer (clients connect from 127.0.0.3, 127.0.0.4...,
     nginx from 127.0.0.1, the only trusted proxy);
@@ -382,6 +384,77 @@ def finish_idle_poll(idle):
           f"after {result.get('seconds', 0):.1f} s {result.get('error', '')}")
 
 
+def start_event_stream(client, chatd):
+    """A seed 002 event stream (issue 14) through nginx: `ready` at once, an
+    agent's post arrives as `message.created` within seconds (not buffered),
+    and the stream stays open past chatd's 15 s heartbeat, which arrives too
+    (finish_event_stream checks, after the slow-header phase)."""
+    # From an address of its own: the creation limit (--rate-limit-address-creates
+    # 1/m:3) is the other checks' budget.
+    status, _, raw = client.request("POST", "/api/messages/", {"name": "Eve", "content": "Anyone there?"},
+                                    source="127.0.0.12")
+    conv = ((body_json(raw) or {}).get("items") or [{}])[0].get("conversation")
+    check(status == 200 and conv, f"seed 002 post for the event stream: {status}")
+    seen = {}
+    opened = threading.Event()
+
+    def run():
+        c = client.conn("127.0.0.10", timeout=60)
+        t0 = time.monotonic()
+        try:
+            c.request("GET", f"/api/messages/{conv}/events", headers={"Accept": "text/event-stream"})
+            r = c.getresponse()
+            seen.update(status=r.status, type=r.getheader("Content-Type"))
+            event = None
+            while time.monotonic() - t0 < 50 and "heartbeat" not in seen:
+                line = r.readline()
+                if not line:
+                    seen["ended"] = time.monotonic() - t0
+                    break
+                line = line.rstrip(b"\r\n")
+                if line.startswith(b"event: "):
+                    event = line[7:].decode()
+                    if event == "ready":
+                        opened.set()
+                elif line.startswith(b"data: ") and event == "message.created":
+                    seen.setdefault("created", (time.monotonic() - t0, json.loads(line[6:])))
+                elif line.startswith(b":"):
+                    seen["heartbeat"] = time.monotonic() - t0
+        except Exception as e:  # noqa: BLE001 - reported by the checks
+            seen["error"] = repr(e)
+        finally:
+            opened.set()
+            c.close()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    opened.wait(15)
+    check(seen.get("status") == 200 and (seen.get("type") or "").startswith("text/event-stream"),
+          f"event stream through nginx: {seen.get('status')} {seen.get('type')} {seen.get('error', '')}")
+    posted = time.monotonic()
+    agent = chatd.token("7", "agent")
+    s, _, _ = client.request("POST", "/api/messages/", {"conversation": conv, "content": "Yes, Eve"},
+                             headers={"Authorization": "Bearer " + agent}, source="127.0.0.11")
+    check(s == 200, f"agent post for the event stream: {s}")
+    deadline = time.monotonic() + 10
+    while "created" not in seen and time.monotonic() < deadline and t.is_alive():
+        time.sleep(0.05)
+    created = seen.get("created")
+    check(created is not None and created[1].get("content") == "Yes, Eve" and created[1].get("author") == "AGE",
+          f"message.created through nginx within 10 s: {created}")
+    if created:
+        print(f"     event delivered through nginx {time.monotonic() - posted:.2f} s after the post (at most)")
+    return t, seen
+
+
+def finish_event_stream(stream):
+    t, seen = stream
+    t.join(60)
+    check(seen.get("heartbeat") is not None and "ended" not in seen,
+          f"event stream kept open through nginx with a heartbeat: heartbeat at {seen.get('heartbeat')} s, "
+          f"ended at {seen.get('ended')} {seen.get('error', '')}")
+
+
 def check_forwarded_for(client):
     # chatd runs --rate-limit-address-creates 1/m:3: three new sessions per address.
     statuses = []
@@ -669,6 +742,7 @@ def main():
 
         check_front(client, http_port)
         idle = check_long_poll(client, chatd)
+        events = start_event_stream(client, chatd)
         check_stream(client, delay_ms)
         check_stream_http2(https_port, cert, delay_ms)
         check_forwarded_for(client)
@@ -676,6 +750,7 @@ def main():
         check_body_limit(client)
         check_slow_headers(client, ctx, https_port, chatd.port, args.slow, args.hold_seconds)
         finish_idle_poll(idle)
+        finish_event_stream(events)
         check_request_limit(client)
         check(chatd.proc.poll() is None and nginx.proc.poll() is None, "chatd and nginx still running")
         check_upstream_down(client, chatd)
