@@ -56,7 +56,7 @@ class FakeStream : public chat::EventStream {
   }
   const chat::Conversation& conversation() const noexcept override { return conversation_; }
   std::int64_t cursor() const noexcept override { return cursor_; }
-  chat::Result<chat::EventPage> read(std::int64_t limit) override {
+  chat::Result<chat::EventPage> read(std::int64_t limit, std::size_t /*max_bytes*/) override {
     std::lock_guard lock(log_->mu);
     // As libchat: once its conversation.deleted was read, the conversation is not visible.
     if (log_->gone || deleted_read_) return chat::Error::not_found("conversation not found");

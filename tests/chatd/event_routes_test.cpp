@@ -35,7 +35,7 @@ class QuietStream : public chat::EventStream {
   QuietStream(chat::Conversation c, std::int64_t cursor) : c_(std::move(c)), cursor_(cursor) {}
   const chat::Conversation& conversation() const noexcept override { return c_; }
   std::int64_t cursor() const noexcept override { return cursor_; }
-  chat::Result<chat::EventPage> read(std::int64_t) override { return chat::EventPage{}; }
+  chat::Result<chat::EventPage> read(std::int64_t, std::size_t) override { return chat::EventPage{}; }
 
  private:
   chat::Conversation c_;
