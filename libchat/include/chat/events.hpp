@@ -11,15 +11,19 @@
 // streams replay (SSE `Last-Event-ID`), and what a second store (PostgreSQL)
 // or webhooks read the same way.
 //
-// What an event holds. `message` / `conversation` is the row as that change
-// left it (a snapshot stored with the event), so a replay shows what a live
-// listener was shown, in the same order, with the same ids. One exception,
-// from the soft-delete rule (a deleted row shows in no event): an event whose
-// message is deleted now (by a delete, a clear, or its conversation being
-// deleted; a restored row shows again) is read back `redacted`, and so is
-// every message.deleted event: the snapshot then keeps only the identity
-// fields (id, uuid, conversation_id, client_id, role, created_at, updated_at,
-// deleted_at), never content, metadata or attachments.
+// What an event holds. `message` / `conversation` is the row as it is when
+// the event is read: a replay has the live sequence's ids, types and order,
+// and every event shows its row's current state, so a client that applies
+// them in order ends where a live listener ended. Text an edit replaced is
+// never served again (seed 000: earlier versions are for admins only; an
+// edit often removes something on purpose), and by the soft-delete rule (a
+// deleted row shows in no event) an event whose message is deleted now (by a
+// delete, a clear, or its conversation being deleted; a restored row shows
+// again) is read back `redacted`, as is every message.deleted event: only
+// the identity fields (id, uuid, conversation_id, client_id, role,
+// created_at, updated_at, deleted_at), never content, metadata or
+// attachments. The store also keeps a snapshot of the row with each event,
+// for rows gone for good (purged): their events read back from it, redacted.
 //
 // Retention. The log keeps events for ServiceOptions::event_retention (7 days
 // by default); older ones are trimmed. A reader whose cursor is older than the

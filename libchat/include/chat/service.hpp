@@ -115,14 +115,18 @@ class EventStream {
   // cursor never falls out of the log's retention: resuming from cursor()
   // misses nothing and repeats nothing.
   virtual std::int64_t cursor() const noexcept = 0;
-  // The next events after the cursor, at most `limit` (1..1000), and moves
-  // the cursor past them. Checks again that the conversation is visible to
-  // the caller: once it is not (deleted, after its conversation.deleted was
-  // read; given to another owner), answers not visible (kNotFound), and the
-  // caller should end the stream. reset: the cursor fell out of the log
-  // (chat/events.hpp); the cursor then moves to the log's newest id.
-  // kInvalidArgument "limit".
-  virtual Result<EventPage> read(std::int64_t limit) = 0;
+  // The next events after the cursor, at most `limit` (1..1000), ending
+  // after the event whose row's stored_bytes() bring the page to `max_bytes`
+  // (0: no byte bound; the first event is always taken, so one larger than
+  // the bound still comes), and moves the cursor past them: a caller that
+  // writes what it reads holds one bounded page at a time (a replay of many
+  // large messages). Checks again that the conversation is visible to the
+  // caller: once it is not (deleted, after its conversation.deleted was read;
+  // given to another owner), answers not visible (kNotFound), and the caller
+  // should end the stream. reset: the cursor fell out of the log, or was
+  // never in it (after_id beyond the newest event at open): the cursor then
+  // moves to the log's newest id (chat/events.hpp). kInvalidArgument "limit".
+  virtual Result<EventPage> read(std::int64_t limit, std::size_t max_bytes = 0) = 0;
 };
 
 // Bounds on the service's model calls (issue 9: a paid, slow dependency
@@ -343,7 +347,10 @@ class ChatService {
   // Deleted conversations are not visible (an admin's too: streams show live
   // rows). `listener` is called as EventListener says until the stream is
   // destroyed. Errors: not visible; kInvalidArgument "after_id" (negative).
-  // An `after_id` outside the log is not an error: the first read() answers reset.
+  // An `after_id` outside the log is not an error: the first read() answers
+  // reset. One beyond the newest event (never issued by this store) is not
+  // kept: the stream opens at the newest event (cursor()), so ids never go
+  // backwards after it.
   virtual Result<std::unique_ptr<EventStream>> open_event_stream(const Principal& who, const ConversationKey& key,
                                                                  std::optional<std::int64_t> after_id,
                                                                  EventListener listener) = 0;

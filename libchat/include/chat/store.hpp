@@ -331,13 +331,15 @@ class Store {
   // all; a purged message's all but its message.deleted, which holds no text).
 
   // Events of one conversation with id > `after_id`, oldest first, at most
-  // `limit` (1..1000), messages redacted as chat/events.hpp says. Does not
-  // check that the conversation exists (a deleted one still has its log).
+  // `limit` (1..1000), each showing its row as it is now (messages redacted
+  // as chat/events.hpp says), and ending at `budget` (stored_bytes() of each
+  // event's message or conversation) like every listing. Does not check that
+  // the conversation exists (a deleted one still has its log).
   // reset (events empty) when `after_id` is below the trim floor (the largest
   // id trim_events removed) or above the newest id. kInvalidArgument "after_id"
   // (negative), "limit".
   virtual Result<EventPage> list_events(std::int64_t conversation_id, std::int64_t after_id,
-                                        std::int64_t limit) = 0;
+                                        std::int64_t limit, ByteBudget budget = {}) = 0;
   // The newest event id of the store (0 when none was ever written).
   virtual Result<std::int64_t> last_event_id() = 0;
   // Removes every event made before `before` (at most `max_rows` of them,

@@ -41,20 +41,34 @@ class Stream final : public EventStream {
   const Conversation& conversation() const noexcept override { return conversation_; }
   std::int64_t cursor() const noexcept override { return cursor_; }
 
-  Result<EventPage> read(std::int64_t limit) override {
-    return core_.guard("event_stream.read", who_, [&] { return next(limit); });
+  Result<EventPage> read(std::int64_t limit, std::size_t max_bytes) override {
+    return core_.guard("event_stream.read", who_, [&] { return next(limit, max_bytes); });
+  }
+  // The cursor named no event of this log (beyond its head at open): the
+  // stream starts at the head and its first read answers reset.
+  void start_with_reset(std::int64_t head) {
+    cursor_ = head;
+    pending_reset_ = true;
   }
 
  private:
-  Result<EventPage> next(std::int64_t limit) {
+  Result<EventPage> next(std::int64_t limit, std::size_t max_bytes) {
     if (limit < 1 || limit > kMaxEventPage) return Error::invalid("limit", "limit must be between 1 and 1000");
     if (ended_) return conversation_not_found(key_.kind);
+    if (pending_reset_) {
+      pending_reset_ = false;
+      EventPage page;
+      page.reset = true;
+      page.last_id = cursor_;
+      return page;
+    }
     // Deleted rows are read too: the events up to conversation.deleted are
     // still delivered. Any other loss of visibility ends the stream at once.
     auto row = core_.store->get_conversation(conversation_.id, /*include_deleted=*/true);
     if (!row) return not_found_as(std::move(row).error(), conversation_not_found(key_.kind));
     if (!key_admits(who_, key_, *row, by_integer_id_)) return end();
-    CHAT_ASSIGN_OR_RETURN(EventPage page, core_.store->list_events(conversation_.id, cursor_, limit));
+    CHAT_ASSIGN_OR_RETURN(EventPage page,
+                          core_.store->list_events(conversation_.id, cursor_, limit, ByteBudget{max_bytes, 0}));
     if (page.reset) {
       cursor_ = page.last_id;
       return page;
@@ -90,6 +104,7 @@ class Stream final : public EventStream {
   const Conversation conversation_;
   std::int64_t cursor_ = 0;
   bool ended_ = false;
+  bool pending_reset_ = false;
   // Last: destroyed first, so the listener is gone before anything it could reach.
   EventHub::Subscription subscription_;
 };
@@ -104,11 +119,13 @@ Result<std::unique_ptr<EventStream>> EventStreams::open(const Principal& who, co
   // Subscribed before the head is read: a change committed after the read
   // publishes to this stream's listener.
   stream->subscribe(std::move(listener));
-  if (after_id) {
-    stream->start_at(*after_id);
-  } else {
-    CHAT_ASSIGN_OR_RETURN(const std::int64_t head, core_.store->last_event_id());
+  CHAT_ASSIGN_OR_RETURN(const std::int64_t head, core_.store->last_event_id());
+  if (!after_id) {
     stream->start_at(head);
+  } else if (*after_id > head) {
+    stream->start_with_reset(head);
+  } else {
+    stream->start_at(*after_id);
   }
   return std::unique_ptr<EventStream>(std::move(stream));
 }

@@ -391,10 +391,42 @@ TEST_CASE("event stream: seed 000 quote chats stream their edits (streaming PATC
   MessagePatch p;
   p.content = "Draft, complete";
   p.status = MessageStatus::kComplete;
+  // Read while streaming: the draft as it is then.
+  auto first = drain(*s);
+  REQUIRE(types(first) == std::vector{EventType::kMessageCreated});
+  CHECK(first[0].message->status == MessageStatus::kStreaming);
+  CHECK(first[0].message->content == "Draft");
   REQUIRE(f.svc->edit_message(kAlice, MessageKey::of_id(posted->message.id), p).ok());
   auto got = drain(*s);
-  REQUIRE(types(got) == std::vector{EventType::kMessageCreated, EventType::kMessageUpdated});
-  CHECK(got[0].message->status == MessageStatus::kStreaming);
-  CHECK(got[1].message->content == "Draft, complete");
-  CHECK(got[1].message->status == MessageStatus::kComplete);
+  REQUIRE(types(got) == std::vector{EventType::kMessageUpdated});
+  CHECK(got[0].message->content == "Draft, complete");
+  CHECK(got[0].message->status == MessageStatus::kComplete);
+  // A replay shows the message as it is now, in every event.
+  auto replay = open(f, kAlice, quote, 0);
+  auto all = drain(*replay);
+  REQUIRE(all.size() >= 2);
+  for (const auto& e : all)
+    if (e.message) CHECK(e.message->content == "Draft, complete");
+}
+
+TEST_CASE("event stream: a cursor beyond the log opens at its head and reads a reset", "[events][service]") {
+  Fixture f;
+  const Conversation mine = f.create(kAlice);
+  auto head = f.store->last_event_id();
+  REQUIRE(head.ok());
+  auto s = open(f, kAlice, key(mine), *head + 1'000'000);
+  CHECK(s->cursor() == *head);  // never the bogus cursor: ids do not go backwards after it
+  auto first = s->read(100);
+  REQUIRE(first.ok());
+  CHECK(first->reset);
+  CHECK(first->events.empty());
+  CHECK(s->cursor() == *head);
+  // Then live as usual.
+  NewMessage m;
+  m.content = "after the reset";
+  auto sent = f.svc->post_message(kAlice, key(mine), m);
+  REQUIRE(sent.ok());
+  auto next = drain(*s);
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].message->content == "after the reset");
 }

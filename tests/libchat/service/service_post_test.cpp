@@ -102,8 +102,9 @@ class RacingStore final : public Store {
   }
   Result<std::int64_t> flush_search_index() override { return s_->flush_search_index(); }
   Result<ActivityLog> activity(const ActivityQuery& q) override { return s_->activity(q); }
-  Result<EventPage> list_events(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit) override {
-    return s_->list_events(conversation_id, after_id, limit);
+  Result<EventPage> list_events(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit,
+                                ByteBudget budget) override {
+    return s_->list_events(conversation_id, after_id, limit, budget);
   }
   Result<std::int64_t> last_event_id() override { return s_->last_event_id(); }
   Result<std::int64_t> trim_events(Timestamp before, std::int64_t max_rows) override {

@@ -288,7 +288,9 @@ TEST_CASE("event log: deleted messages read back redacted, restored ones in full
       REQUIRE(s->restore_message(m1->message.id, by(6)).ok());
       e = events(*s, c->id);
       REQUIRE(e.size() == 6);
-      CHECK(e[1].message->content == "secret one");
+      // Restored: every event of the message shows it as it is now, so the
+      // text the edit replaced is not served again.
+      CHECK(e[1].message->content == "secret one, edited");
       CHECK_FALSE(e[1].redacted);
       CHECK(e[3].message->content == "secret one, edited");
       check_redacted(e[4]);  // message.deleted stays redacted
@@ -466,6 +468,70 @@ TEST_CASE("event log: purge removes the events of the rows it removes", "[events
       CHECK_FALSE(s->list_events(kept->id, 0, 10)->reset);
       REQUIRE(s->append_message(kept->id, new_msg("next"), at(300)).ok());
       CHECK(events(*s, kept->id).back().id == last + 1);
+    }
+  }
+}
+
+TEST_CASE("event log: events show the row as it is now, never text an edit replaced", "[events][store]") {
+  for (const auto& factory : store_factories()) {
+    DYNAMIC_SECTION(factory) {
+      TempDir dir;
+      auto s = open_test_store(factory, dir);
+      auto c = s->create_conversation(new_conv(), at(1));
+      REQUIRE(c.ok());
+      auto m = s->append_message(c->id, new_msg("my ssn is 123-45-6789"), at(2));
+      REQUIRE(m.ok());
+      MessagePatch mp;
+      mp.content = "[removed]";
+      mp.metadata = R"({"edited":true})";
+      REQUIRE(s->update_message(m->message.id, mp, by(3)).ok());
+      ConversationPatch cp;
+      cp.title = "renamed";
+      REQUIRE(s->update_conversation(c->id, cp, at(4)).ok());
+      auto e = events(*s, c->id);
+      REQUIRE(e.size() == 4);
+      for (const auto& ev : e) {
+        if (ev.message) {
+          CHECK(ev.message->content == "[removed]");
+          CHECK(ev.message->metadata == R"({"edited":true})");
+        }
+        if (ev.conversation) CHECK(ev.conversation->title == "renamed");
+      }
+    }
+  }
+}
+
+TEST_CASE("event log: a page ends at its byte budget, always with at least one event", "[events][store]") {
+  for (const auto& factory : store_factories()) {
+    DYNAMIC_SECTION(factory) {
+      TempDir dir;
+      auto s = open_test_store(factory, dir);
+      auto c = s->create_conversation(new_conv(), at(1));
+      REQUIRE(c.ok());
+      const std::string big(64 * 1024, 'x');
+      for (int i = 0; i < 10; ++i) REQUIRE(s->append_message(c->id, new_msg(big), at(2 + i)).ok());
+      const std::int64_t first = events(*s, c->id).front().id;  // conversation.created
+      // 100 KiB: the second 64 KiB message passes it, and the page ends there.
+      auto p = s->list_events(c->id, first, 1000, ByteBudget{100 * 1024, 0});
+      REQUIRE(p.ok());
+      CHECK(p->events.size() == 2);
+      CHECK(p->has_more);
+      // A bound below one event still takes that event.
+      auto one = s->list_events(c->id, first, 1000, ByteBudget{10, 0});
+      REQUIRE(one.ok());
+      CHECK(one->events.size() == 1);
+      CHECK(one->has_more);
+      // Pages by budget cover the log exactly once.
+      std::int64_t cursor = first;
+      std::size_t seen = 0;
+      for (;;) {
+        auto page = s->list_events(c->id, cursor, 1000, ByteBudget{100 * 1024, 0});
+        REQUIRE(page.ok());
+        seen += page->events.size();
+        if (!page->events.empty()) cursor = page->events.back().id;
+        if (!page->has_more) break;
+      }
+      CHECK(seen == 10);
     }
   }
 }

@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "store/event_snapshot.hpp"
+#include "store/sqlite/conversations.hpp"
+#include "store/sqlite/messages.hpp"
 #include "store/sqlite/rows.hpp"
 
 namespace chat::sqlite {
@@ -71,7 +73,8 @@ void purge_events(Conn& w, std::int64_t cutoff_ms) {
   s->exec();
 }
 
-Result<EventPage> EventLog::list(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit) {
+Result<EventPage> EventLog::list(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit,
+                                 ByteBudget budget) {
   if (after_id < 0) return Error::invalid("after_id", "after_id must not be negative");
   if (limit < 1 || limit > kMaxEventPage) return Error::invalid("limit", "limit must be between 1 and 1000");
   return db_.read<EventPage>([&](Conn& r) -> Result<EventPage> {
@@ -85,14 +88,21 @@ Result<EventPage> EventLog::list(std::int64_t conversation_id, std::int64_t afte
     // its conversation, or purged.
     auto s = r.prepare_static(
         "SELECT e.id, e.type, e.at, e.data, e.message_id IS NOT NULL AND (m.id IS NULL OR m.deleted_at IS NOT NULL "
-        "OR c.deleted_at IS NOT NULL) FROM events e LEFT JOIN messages m ON m.id = e.message_id "
+        "OR c.deleted_at IS NOT NULL), e.message_id FROM events e LEFT JOIN messages m ON m.id = e.message_id "
         "LEFT JOIN conversations c ON c.id = e.conversation_id "
         "WHERE e.conversation_id = ? AND e.id > ? ORDER BY e.id LIMIT ?");
     s->bind(1, conversation_id);
     s->bind(2, after_id);
     s->bind(3, limit + 1);
+    // The rows as they are now: the conversation once per page, each message
+    // once (its created and updated events share it).
+    std::optional<Conversation> conversation_now;
+    bool conversation_loaded = false;
+    std::optional<Message> message_now;
+    std::size_t bytes = 0;
     while (s->executeStep()) {
-      if (static_cast<std::int64_t>(page.events.size()) == limit) {
+      if (static_cast<std::int64_t>(page.events.size()) == limit ||
+          (budget.max_bytes > 0 && !page.events.empty() && bytes >= budget.max_bytes)) {
         page.has_more = true;
         break;
       }
@@ -106,12 +116,38 @@ Result<EventPage> EventLog::list(std::int64_t conversation_id, std::int64_t afte
       const auto* data = static_cast<const char*>(s->getColumn(3).getBlob());
       const std::string_view text(data != nullptr ? data : "", static_cast<std::size_t>(s->getColumn(3).getBytes()));
       if (is_message_event(e.type)) {
-        CHAT_ASSIGN_OR_RETURN(Message m, detail::parse_message_snapshot(text));
         e.redacted = e.type == EventType::kMessageDeleted || s->getColumn(4).getInt() != 0;
-        e.message = e.redacted ? detail::redacted_message(m) : std::move(m);
+        const std::int64_t message_id = s->getColumn(5).getInt64();
+        if (e.redacted) {
+          // The identity from the snapshot: the row may be gone (purged).
+          CHAT_ASSIGN_OR_RETURN(Message m, detail::parse_message_snapshot(text));
+          e.message = detail::redacted_message(m);
+        } else {
+          if (!message_now || message_now->id != message_id) {
+            // Live by the join above, in this read's snapshot.
+            CHAT_ASSIGN_OR_RETURN(Message m, load_message(r, message_id, /*include_deleted=*/false));
+            message_now = std::move(m);
+          }
+          e.message = *message_now;
+          bytes += stored_bytes(*e.message);
+        }
       } else {
-        CHAT_ASSIGN_OR_RETURN(Conversation c, detail::parse_conversation_snapshot(text));
-        e.conversation = std::move(c);
+        if (!conversation_loaded) {
+          conversation_loaded = true;
+          auto c = load_conversation(r, conversation_id, /*include_deleted=*/true);
+          if (c) {
+            conversation_now = std::move(*c);
+          } else if (c.error().code != ErrorCode::kNotFound) {
+            return std::move(c).error();
+          }
+        }
+        if (conversation_now) {
+          e.conversation = *conversation_now;
+        } else {
+          CHAT_ASSIGN_OR_RETURN(Conversation c, detail::parse_conversation_snapshot(text));
+          e.conversation = std::move(c);
+        }
+        bytes += stored_bytes(*e.conversation);
       }
       page.events.push_back(std::move(e));
     }

@@ -5,8 +5,11 @@
 // Costs: an event is one INSERT through a cached statement, of a snapshot
 // serialized from the row the change already has in hand (no extra read on
 // the append path). A read is one range scan of events(conversation_id, id)
-// joined to the message row by primary key (redaction is decided by what the
-// row is now, so nothing is rewritten when a message is deleted or restored).
+// joined to the message row by primary key, then each event's row as it is
+// now (one lookup by primary key per message, one conversation per page):
+// what a reader sees is decided by the rows, so nothing in the log is
+// rewritten when a message is edited, deleted or restored. The snapshot is
+// read only for rows a purge removed.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +37,8 @@ class EventLog {
   explicit EventLog(Database& db) : db_(db) {}
 
   // Store::list_events, last_event_id, trim_events.
-  Result<EventPage> list(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit);
+  Result<EventPage> list(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit,
+                         ByteBudget budget = {});
   Result<std::int64_t> last_id();
   Result<std::int64_t> trim(Timestamp before, std::int64_t max_rows);
 

@@ -126,8 +126,9 @@ Result<std::int64_t> SqliteStore::flush_search_index() { return index_.flush(); 
 
 // ---- change log
 
-Result<EventPage> SqliteStore::list_events(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit) {
-  return events_.list(conversation_id, after_id, limit);
+Result<EventPage> SqliteStore::list_events(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit,
+                                           ByteBudget budget) {
+  return events_.list(conversation_id, after_id, limit, budget);
 }
 Result<std::int64_t> SqliteStore::last_event_id() { return events_.last_id(); }
 Result<std::int64_t> SqliteStore::trim_events(Timestamp before, std::int64_t max_rows) {

@@ -78,7 +78,8 @@ class SqliteStore final : public Store {
   Result<ActivityLog> activity(const ActivityQuery& q) override;
   Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) override;
 
-  Result<EventPage> list_events(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit) override;
+  Result<EventPage> list_events(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit,
+                                ByteBudget budget) override;
   Result<std::int64_t> last_event_id() override;
   Result<std::int64_t> trim_events(Timestamp before, std::int64_t max_rows) override;
 
