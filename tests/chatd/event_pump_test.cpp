@@ -1,7 +1,8 @@
 // The event pump (event_pump.hpp) over fake event streams and socketpairs:
 // frames and their order, many streams, a slow reader dropped at the cap,
 // heartbeats, reset, a client that hangs up, a deleted conversation, graceful
-// stop, and round robin between a long replay and a live stream (issue 14).
+// stop, round robin between a long replay and a live stream, big events to
+// clients that do not read, and a client that sends (issue 14).
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -56,7 +57,7 @@ class FakeStream : public chat::EventStream {
   }
   const chat::Conversation& conversation() const noexcept override { return conversation_; }
   std::int64_t cursor() const noexcept override { return cursor_; }
-  chat::Result<chat::EventPage> read(std::int64_t limit, std::size_t /*max_bytes*/) override {
+  chat::Result<chat::EventPage> read(std::int64_t limit, std::size_t max_bytes) override {
     std::lock_guard lock(log_->mu);
     // As libchat: once its conversation.deleted was read, the conversation is not visible.
     if (log_->gone || deleted_read_) return chat::Error::not_found("conversation not found");
@@ -69,13 +70,15 @@ class FakeStream : public chat::EventStream {
       log_->trace.push_back(name_ + ":reset");
       return page;
     }
+    std::size_t bytes = 0;  // as libchat: stop after the event whose bytes reach max_bytes
     for (const auto& e : log_->events) {
       if (e.id <= cursor_) continue;
-      if (static_cast<std::int64_t>(page.events.size()) == limit) {
+      if (static_cast<std::int64_t>(page.events.size()) == limit || (max_bytes > 0 && bytes >= max_bytes)) {
         page.has_more = true;
         break;
       }
       page.events.push_back(e);
+      bytes += e.message ? e.message->content.size() : 0;
     }
     if (!page.events.empty()) cursor_ = page.events.back().id;
     for (const auto& e : page.events) deleted_read_ = deleted_read_ || e.type == chat::EventType::kConversationDeleted;
@@ -377,4 +380,78 @@ TEST_CASE("event pump: a long replay does not hold back a live stream (round rob
   reader.join();
   // 20,000 events are 200 reads of 100; the live event went out long before the last.
   CHECK(replay_reads_before < 200);
+}
+
+TEST_CASE("event pump: 256 KiB events to clients that do not read: bounded memory, others prompt, stop prompt",
+          "[events]") {
+  auto logger = chat::make_null_logger();
+  auto pump = std::make_unique<chatd::EventPump>(fast_options(), *logger);
+  const chatd::EventPumpOptions o = fast_options();
+  constexpr std::size_t kEvent = 256 * 1024;
+  auto big = std::make_shared<Log>();
+  for (int i = 0; i < 100; ++i) big->append(chat::EventType::kMessageCreated, std::string(kEvent, 'x'));
+  // 100 events of 256 KiB: one unbounded read was 25 MB per stream.
+  constexpr int kStalled = 40;
+  std::vector<Opened> stalled;
+  for (int i = 0; i < kStalled; ++i) stalled.push_back(open(*pump, big, "s" + std::to_string(i), 0, true, nullptr, 16 * 1024));
+  auto live_log = std::make_shared<Log>();
+  auto live = open(*pump, live_log, "live", 0, true);
+  REQUIRE(live.client->read_until("event: ready"));
+  REQUIRE(eventually([&] {
+    std::lock_guard lock(big->mu);
+    return big->trace.size() >= static_cast<std::size_t>(kStalled);
+  }, 30s));
+  // Another stream is served at once (generous bound: the machine is loaded).
+  live_log->append(chat::EventType::kMessageCreated, "now");
+  const auto sent_at = std::chrono::steady_clock::now();
+  live.stream->notify();
+  REQUIRE(live.client->read_until("data: \"now\"", 10s));
+  CHECK(std::chrono::steady_clock::now() - sent_at < 2s);
+  // Each stalled stream holds at most the cap plus one batch (here: one event).
+  const std::size_t per_stream = o.max_pending_bytes + o.read_max_bytes + kEvent + 4096;
+  CHECK(pump->pending_bytes() <= kStalled * per_stream);
+  {
+    std::lock_guard lock(big->mu);
+    std::size_t events_read = 0;
+    for (const auto& t : big->trace) events_read += std::stoul(t.substr(t.find(':') + 1));
+    // A paused stream is not read on: a few events each, never the backlog.
+    CHECK(events_read <= static_cast<std::size_t>(kStalled) * 8);
+  }
+  CHECK(pump->dropped_clients() == 0);  // paused, not dropped, until the stall timeout
+  // Stop with every stream full: prompt (it was 12-14 s in chatd with 25 MB batches).
+  const auto stop_at = std::chrono::steady_clock::now();
+  pump->stop();
+  CHECK(std::chrono::steady_clock::now() - stop_at < 2s);
+  CHECK(pump->open_streams() == 0);
+  CHECK(pump->pending_bytes() == 0);
+}
+
+TEST_CASE("event pump: a stop while big batches are being read returns promptly", "[events]") {
+  auto logger = chat::make_null_logger();
+  auto pump = std::make_unique<chatd::EventPump>(fast_options(), *logger);
+  auto big = std::make_shared<Log>();
+  for (int i = 0; i < 100; ++i) big->append(chat::EventType::kMessageCreated, std::string(256 * 1024, 'y'));
+  std::vector<Opened> streams;
+  for (int i = 0; i < 60; ++i) streams.push_back(open(*pump, big, std::to_string(i), 0, true));
+  const auto stop_at = std::chrono::steady_clock::now();
+  pump->stop();
+  CHECK(std::chrono::steady_clock::now() - stop_at < 2s);
+  for (auto& s : streams) REQUIRE(s.client->read_until_eof());
+}
+
+TEST_CASE("event pump: a client that sends anything is closed with the last chunk and counted", "[events]") {
+  auto logger = chat::make_null_logger();
+  chatd::EventPump pump(fast_options(), *logger);
+  auto destroyed = std::make_shared<std::atomic<int>>(0);
+  auto s = open(pump, std::make_shared<Log>(), "talker", 0, /*chunked=*/true, destroyed);
+  auto quiet = open(pump, std::make_shared<Log>(), "quiet", 0, true);
+  REQUIRE(s.client->read_until("event: ready"));
+  REQUIRE(quiet.client->read_until("event: ready"));
+  const std::string junk(64 * 1024, 'z');
+  (void)::send(s.client->fd, junk.data(), junk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  REQUIRE(eventually([&] { return destroyed->load() == 1; }));
+  CHECK(pump.closed_for_input() == 1);
+  CHECK(pump.open_streams() == 1);
+  (void)s.client->read_until_eof();
+  CHECK(s.client->got.find("0\r\n\r\n") != std::string::npos);
 }

@@ -374,3 +374,92 @@ TEST_CASE("event routes: a graceful server stop ends every stream with the last 
     CHECK(s.conn->closed_within(5s));
   }
 }
+
+TEST_CASE("event routes: a ticket with an Authorization header is refused, 401 when the header is bad", "[events]") {
+  Fixture f;
+  const std::string alice = f.token("1");
+  const std::string path = "/chat/conversations/1/events";
+  auto mint = [&] {
+    auto r = f.request("POST", path + "/ticket", alice, {}, "");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    return json::parse(r->body)["ticket"].get<std::string>();
+  };
+  const std::string ticket = mint();
+  auto bad_header = f.request("GET", path + "?ticket=" + ticket, {}, {{"Authorization", "Bearer nonsense"}});
+  REQUIRE(bad_header);
+  CHECK(bad_header->status == 401);
+  auto good_header = f.request("GET", path + "?ticket=" + ticket, alice);
+  REQUIRE(good_header);
+  CHECK(good_header->status == 400);
+  CHECK(json::parse(good_header->body)["error"]["field"] == "ticket");
+  // On a capability API too, and neither refusal used the ticket.
+  auto anon_api = f.request("GET", "/api/messages/u-1/events?ticket=x", {}, {{"Authorization", "Basic abc"}});
+  REQUIRE(anon_api);
+  CHECK(anon_api->status == 401);
+  auto s = open_stream(f, path + "?ticket=" + ticket);
+  REQUIRE(s.read_until("event: ready"));
+}
+
+TEST_CASE("event routes: HEAD answers GET's head without using the ticket or opening a stream", "[events]") {
+  Fixture f;
+  const std::string alice = f.token("1");
+  const std::string path = "/chat/conversations/1/events";
+  auto issued = f.request("POST", path + "/ticket", alice, {}, "");
+  REQUIRE(issued);
+  const std::string ticket = json::parse(issued->body)["ticket"];
+  const int opened_before = f.service->opened.load();
+  RawConnection head(f.server->port());
+  REQUIRE(head.send("HEAD " + path + "?ticket=" + ticket + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string got;
+  REQUIRE(chatd_test::eventually([&] {
+    char buf[4096];
+    const ssize_t n = ::recv(head.fd(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) got.append(buf, static_cast<std::size_t>(n));
+    return n == 0;  // the head, then close
+  }));
+  CHECK(got.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(got.find("Content-Type: text/event-stream\r\n") != std::string::npos);
+  CHECK(got.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+  CHECK(got.find("Content-Length") == std::string::npos);
+  CHECK(got.substr(got.find("\r\n\r\n") + 4).empty());  // no body
+  CHECK(f.service->opened.load() == opened_before + 1);  // a visibility probe, at once destroyed
+  auto metrics = f.request("GET", "/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("chatd_open_event_streams 0") != std::string::npos);
+  // HEAD with a bad ticket: GET's 401.
+  RawConnection bad(f.server->port());
+  REQUIRE(bad.send("HEAD " + path + "?ticket=nope HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string bad_got;
+  REQUIRE(chatd_test::eventually([&] {
+    char buf[4096];
+    const ssize_t n = ::recv(bad.fd(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) bad_got.append(buf, static_cast<std::size_t>(n));
+    return bad_got.find("\r\n\r\n") != std::string::npos;
+  }));
+  CHECK(bad_got.rfind("HTTP/1.1 401", 0) == 0);
+  // The ticket still opens its one stream.
+  auto s = open_stream(f, path + "?ticket=" + ticket);
+  REQUIRE(s.read_until("event: ready"));
+}
+
+TEST_CASE("stream tickets: a ticket issued before this process started is refused (no replay after a restart)",
+          "[events]") {
+  auto clock = std::make_shared<chat::ManualClock>(chat::from_millis(1'767'225'600'000));
+  chatd::StreamTickets before(kSecret, clock);
+  const auto who = chat::Principal::user("5");
+  auto t = before.issue(who, "/p");
+  REQUIRE(t.ok());
+  REQUIRE(before.redeem(*t, "/p").ok());
+  clock->advance(std::chrono::seconds(5));  // a restart: a new process, an empty used set
+  chatd::StreamTickets after(kSecret, clock);
+  auto replayed = after.redeem(*t, "/p");
+  REQUIRE_FALSE(replayed.ok());
+  CHECK(replayed.error().code == chat::ErrorCode::kUnauthenticated);
+  CHECK(replayed.error().message.find("before this server started") != std::string::npos);
+  auto fresh = after.issue(who, "/p");
+  REQUIRE(fresh.ok());
+  CHECK(after.check(*fresh, "/p").ok());   // HEAD: checked, not used
+  CHECK(after.redeem(*fresh, "/p").ok());
+  CHECK_FALSE(after.check(*fresh, "/p").ok());
+}

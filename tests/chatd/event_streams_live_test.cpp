@@ -176,6 +176,11 @@ TEST_CASE("event streams, seed 002 and 001: anonymous streams by capability", "[
   CHECK(c.last().data["content"] == "again");
   CHECK(c.last().data["author"] == "CUS");
   CHECK(c.last().data.contains("date"));
+  // Typing on a capability API: the agent's role, never its account id.
+  const auto agent = s.token("50", chat::PrincipalRole::kAgent);
+  REQUIRE(s.post("/api/messages/" + uuid + "/events/typing", {{"active", true}}, agent).status == 204);
+  REQUIRE(c.wait_event("typing"));
+  CHECK(c.last().data == json({{"user_id", nullptr}, {"role", "agent"}, {"active", true}}));
 
   auto session = s.post("/api/chats/sessions/", {{"session_id", "tab-test"}});
   REQUIRE(session.status == 201);
@@ -186,6 +191,9 @@ TEST_CASE("event streams, seed 002 and 001: anonymous streams by capability", "[
   REQUIRE(tab.wait_event("message.created"));
   CHECK(tab.last().data["message"] == "from tab 1");
   CHECK(tab.last().data["session"]["session_id"] == "tab-test");
+  REQUIRE(s.post("/api/chats/sessions/tab-test/events/typing", {{"active", false}}, s.token("50", chat::PrincipalRole::kAgent)).status == 204);
+  REQUIRE(tab.wait_event("typing"));
+  CHECK(tab.last().data == json({{"user_id", nullptr}, {"role", "agent"}, {"active", false}}));
   REQUIRE(s.del("/api/chats/messages/" + m.json["id"].get<std::string>() + "/").status == 204);
   REQUIRE(tab.wait_event("message.deleted"));
   CHECK(tab.last().data["message"] == "");  // redacted

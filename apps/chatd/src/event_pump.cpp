@@ -22,6 +22,9 @@ constexpr std::uint64_t kWakeTag = 0;  // stream ids start at 1
 // Typing events waiting for the pump, all streams together: past it they are
 // dropped (they are best effort; a flood must not grow memory).
 constexpr std::size_t kMaxQueuedEphemeral = 65'536;
+// A drained buffer keeps its allocation up to this; a larger one (after a big
+// batch) is freed, so 10,000 quiet streams do not each keep their largest batch.
+constexpr std::size_t kKeptBufferBytes = 16 * 1024;
 
 // `data:` lines of an SSE frame: one per line of `text` (renderers give one).
 void append_data(std::string& out, std::string_view text) {
@@ -54,6 +57,7 @@ struct EventPump::Entry {
   bool ended = false;
   Deadline last_write{};
   Deadline last_progress{};
+  std::size_t accounted = 0;  // this stream's share of pending_bytes_
 
   bool idle() const noexcept { return sent == pending.size(); }
   std::size_t unsent() const noexcept { return pending.size() - sent; }
@@ -174,13 +178,17 @@ void EventPump::run() {
       return;
     }
     take_inbox();
-    for (std::size_t k = 0; k < options_.reads_per_turn && !runnable_.empty(); ++k) {
+    // Bounded per turn by batches and by rendered bytes: the sockets, new
+    // streams and stop() wait for at most one turn.
+    std::size_t rendered = 0;
+    for (std::size_t k = 0; k < options_.reads_per_turn && rendered < options_.turn_max_bytes && !runnable_.empty();
+         ++k) {
       const std::uint64_t id = runnable_.front();
       runnable_.pop_front();
       auto it = entries_.find(id);
       if (it == entries_.end()) continue;
       it->second->queued = false;
-      read_some(*it->second);
+      rendered += read_some(*it->second);
     }
     const Deadline now = SteadyClock::now();
     if (now - last_sweep >= sweep_every) {
@@ -253,10 +261,10 @@ void EventPump::schedule(Entry& e) {
   runnable_.push_back(e.id);
 }
 
-void EventPump::read_some(Entry& e) {
-  if (e.ended || !e.dirty || !e.idle()) return;
+std::size_t EventPump::read_some(Entry& e) {
+  if (e.ended || !e.dirty || !e.idle()) return 0;
   e.dirty = false;
-  auto page = e.h->stream->read(options_.read_batch);
+  auto page = e.h->stream->read(options_.read_batch, options_.read_max_bytes);
   if (!page) {
     // Not visible any more (deleted, after its conversation.deleted was sent),
     // or the service failed: the stream ends after what was written.
@@ -264,7 +272,7 @@ void EventPump::read_some(Entry& e) {
       logger_.log(chat::LogLevel::kWarn, "event pump: a stream ended: " + page.error().message);
     }
     end(e, /*graceful=*/true);
-    return;
+    return 0;
   }
   std::string out;
   bool again = page->has_more;
@@ -285,19 +293,23 @@ void EventPump::read_some(Entry& e) {
     ++sent;
   }
   events_sent_.fetch_add(sent, std::memory_order_relaxed);
+  // Into an empty buffer (read only when idle): kept whole even past the cap;
+  // the stream is not read again until the client took all of it.
   if (!out.empty()) append(e, out);
   if (again && !e.ended) {
     e.dirty = true;
     schedule(e);
   }
+  return out.size();
 }
 
 void EventPump::append(Entry& e, std::string_view frame) {
   if (e.ended || frame.empty()) return;
   const bool chunked = e.h->chunked;
   const std::size_t framed = frame.size() + (chunked ? 20 : 0);
-  // The log is read only into an empty buffer, so only what is added to a
-  // buffer the client has not taken yet (typing, heartbeats) can pass the cap.
+  // The log is read only into an empty buffer (a batch is bounded by
+  // read_max_bytes), so only what is added to a buffer the client has not
+  // taken yet (typing, heartbeats) is checked against the cap.
   if (!e.idle() && e.unsent() + framed > options_.max_pending_bytes) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     end(e, /*graceful=*/false);
@@ -340,13 +352,19 @@ bool EventPump::flush(Entry& e) {
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, e.fd, &ev);
       }
       if (!was_busy) e.last_progress = SteadyClock::now();  // the stall clock starts now
+      account(e);
       return true;
     }
     end(e, /*graceful=*/false);  // reset, broken pipe: the client is gone
     return false;
   }
-  e.pending.clear();
+  if (e.pending.capacity() > kKeptBufferBytes) {
+    std::string().swap(e.pending);
+  } else {
+    e.pending.clear();
+  }
   e.sent = 0;
+  account(e);
   if (e.want_out) {
     e.want_out = false;
     epoll_event ev{};
@@ -364,14 +382,19 @@ void EventPump::on_socket(Entry& e, std::uint32_t events) {
     return;
   }
   if ((events & EPOLLIN) != 0) {
-    // A client sends nothing on an event stream; whatever it sends is
-    // discarded (unread bytes at close would reset the connection).
+    // An EventSource sends nothing after its request: any byte ends the
+    // stream (one read, never a loop: a flooder must not hold this thread).
     char sink[4096];
-    for (;;) {
-      const ssize_t n = ::recv(e.fd, sink, sizeof sink, MSG_DONTWAIT);
-      if (n > 0) continue;
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    ssize_t n = 0;
+    do {
+      n = ::recv(e.fd, sink, sizeof sink, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+      closed_for_input_.fetch_add(1, std::memory_order_relaxed);
+      end(e, /*graceful=*/true);
+      return;
+    }
+    if (!(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
       end(e, /*graceful=*/false);
       return;
     }
@@ -406,12 +429,25 @@ void EventPump::end(Entry& e, bool graceful) {
     }
   }
   e.ended = true;
+  std::string().swap(e.pending);
+  e.sent = 0;
+  account(e);
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, e.fd, nullptr);
   ::shutdown(e.fd, SHUT_WR);
   ::close(e.fd);
   e.fd = -1;
   open_.fetch_sub(1, std::memory_order_relaxed);
   ended_.push_back(e.id);
+}
+
+void EventPump::account(Entry& e) {
+  const std::size_t now = e.unsent();
+  if (now >= e.accounted) {
+    pending_bytes_.fetch_add(now - e.accounted, std::memory_order_relaxed);
+  } else {
+    pending_bytes_.fetch_sub(e.accounted - now, std::memory_order_relaxed);
+  }
+  e.accounted = now;
 }
 
 void EventPump::end_all() {

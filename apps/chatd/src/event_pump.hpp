@@ -22,18 +22,28 @@
 // Delivery: the listener's changed() (on the publisher's thread) only
 // enqueues the stream's id under a mutex and wakes the pump (an eventfd,
 // written once per batch). The pump reads each woken stream with
-// EventStream::read(read_batch); a stream with more to read goes to the back
-// of the run queue (round robin: a long replay does not starve live streams),
-// and the pump serves its sockets between batches.
+// EventStream::read(read_batch, read_max_bytes): at most read_batch events,
+// and no event after the one whose stored bytes reach read_max_bytes, so a
+// batch is bounded by bytes whatever the messages' size. A stream with more to
+// read goes to the back of the run queue (round robin per batch: a long
+// replay does not starve live streams), and a turn of the loop reads at most
+// reads_per_turn batches and stops early once it rendered turn_max_bytes, then
+// serves its sockets, the inbox and stop() (so a stop returns promptly
+// whatever the streams hold).
 //
 // Slow clients: the log is read only when the stream's pending bytes (written
 // by the pump, not yet taken by the kernel) are all out, so a slow reader of a
 // replay costs one batch of memory, never the backlog: it is paused, not
-// dropped. A client is dropped (counted in dropped_clients) when pending bytes
-// would pass max_pending_bytes (only ephemeral events and heartbeats are added
-// to a non-empty buffer), or when its pending bytes made no progress for
-// write_stall_timeout. EPOLLRDHUP, EPOLLHUP or EPOLLERR close the stream: a
-// client sends nothing on an SSE stream but its FIN.
+// dropped. A batch is kept whole even when it alone passes max_pending_bytes
+// (one huge event); the stream then waits until it drains. So what a stream
+// holds is at most max(max_pending_bytes, one rendered batch). A client is
+// dropped (counted in dropped_clients) when an ephemeral event or heartbeat
+// added to a non-empty buffer would take it past max_pending_bytes, or when
+// its pending bytes made no progress for write_stall_timeout. EPOLLRDHUP,
+// EPOLLHUP or EPOLLERR close the stream: a client sends nothing on an SSE
+// stream but its FIN. Any byte it does send ends the stream (the last chunk,
+// then close; counted in closed_for_input): an EventSource never sends after
+// its request, and a flooder must not cost the pump's thread.
 //
 // Thread safety: adopt(), listener(), stop() and the counters are safe from any
 // thread; everything else runs on the pump's thread. The pump outlives every
@@ -64,8 +74,15 @@ struct EventPumpOptions {
   std::size_t max_pending_bytes = 1 << 20;
   std::chrono::milliseconds write_stall_timeout{60'000};
   std::int64_t read_batch = 100;
-  // Streams read per turn of the loop before the sockets are served again.
+  // Stored bytes one read brings (chat::EventStream::read's max_bytes; at
+  // least one event): 64 KiB is ~100 ordinary messages, so read_batch still
+  // bounds a replay of chat, while 256 KiB messages come one per read and a
+  // paused stream holds one of them, not 25 MB.
+  std::size_t read_max_bytes = 64 * 1024;
+  // Per turn of the loop, before the sockets, the inbox and stop() are served
+  // again: at most this many batches, and none after this many rendered bytes.
   std::size_t reads_per_turn = 64;
+  std::size_t turn_max_bytes = 1 << 20;
 };
 
 class EventPump {
@@ -92,6 +109,10 @@ class EventPump {
   std::size_t open_streams() const noexcept { return open_.load(std::memory_order_relaxed); }
   std::uint64_t events_sent() const noexcept { return events_sent_.load(std::memory_order_relaxed); }
   std::uint64_t dropped_clients() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+  std::uint64_t closed_for_input() const noexcept { return closed_for_input_.load(std::memory_order_relaxed); }
+  // Bytes written by the pump and not yet taken by the kernel, all streams
+  // together (for tests and a gauge).
+  std::size_t pending_bytes() const noexcept { return pending_bytes_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry;
@@ -99,7 +120,8 @@ class EventPump {
   void run();
   void take_inbox();
   void on_socket(Entry& e, std::uint32_t events);
-  void read_some(Entry& e);
+  std::size_t read_some(Entry& e);  // rendered bytes
+  void account(Entry& e);
   void append(Entry& e, std::string_view frame);
   bool flush(Entry& e);
   void schedule(Entry& e);
@@ -130,6 +152,8 @@ class EventPump {
   std::atomic<std::size_t> open_{0};
   std::atomic<std::uint64_t> events_sent_{0};
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> closed_for_input_{0};
+  std::atomic<std::size_t> pending_bytes_{0};
   std::thread thread_;
 };
 

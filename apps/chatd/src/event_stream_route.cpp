@@ -35,12 +35,21 @@ chat::Result<std::int64_t> event_id_text(std::string_view text) {
 }
 
 // The caller: a ticket for this path when the query has one (EventSource
-// cannot send Authorization), else the API's own rule.
+// cannot send Authorization), else the API's own rule. A ticket and an
+// Authorization header together are refused, so that neither silently wins:
+// 401 when the header is bad (as everywhere in chatd), else 400 `ticket`.
+// HEAD checks the ticket without using it (`redeem` false).
 chat::Result<chat::Principal> stream_caller(const RouteContext& ctx, const EventRoutesSpec& spec,
-                                            const httplib::Request& req) {
+                                            const httplib::Request& req, bool redeem) {
   if (spec.access != Access::kPublic && req.has_param("ticket")) {
+    if (req.has_header("Authorization")) {
+      auto bearer = ctx.authenticate(req, Access::kOptional);
+      if (!bearer) return std::move(bearer).error();
+      return chat::Error::invalid("ticket", "send either ?ticket= or an Authorization header, not both");
+    }
     if (ctx.stream_tickets == nullptr) return chat::Error::unavailable("stream tickets are not available");
-    return ctx.stream_tickets->redeem(req.get_param_value("ticket"), req.path);
+    const std::string ticket = req.get_param_value("ticket");
+    return redeem ? ctx.stream_tickets->redeem(ticket, req.path) : ctx.stream_tickets->check(ticket, req.path);
   }
   return ctx.authenticate(req, spec.access);
 }
@@ -51,12 +60,22 @@ void open_stream(const RouteContext& ctx, const EventRoutesSpec& spec, const htt
   if (ctx.event_pump == nullptr || ctx.event_streams == nullptr || ctx.stopping.load()) {
     return render_error(res, chat::Error::unavailable("event streams are not available; retry later"));
   }
-  auto who = stream_caller(ctx, spec, req);
+  // HEAD answers the head GET would, without using a ticket, a slot or a stream.
+  const bool head = req.method == "HEAD";
+  auto who = stream_caller(ctx, spec, req, /*redeem=*/!head);
   if (!who) return render_error(res, who.error());
   auto after = parse_last_event_id(req);
   if (!after) return render_error(res, *spec.errors, std::move(after).error());
   auto key = spec.key(req, params);
   if (!key) return render_error(res, *spec.errors, std::move(key).error());
+  if (head) {
+    auto probe = ctx.service.open_event_stream(*who, *key, *after, chat::EventListener{});
+    if (!probe) return render_call_error(res, scope, *spec.errors, std::move(probe).error());
+    probe->reset();
+    res.status = 200;
+    scope.event_stream = std::make_shared<EventStreamHandoff>();  // no stream: the head alone
+    return;
+  }
   auto slot = ctx.event_streams->try_acquire(scope.client_address);
   if (!slot) {
     return render_error(res, chat::Error::resource_exhausted(
@@ -139,7 +158,8 @@ EventRenderer make_event_renderer(const EventShapes& shapes, chat::Conversation 
   return [shapes, latest](const chat::Event& ev) -> std::optional<std::string> {
     if (ev.type == chat::EventType::kTyping) {
       if (!ev.typing) return std::nullopt;
-      return json_text({{"user_id", string_or_null(ev.typing->user_id)},
+      // The capability APIs' readers may be anyone holding the link: no account ids.
+      return json_text({{"user_id", shapes.typing_user_id ? string_or_null(ev.typing->user_id) : json(nullptr)},
                         {"role", ev.typing->role == chat::Role::kUser ? "user" : "agent"},
                         {"active", ev.typing->active}});
     }

@@ -10,8 +10,10 @@
 //
 // GET, in the order a client meets the answers:
 //   - auth: a `ticket` query parameter, when present, is redeemed for P
-//     (401 when invalid, expired, used, or for another path) and stands for
-//     the bearer; otherwise the API's own Access (401/403 as its other routes);
+//     (401 when invalid, expired, used, for another path, or issued before
+//     this process started) and stands for the bearer; a ticket with an
+//     Authorization header is refused (401 for a bad header, else 400
+//     `ticket`); otherwise the API's own Access (401/403 as its other routes);
 //   - Last-Event-ID header, else ?last_event_id: a decimal integer >= 0
 //     (400 `last_event_id` otherwise); the header wins. Absent: live only;
 //   - the API's key parse (its 404/400);
@@ -24,7 +26,12 @@
 //     (RequestScope::event_stream); from there on the pump writes.
 // `data` of each event is the API's own JSON for the object the event carries
 // (EventShapes: the same functions its other routes render with); typing is
-// {"user_id": ..., "role": "user"|"agent", "active": bool} on every API.
+// {"user_id": ..., "role": "user"|"agent", "active": bool} on every API
+// (user_id null on seeds 001 and 002: EventShapes::typing_user_id).
+//
+// HEAD P: the same checks as GET without their effects (a ticket is checked,
+// not used; no slot, no stream), then the head GET would send (200
+// text/event-stream, chunked, Connection: close) and no body.
 #pragma once
 
 #include <httplib.h>
@@ -50,6 +57,9 @@ struct EventShapes {
   // A message of conversation `c` (the stream's, as of its latest conversation event).
   std::function<nlohmann::json(const chat::Message& m, const chat::Conversation& c)> message;
   std::function<nlohmann::json(const chat::Conversation& c)> conversation;
+  // false: typing carries "user_id": null (seeds 001 and 002, whose streams
+  // open by capability: an anonymous reader is not told account ids).
+  bool typing_user_id = true;
 };
 
 // One API's event stream routes.

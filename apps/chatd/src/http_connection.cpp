@@ -104,8 +104,10 @@ void handle_safely(Connection& c, const ConnectionOptions& options, const Connec
     res = httplib::Response{};
     render_error(res, 500, "internal", "internal error");
   }
-  // An event stream is handed off only with its 200 (a HEAD gets the head alone).
-  if (scope.event_stream && (res.status == 200 || res.status == -1) && req.method == "GET") {
+  // An event stream is handed off only with its 200; a HEAD's handoff holds
+  // no stream: it gets the same head, then the connection closes.
+  if (scope.event_stream && (res.status == 200 || res.status == -1) &&
+      (req.method == "GET" || (req.method == "HEAD" && !scope.event_stream->stream))) {
     c.event_stream = std::move(scope.event_stream);
   }
   scope.event_stream.reset();
@@ -156,9 +158,9 @@ After serve(Connection& c, const ConnectionOptions& options, const ConnectionHoo
       c.event_stream->chunked = req.version != "HTTP/1.0";
       const bool ok = write_stream_head(io, res, c.event_stream->chunked, out);
       if (hooks.answered) hooks.answered(req, res);
-      if (!ok) {
+      if (!ok || !c.event_stream->stream) {
         c.event_stream.reset();
-        return After::kClose;
+        return ok ? After::kLinger : After::kClose;  // HEAD: the head alone (it says Connection: close)
       }
       return After::kHandOff;
     }

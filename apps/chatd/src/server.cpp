@@ -170,6 +170,15 @@ void Server::add_event_stream_metrics() {
                         return std::vector<Metrics::Sample>{
                             {"", static_cast<double>(event_pump_ ? event_pump_->dropped_clients() : 0)}};
                       });
+  metrics_.add_family("chatd_event_stream_closed_for_input_total",
+                      "event streams closed because the client sent bytes after its request (an EventSource never does)",
+                      "counter", [this] {
+                        return std::vector<Metrics::Sample>{
+                            {"", static_cast<double>(event_pump_ ? event_pump_->closed_for_input() : 0)}};
+                      });
+  metrics_.add_gauge("chatd_event_stream_pending_bytes",
+                     "bytes written to event streams and not yet taken by the kernel, all streams together",
+                     [this] { return static_cast<double>(event_pump_ ? event_pump_->pending_bytes() : 0); });
   metrics_.add_family("chatd_event_streams_refused_total",
                       "event streams refused 429: the bound reached, or the address held its share", "counter",
                       [this] {

@@ -52,7 +52,8 @@ StreamTickets::StreamTickets(std::string_view server_secret, std::shared_ptr<con
       clock_(std::move(clock)),
       ttl_(ttl),
       max_used_(max_used),
-      verifier_(key_, clock_) {}
+      verifier_(key_, clock_),
+      started_(static_cast<long>(chat::to_millis(clock_->now()) / 1000)) {}
 
 chat::Result<std::string> StreamTickets::issue(const chat::Principal& who, std::string_view path) const {
   if (who.is_anonymous() || who.user_id.empty()) return chat::Error::invalid("sub", "a ticket needs a signed-in caller");
@@ -82,6 +83,14 @@ chat::Result<std::string> StreamTickets::issue(const chat::Principal& who, std::
 }
 
 chat::Result<chat::Principal> StreamTickets::redeem(std::string_view ticket, std::string_view path) {
+  return verify(ticket, path, /*use=*/true);
+}
+
+chat::Result<chat::Principal> StreamTickets::check(std::string_view ticket, std::string_view path) {
+  return verify(ticket, path, /*use=*/false);
+}
+
+chat::Result<chat::Principal> StreamTickets::verify(std::string_view ticket, std::string_view path, bool use) {
   // Signature (derived key), alg, exp, sub and role, as for a bearer token.
   auto who = verifier_.verify(ticket);
   if (!who) return refused("invalid stream ticket: " + who.error().message);
@@ -98,6 +107,11 @@ chat::Result<chat::Principal> StreamTickets::redeem(std::string_view ticket, std
   if (text("path") != without_trailing_slash(path)) return refused("invalid stream ticket: issued for another stream");
   const std::string jti = text("jti");
   if (jti.empty()) return refused("invalid stream ticket: no jti");
+  // The used set is this process's: a ticket from before it started may have been used.
+  auto iat = claims.find("iat");
+  if (iat == claims.end() || !iat->is_number() || iat->get<double>() < static_cast<double>(started_)) {
+    return refused("invalid stream ticket: issued before this server started; ask for a new one");
+  }
   const double exp = claims.value("exp", 0.0);
   const double now = static_cast<double>(chat::to_millis(clock_->now())) / 1000.0;
   std::lock_guard lock(mu_);
@@ -106,6 +120,7 @@ chat::Result<chat::Principal> StreamTickets::redeem(std::string_view ticket, std
     expiry_.pop_front();
   }
   if (used_.count(jti) != 0) return refused("invalid stream ticket: already used");
+  if (!use) return who;
   if (used_.size() >= max_used_) {
     return chat::Error::unavailable("too many stream tickets in use; retry in a minute");
   }

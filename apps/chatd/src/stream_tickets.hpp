@@ -13,7 +13,11 @@
 // stream. The used jtis are kept in memory until their exp (at most
 // max_used; past it redeem answers kUnavailable until some expire), so with
 // several chatd instances behind one balancer a ticket may be replayed
-// against another instance within its minute.
+// against another instance within its minute. The used set does not survive
+// a restart, so a ticket issued (iat, whole seconds) before this object was
+// made, i.e. before this process started, is refused: a restart costs a
+// browser one re-mint, never a replay (but for a ticket minted in the very
+// second the new process started: iat has one-second resolution).
 //
 // Thread-safe (one mutex around the used set). Errors: kUnauthenticated with
 // the reason (malformed, bad signature, expired, wrong path, already used).
@@ -45,6 +49,8 @@ class StreamTickets {
   chat::Result<std::string> issue(const chat::Principal& who, std::string_view path) const;
   // The principal of a valid, unused ticket for `path`; marks it used.
   chat::Result<chat::Principal> redeem(std::string_view ticket, std::string_view path);
+  // As redeem, but leaves the ticket unused (HEAD on an events path).
+  chat::Result<chat::Principal> check(std::string_view ticket, std::string_view path);
 
   std::chrono::seconds ttl() const noexcept { return ttl_; }
 
@@ -54,6 +60,9 @@ class StreamTickets {
   std::chrono::seconds ttl_;
   std::size_t max_used_;
   JwtTokens verifier_;  // signature, alg, exp, sub, role: with the derived key
+  long started_;         // seconds since the epoch when made: older tickets are refused
+
+  chat::Result<chat::Principal> verify(std::string_view ticket, std::string_view path, bool use);
 
   std::mutex mu_;
   std::unordered_set<std::string> used_;

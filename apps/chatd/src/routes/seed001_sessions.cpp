@@ -270,7 +270,8 @@ void register_seed001_routes(Router& router, const RouteContext& ctx) {
        {[&ctx](const chat::Message& m, const chat::Conversation& c) {
           return message_json(m, session_json(c, ctx.clock.now()));
         },
-        [&ctx](const chat::Conversation& c) { return session_json(c, ctx.clock.now()); }},
+        [&ctx](const chat::Conversation& c) { return session_json(c, ctx.clock.now()); },
+        /*typing_user_id=*/false},
        /*tickets=*/true});
 }
 

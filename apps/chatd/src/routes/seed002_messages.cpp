@@ -129,7 +129,8 @@ void register_seed002_routes(Router& router, const RouteContext& ctx) {
          return chat::ConversationKey::of_uuid(std::string(p.get("uuid")), chat::ConversationKind::kSupport);
        },
        {[](const chat::Message& m, const chat::Conversation& c) { return message_item(c.uuid, m); },
-        [](const chat::Conversation& c) { return conversation_item(c); }},
+        [](const chat::Conversation& c) { return conversation_item(c); },
+        /*typing_user_id=*/false},
        /*tickets=*/true});
 }
 
