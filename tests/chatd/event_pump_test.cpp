@@ -142,8 +142,18 @@ struct Client {
 
 struct Opened {
   std::unique_ptr<Client> client;
-  FakeStream* stream = nullptr;  // owned by the pump
+  FakeStream* stream = nullptr;  // owned by the pump: gone once the pump drops the stream
+  chat::EventListener listener;  // the pump's, by stream id: safe to call after a drop
 };
+
+// A typing event through the pump's listener, not the stream (which the pump
+// may have destroyed meanwhile).
+void typing_via_pump(const Opened& o, bool active) {
+  chat::Event e;
+  e.type = chat::EventType::kTyping;
+  e.typing = chat::Typing{"7", chat::Role::kUser, active};
+  o.listener.ephemeral(e);
+}
 
 Opened open(chatd::EventPump& pump, std::shared_ptr<Log> log, std::string name, std::int64_t cursor = 0,
             bool chunked = false, std::shared_ptr<std::atomic<int>> destroyed = nullptr, int sndbuf = 0) {
@@ -160,6 +170,7 @@ Opened open(chatd::EventPump& pump, std::shared_ptr<Log> log, std::string name, 
                                              std::move(destroyed));
   Opened out;
   out.stream = stream.get();
+  out.listener = pump.listener(h->id);
   h->stream = std::move(stream);
   h->render = render;
   h->chunked = chunked;
@@ -231,7 +242,7 @@ TEST_CASE("event pump: a reader that stops reading is dropped at the pending cap
   // The slow client reads nothing: the first batch fills the socket and stays
   // pending; typing events pile up on top of it until the cap.
   REQUIRE(eventually([&] {
-    slow.stream->typing(true);
+    typing_via_pump(slow, true);
     return pump.dropped_clients() == 1;
   }));
   REQUIRE(eventually([&] { return destroyed->load() == 1; }));
