@@ -32,7 +32,11 @@ void WorkerPool::spawn(std::function<void()> first) {
     throw;
   }
   // The thread cannot finish its task before we unlock mu_: run() takes it first.
-  if (has_task) ++busy_;
+  if (has_task) {
+    ++busy_;
+  } else {
+    idle_.push_back(&w);  // idle from now on, so that enqueue() gives it work at once
+  }
   ++started_;
 }
 
@@ -44,7 +48,8 @@ void WorkerPool::enqueue(std::function<void()> fn) {
     idle_.pop_back();
     w->task = std::move(fn);
     ++busy_;
-    lock.unlock();
+    // Under the lock: once it is released, `w` may run the task, idle, linger
+    // out and be destroyed before a late notify.
     w->wake.notify_one();
     return;
   }
@@ -62,6 +67,7 @@ void WorkerPool::enqueue(std::function<void()> fn) {
 void WorkerPool::run(Worker& w, std::function<void()> task) {
   std::unique_lock lock(mu_);
   bool lingered_out = false;
+  bool registered_idle = !task;  // spawn() put a thread without a task in idle_
   for (;;) {
     if (task) {
       lock.unlock();
@@ -70,14 +76,17 @@ void WorkerPool::run(Worker& w, std::function<void()> task) {
       lock.lock();
       --busy_;
     }
-    if (!queue_.empty()) {
-      task = std::move(queue_.front());
-      queue_.pop_front();
-      ++busy_;
-      continue;
+    if (!registered_idle) {
+      if (!queue_.empty()) {
+        task = std::move(queue_.front());
+        queue_.pop_front();
+        ++busy_;
+        continue;
+      }
+      if (shutdown_) break;
+      idle_.push_back(&w);
     }
-    if (shutdown_) break;
-    idle_.push_back(&w);
+    registered_idle = false;
     const auto deadline = std::chrono::steady_clock::now() + options_.linger;
     while (!w.task && !shutdown_) {
       if (alive_.size() <= options_.min_threads) {
