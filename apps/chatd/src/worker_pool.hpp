@@ -14,7 +14,11 @@
 //   queue itself has no bound: chatd's reactor hands at most one task per open
 //   connection, so the queue is bounded by --max-connections, and streams
 //   (which hold a thread for their life) are bounded below max_threads by
-//   StreamSlots, so queued plain requests are served as threads come free;
+//   StreamSlots, so queued plain requests are served as threads come free.
+//   A thread is idle only once its task returned: under saturation chatd's
+//   reactor often hands a connection's next request before the worker that
+//   gave it back is idle, so the pool grows past the connections in flight
+//   (108 threads for wrk -c64 on /healthz, measured); the extra ones linger out;
 // - idle threads wait LIFO: the thread idle the shortest takes the next task,
 //   so under a light load the same few threads serve everything and the
 //   others reach their linger time and end (a thread above the floor that
