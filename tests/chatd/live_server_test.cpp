@@ -15,6 +15,12 @@ TEST_CASE("live server: health, metrics gauges, auth against the real service", 
   CHECK(m.status == 200);
   CHECK(m.body.find("chatd_max_streams 4") != std::string::npos);
   CHECK(m.body.find("chatd_open_streams 0") != std::string::npos);
+  // Worker threads on demand (worker_pool.hpp): the floor of 8 at start,
+  // at most --threads (two sequential requests need no more).
+  CHECK(m.body.find("chatd_max_worker_threads 16") != std::string::npos);
+  CHECK(m.body.find("chatd_worker_threads 8") != std::string::npos);
+  CHECK(m.body.find("chatd_worker_threads_busy ") != std::string::npos);
+  CHECK(m.body.find("chatd_worker_queue 0") != std::string::npos);
   CHECK(s.server->context().streams.capacity() == 4);
   // The service is real: a conversation created through it is there.
   auto c = s.service->create_conversation(chat::Principal::user("1"), chat::NewConversation{});

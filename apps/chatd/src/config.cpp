@@ -537,9 +537,10 @@ the command line wins):
   --llm-model NAME         model name for the provider
   --llm-echo-delay-ms N    echo provider: pause before each streamed word, for
                            demos and stream benchmarks (default 0)
-  --threads N              HTTP worker threads (default 1536; every request being
-                           served and every open stream or long-poll holds one;
-                           idle keep-alive connections and request heads do not)
+  --threads N              most HTTP worker threads (default 1536; created on
+                           demand, 8 kept idle; every request being served and
+                           every open stream or long-poll holds one; idle
+                           keep-alive connections and request heads do not)
   --max-streams N          concurrent SSE streams + long-polls; more answer 429
                            (default: threads - 256, at least 1)
   --max-body-bytes N       largest request body accepted, else 413 (default 1048576)

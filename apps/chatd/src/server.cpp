@@ -25,6 +25,19 @@ namespace {
 constexpr std::size_t kKeepAliveMaxCount = 1000;
 constexpr auto kKeepAliveTimeout = std::chrono::seconds(5);
 constexpr auto kWriteTimeout = std::chrono::seconds(10);
+// Worker threads kept alive idle (worker_pool.hpp): a burst of up to 8
+// requests pays no thread creation (~30-60 us each here), and 8 idle threads
+// cost well under 1 MB. More are created on demand up to --threads.
+constexpr std::size_t kWorkerFloor = 8;
+// An idle thread above the floor ends after this long: long enough that a
+// load with pauses keeps its threads, short enough that a burst's threads (a
+// thousand long-polls) give their memory back within a minute.
+constexpr auto kWorkerLinger = std::chrono::seconds(30);
+// No mallopt(M_ARENA_MAX): with threads on demand, MALLOC_ARENA_MAX=2 changed
+// neither idle RSS (13.3 MB) nor RSS after the seed 002 loads (33 MB) here
+// (bench/README.md "Footprint"); the 106 MB before were thread stacks, not arenas.
+// Worker stacks keep the default size: only touched pages are resident, so a
+// smaller reservation saves address space, not memory.
 
 // 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6.
 bool is_loopback(std::string_view address) {
@@ -86,6 +99,15 @@ void Server::configure() {
   metrics_.add_gauge("chatd_buffered_request_bytes",
                      "bytes of requests still arriving that the reactor holds (bounded; past it 503)",
                      [this] { return static_cast<double>(reactor_ ? reactor_->buffered_bytes() : 0); });
+  // Worker threads (worker_pool.hpp): created on demand up to --threads.
+  metrics_.add_gauge("chatd_worker_threads", "worker threads alive now (created on demand up to --threads)",
+                     [this] { return static_cast<double>(workers_ ? workers_->threads() : 0); });
+  metrics_.add_gauge("chatd_worker_threads_busy", "worker threads serving a request or a stream now",
+                     [this] { return static_cast<double>(workers_ ? workers_->busy() : 0); });
+  metrics_.add_gauge("chatd_worker_queue", "requests waiting for a worker thread (every thread busy)",
+                     [this] { return static_cast<double>(workers_ ? workers_->queued() : 0); });
+  metrics_.add_gauge("chatd_max_worker_threads", "bound on worker threads (--threads)",
+                     [this] { return static_cast<double>(config_.threads > 0 ? config_.threads : kDefaultThreads); });
 
   connection_options_.limits.max_body_bytes = config_.max_body_bytes;
   connection_options_.limits.request_timeout = std::chrono::seconds(config_.request_timeout_seconds);
@@ -230,7 +252,16 @@ chat::Status Server::start() {
   }
   context_.event_streams = event_streams_.get();
   context_.event_pump = event_pump_.get();
-  workers_ = std::make_unique<httplib::ThreadPool>(static_cast<std::size_t>(threads));
+  try {
+    WorkerPoolOptions pool;
+    pool.max_threads = static_cast<std::size_t>(threads);
+    pool.min_threads = kWorkerFloor;
+    pool.linger = kWorkerLinger;
+    workers_ = std::make_unique<WorkerPool>(pool);
+  } catch (const std::exception& e) {
+    ::close(listening->fd);
+    return chat::Error::unavailable(std::string("cannot start the worker threads: ") + e.what());
+  }
   try {
     reactor_ = std::make_unique<Reactor>(
         listening->fd, std::move(options), *workers_,

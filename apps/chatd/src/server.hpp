@@ -8,8 +8,9 @@
 // - one reactor thread (reactor.hpp, epoll) that accepts, caps connections
 //   (--max-connections: 503; --max-connections-per-address: 429; trusted
 //   proxies exempt), and reads every request head without a worker: a
-//   connection goes to the worker pool (httplib::ThreadPool of
-//   Config::threads threads) only with a complete head buffered, and comes
+//   connection goes to the worker pool (worker_pool.hpp: threads created on
+//   demand up to Config::threads, kWorkerFloor kept, idle ones ending after
+//   kWorkerLinger) only with a complete head buffered, and comes
 //   back when its answers are written. Idle keep-alive connections (5 s) and
 //   slow clients cost no thread; a head not complete within --request-timeout
 //   of its first byte is answered 408 by the reactor;
@@ -67,6 +68,7 @@
 #include "rate_limiter.hpp"
 #include "route_context.hpp"
 #include "router.hpp"
+#include "worker_pool.hpp"
 
 namespace chatd {
 
@@ -135,7 +137,7 @@ class Server {
   std::unique_ptr<StreamTickets> stream_tickets_;
   std::unique_ptr<StreamSlots> event_streams_;
   std::unique_ptr<EventPump> event_pump_;
-  std::unique_ptr<httplib::ThreadPool> workers_;
+  std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<Reactor> reactor_;
   std::thread thread_;
   std::atomic<int> port_{0};
