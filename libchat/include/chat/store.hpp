@@ -19,6 +19,7 @@
 // message that leaks no SQL.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -103,6 +104,38 @@ struct ActivityTotals {
   std::int64_t messages = 0;
   std::int64_t owners = 0;               // distinct non-empty user_id
   std::vector<AgentTotals> agents;       // every agent_id of a live conversation, by agent_id
+};
+
+// Seed 003 dashboard sums (Store::activity_summary), issue 11: kept up to
+// date on every write, so a dashboard costs O(conversations + days + long
+// idle gaps) of the scope, not O(messages). "Live chain": the live messages
+// of a conversation in id order; a link is two consecutive ones.
+struct ActivitySummaryQuery {
+  ActivityQuery scope;          // conversation_id is ignored
+  std::int64_t first_day = 0;   // UTC day numbers (floor(ms since the epoch / 86,400,000)) of `days`, inclusive
+  std::int64_t last_day = -1;
+  std::chrono::milliseconds gap{std::chrono::minutes(30)};  // activity gap (ServiceOptions::activity_gap)
+};
+
+struct DayActivity {
+  std::int64_t day = 0;            // UTC day number
+  std::int64_t conversations = 0;  // live conversations created that day
+  std::int64_t messages = 0;       // live messages created that day
+};
+
+struct ActivitySummary {
+  std::int64_t conversations = 0;   // live conversations in scope
+  std::int64_t messages = 0;        // their live messages
+  std::int64_t reply_pairs = 0;     // links of live non-system messages, user then assistant or agent
+  std::int64_t reply_ms = 0;        // sum of their gaps (milliseconds)
+  std::optional<std::int64_t> most_active_agent;  // most live assistant messages; ties: lowest id
+  std::int64_t most_active_agent_messages = 0;
+  std::vector<DayActivity> days;    // days of [first_day, last_day] with any activity, oldest first
+  // Activity periods (chat/analytics.hpp): one per conversation with live
+  // messages plus one per link longer than `gap`; activity_period_ms sums
+  // last minus first created_at of each period (message times taken in id order).
+  std::int64_t activity_periods = 0;
+  std::int64_t activity_period_ms = 0;
 };
 
 class Store {
@@ -263,11 +296,17 @@ class Store {
   // returns how many rows were (re)indexed.
   virtual Result<std::int64_t> flush_search_index() = 0;
 
-  // ---- seeds 002 / 003: analytics (read-only, on the reader pool, one snapshot each)
+  // ---- seeds 002 / 003: analytics (read-only, on the reader pool, one snapshot each;
+  // at most half of the readers, at least one, run them at once, so that
+  // other reads always find a connection)
   // The conversations matching `q` and their messages, in a compact form.
   virtual Result<ActivityLog> activity(const ActivityQuery& q) = 0;
   // Aggregates over the live conversations of `kind` (nullopt: every kind).
   virtual Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) = 0;
+  // The seed 003 dashboard sums over the live conversations of `q.scope`,
+  // in one snapshot, in memory bounded by the number of days. kInvalidArgument
+  // "days": last_day - first_day + 1 outside 0..366.
+  virtual Result<ActivitySummary> activity_summary(const ActivitySummaryQuery& q) = 0;
 };
 
 // The factories: chat/sqlite_store.hpp (open_sqlite_store, open_memory_store).

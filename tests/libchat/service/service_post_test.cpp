@@ -99,6 +99,9 @@ class RacingStore final : public Store {
   }
   Result<std::int64_t> flush_search_index() override { return s_->flush_search_index(); }
   Result<ActivityLog> activity(const ActivityQuery& q) override { return s_->activity(q); }
+  Result<ActivitySummary> activity_summary(const ActivitySummaryQuery& q) override {
+    return s_->activity_summary(q);
+  }
   Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) override {
     return s_->activity_totals(kind);
   }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,32 +37,81 @@ std::pair<std::size_t, bool> next_char(std::string_view text, std::size_t i) {
   return {len, is_white_space(cp)};
 }
 
-// Plain words to an FTS5 query: every token between White_Space characters
-// becomes an FTS5 string ("" doubled inside), implicitly ANDed. Operators,
+// Plain words to FTS5 phrases: every token between White_Space characters
+// becomes an FTS5 string ("" doubled inside); the query ANDs them. Operators,
 // column filters, NEAR, '*' and quotes are thereby just text; a token with
 // no indexable characters is an empty phrase, which FTS5 ignores. The text
 // has passed check_filter_text: no NUL can end FTS5's reading of a string.
-std::string fts_query(std::string_view text) {
-  std::string out;
+std::vector<std::string> fts_phrases(std::string_view text) {
+  std::vector<std::string> out;
   bool in_word = false;
   for (std::size_t i = 0; i < text.size();) {
     const auto [len, space] = next_char(text, i);
     if (space) {
-      if (in_word) out.push_back('"');
+      if (in_word) out.back().push_back('"');
       in_word = false;
     } else {
-      if (!in_word) {
-        if (!out.empty()) out.push_back(' ');
-        out.push_back('"');
-      }
+      if (!in_word) out.emplace_back("\"");
       in_word = true;
-      if (text[i] == '"') out.push_back('"');
-      out.append(text.substr(i, len));
+      if (text[i] == '"') out.back().push_back('"');
+      out.back().append(text.substr(i, len));
     }
     i += len;
   }
-  if (in_word) out.push_back('"');
+  if (in_word) out.back().push_back('"');
   return out;
+}
+
+std::string join_phrases(const std::vector<std::string>& phrases) {
+  std::string out;
+  for (const auto& p : phrases) {
+    if (!out.empty()) out.push_back(' ');
+    out += p;
+  }
+  return out;
+}
+
+// chat_bm25(messages_fts, n_1, ..., n_k): FTS5's bm25 (k1 = 1.2, b = 0.75,
+// one column), negated like bm25() so that smaller ranks first, with the
+// number of rows matching each phrase passed in (n_i) instead of counted:
+// bm25() counts them by visiting every match of every phrase once per query,
+// which is the whole cost of a search for a common word. Without a count for
+// every phrase, every IDF is 1 (ranking by term frequency and length).
+void chat_bm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* out, int n_val, sqlite3_value** val) {
+  constexpr double kK1 = 1.2;
+  constexpr double kB = 0.75;
+  constexpr int kMaxPhrases = 64;
+  const int phrases = std::min(api->xPhraseCount(fts), kMaxPhrases);
+  sqlite3_int64 rows = 0;
+  sqlite3_int64 tokens = 0;
+  int dl = 0;
+  int inst = 0;
+  int rc = api->xRowCount(fts, &rows);
+  if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
+  if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &dl);
+  if (rc == SQLITE_OK) rc = api->xInstCount(fts, &inst);
+  if (rc != SQLITE_OK) {
+    sqlite3_result_error_code(out, rc);
+    return;
+  }
+  int tf[kMaxPhrases] = {};
+  for (int i = 0; i < inst; ++i) {
+    int phrase = 0, col = 0, off = 0;
+    if (api->xInst(fts, i, &phrase, &col, &off) == SQLITE_OK && phrase >= 0 && phrase < phrases) ++tf[phrase];
+  }
+  const double avgdl = rows > 0 && tokens > 0 ? static_cast<double>(tokens) / static_cast<double>(rows) : 1.0;
+  const bool counted = n_val == phrases;
+  double score = 0;
+  for (int p = 0; p < phrases; ++p) {
+    double idf = 1.0;
+    if (counted) {
+      const double hits = sqlite3_value_double(val[p]);
+      idf = std::log((static_cast<double>(rows) - hits + 0.5) / (hits + 0.5));
+      if (idf <= 0.0) idf = 1e-6;
+    }
+    score += idf * (tf[p] * (kK1 + 1.0)) / (tf[p] + kK1 * (1.0 - kB + kB * dl / avgdl));
+  }
+  sqlite3_result_double(out, -score);
 }
 
 }  // namespace
@@ -224,6 +274,43 @@ bool SearchIndex::stopping() {
   return stop_;
 }
 
+// ---- ranking ----------------------------------------------------------------------
+
+void register_search_functions(SQLite::Database& db) {
+  fts5_api* api = nullptr;
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(db.getHandle(), "SELECT fts5(?1)", -1, &st, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_pointer(st, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
+    sqlite3_step(st);
+  }
+  sqlite3_finalize(st);
+  if (api == nullptr) throw SQLite::Exception("sqlite store: FTS5 is not available", SQLITE_ERROR);
+  rc = api->xCreateFunction(api, "chat_bm25", nullptr, &chat_bm25, nullptr);
+  if (rc != SQLITE_OK) throw SQLite::Exception("sqlite store: cannot register chat_bm25", rc);
+}
+
+// Rows matching `phrase`, from the cache while the index has grown by less
+// than kDocCountDrift of its size since the count (bm25's IDF moves by
+// about that fraction), else counted on `r` (one pass over its matches).
+std::int64_t SearchIndex::doc_count(Conn& r, const std::string& phrase) {
+  const std::int64_t now = indexed_id_.load();
+  {
+    std::lock_guard lk(counts_mu_);
+    auto it = doc_counts_.find(phrase);
+    if (it != doc_counts_.end() && now - it->second.at_id <= std::max<std::int64_t>(1000, it->second.at_id / kDocCountDrift))
+      return it->second.rows;
+  }
+  auto s = r.prepare("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?");
+  s->bind(1, phrase);
+  const std::int64_t n = s->executeStep() ? s->getColumn(0).getInt64() : 0;
+  s->tryReset();
+  std::lock_guard lk(counts_mu_);
+  if (doc_counts_.size() >= kDocCountEntries) doc_counts_.clear();
+  doc_counts_[phrase] = DocCount{n, now};
+  return n;
+}
+
 // ---- the query ------------------------------------------------------------------
 
 namespace {
@@ -236,7 +323,8 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
   // Validation and SQL building can throw too (allocation): nothing escapes.
   return db_.guarded<Page<SearchHit>>([&]() -> Result<Page<SearchHit>> {
     CHAT_RETURN_IF_ERROR(check_filter_text("query", q.text));
-    const std::string match = fts_query(fold_case(q.text));
+    const auto phrases = fts_phrases(fold_case(q.text));
+    const std::string match = join_phrases(phrases);
     if (match.empty()) return Error::invalid("query", "the search query is empty");
     CHAT_RETURN_IF_ERROR(check_window(q.limit, q.offset));
     // Freshness: index whatever is pending before querying, so a message is
@@ -248,6 +336,10 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
     PageQuery page;
     page.limit = q.limit;
     page.offset = q.offset;
+    std::string counts;
+    // Placeholders of the phrase counts first (they come first in the SQL).
+    for (std::size_t i = 0; i < phrases.size(); ++i) counts += ", ?";
+    page.params.resize(phrases.size(), std::int64_t{0});
     page.params.emplace_back(match);
     std::string scope;
     if (q.conversation_id) {
@@ -265,24 +357,25 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
     // Ranking every match (ORDER BY rank) costs seconds for a common word over
     // a million rows. So: take the newest kSearchWindow in-scope matches
     // (FTS rowid order, CROSS JOIN keeps the FTS table as the outer loop),
-    // rank that window by bm25 then recency. `total` is the number of
-    // in-scope matches in the window: exact up to kSearchWindow.
-    page.rows_sql = fmt::format(
-        "WITH w AS (SELECT m.id AS id, bm25(messages_fts) AS r FROM messages_fts "
+    // rank that window by bm25 (chat_bm25: the phrase counts come from a
+    // cache, see doc_count) then recency. `total` is the number of in-scope
+    // matches in the window: exact up to kSearchWindow.
+    const std::string window = fmt::format(
+        "SELECT m.id AS id, chat_bm25(messages_fts{}) AS r FROM messages_fts "
         "CROSS JOIN messages m ON m.id = messages_fts.rowid CROSS JOIN conversations c ON c.id = m.conversation_id "
         "WHERE messages_fts MATCH ? AND m.deleted_at IS NULL AND c.deleted_at IS NULL{} "
-        "ORDER BY messages_fts.rowid DESC LIMIT {}) "
-        "SELECT {}, -w.r, COUNT(*) OVER () FROM w JOIN messages m ON m.id = w.id "
+        "ORDER BY messages_fts.rowid DESC LIMIT {}",
+        counts, scope, kSearchWindow);
+    page.rows_sql = fmt::format(
+        "WITH w AS ({}) SELECT {}, -w.r, COUNT(*) OVER () FROM w JOIN messages m ON m.id = w.id "
         "ORDER BY w.r ASC, w.id DESC LIMIT ? OFFSET ?",
-        scope, kSearchWindow, kMsgCols);
-    page.count_sql = fmt::format(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid "
-        "CROSS JOIN conversations c ON c.id = m.conversation_id WHERE messages_fts MATCH ? AND "
-        "m.deleted_at IS NULL AND c.deleted_at IS NULL{} ORDER BY messages_fts.rowid DESC LIMIT {})",
-        scope, kSearchWindow);
+        window, kMsgCols);
+    page.count_sql = fmt::format("SELECT COUNT(*) FROM ({})", window);
     return db_.read<Page<SearchHit>>([&](Conn& r) -> Result<Page<SearchHit>> {
       try {
-        return fetch_hits(r, page, q);
+        PageQuery counted = page;
+        for (std::size_t i = 0; i < phrases.size(); ++i) counted.params[i] = doc_count(r, phrases[i]);
+        return fetch_hits(r, counted, q);
       } catch (const SQLite::Exception& e) {
         // A query FTS5 cannot parse is the client's: SQLITE_ERROR from this
         // statement (whose SQL is fixed and tested) means the MATCH text.

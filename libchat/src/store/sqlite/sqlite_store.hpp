@@ -74,6 +74,7 @@ class SqliteStore final : public Store {
 
   Result<ActivityLog> activity(const ActivityQuery& q) override;
   Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) override;
+  Result<ActivitySummary> activity_summary(const ActivitySummaryQuery& q) override;
 
  private:
   // Declaration order is destruction order reversed: the indexer stops
