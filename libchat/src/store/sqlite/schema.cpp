@@ -360,6 +360,19 @@ END;
   return sql;
 }
 
+// Version 6 (issue 11): the full-text index also holds each message's scope
+// as tokens of a second column: "c<conversation id> u<HEX(owner)> k<kind>"
+// (ownership and kind never change). A caller-scoped search ANDs its words
+// with those tokens, so FTS5 intersects the doclists instead of visiting
+// every match of a common word and dropping the ones of other owners. The
+// index is rebuilt as for version 3.
+constexpr const char* kV6 = R"sql(
+DROP TABLE IF EXISTS messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5(content, scope, tokenize = 'unicode61 remove_diacritics 2');
+DELETE FROM fts_pending;
+UPDATE fts_state SET last_indexed_id = 0 WHERE id = 1;
+)sql";
+
 }  // namespace
 
 const std::vector<SqliteMigration>& sqlite_migrations() {
@@ -369,6 +382,7 @@ const std::vector<SqliteMigration>& sqlite_migrations() {
       {3, kV3},
       {4, kV4},
       {5, v5_sql().c_str()},
+      {6, kV6},
   };
   return steps;
 }

@@ -20,6 +20,21 @@ namespace chat::sqlite {
 
 namespace {
 
+// The scope column of a message's index row (schema step 6), over
+// messages m JOIN conversations c; scope_token() builds the same tokens.
+constexpr const char* kScopeSql = "'c' || c.id || ' u' || hex(c.user_id) || ' k' || c.kind";
+
+std::string hex_of(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0xF]);
+  }
+  return out;
+}
+
 // Newest in-scope matches that search ranks; see SearchIndex::search.
 constexpr std::int64_t kSearchWindow = 1000;
 // How often the indexer looks for a partial batch.
@@ -38,7 +53,8 @@ std::pair<std::size_t, bool> next_char(std::string_view text, std::size_t i) {
 }
 
 // Plain words to FTS5 phrases: every token between White_Space characters
-// becomes an FTS5 string ("" doubled inside); the query ANDs them. Operators,
+// becomes an FTS5 string ("" doubled inside) on the content column (never
+// the scope tokens); the query ANDs them. Operators,
 // column filters, NEAR, '*' and quotes are thereby just text; a token with
 // no indexable characters is an empty phrase, which FTS5 ignores. The text
 // has passed check_filter_text: no NUL can end FTS5's reading of a string.
@@ -51,7 +67,7 @@ std::vector<std::string> fts_phrases(std::string_view text) {
       if (in_word) out.back().push_back('"');
       in_word = false;
     } else {
-      if (!in_word) out.emplace_back("\"");
+      if (!in_word) out.emplace_back("content : \"");
       in_word = true;
       if (text[i] == '"') out.back().push_back('"');
       out.back().append(text.substr(i, len));
@@ -72,7 +88,7 @@ std::string join_phrases(const std::vector<std::string>& phrases) {
 }
 
 // chat_bm25(messages_fts, n_1, ..., n_k): FTS5's bm25 (k1 = 1.2, b = 0.75,
-// one column), negated like bm25() so that smaller ranks first, with the
+// over the content column: the phrases 1..k, the words), negated like bm25() so that smaller ranks first, with the
 // number of rows matching each phrase passed in (n_i) instead of counted:
 // bm25() counts them by visiting every match of every phrase once per query,
 // which is the whole cost of a search for a common word. Without a count for
@@ -81,14 +97,16 @@ void chat_bm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* o
   constexpr double kK1 = 1.2;
   constexpr double kB = 0.75;
   constexpr int kMaxPhrases = 64;
-  const int phrases = std::min(api->xPhraseCount(fts), kMaxPhrases);
+  // The words come first, then the scope tokens (which do not rank).
+  const int all = std::min(api->xPhraseCount(fts), kMaxPhrases);
+  const int phrases = std::min(all, n_val);
   sqlite3_int64 rows = 0;
   sqlite3_int64 tokens = 0;
   int dl = 0;
   int inst = 0;
   int rc = api->xRowCount(fts, &rows);
-  if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, -1, &tokens);
-  if (rc == SQLITE_OK) rc = api->xColumnSize(fts, -1, &dl);
+  if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, 0, &tokens);
+  if (rc == SQLITE_OK) rc = api->xColumnSize(fts, 0, &dl);
   if (rc == SQLITE_OK) rc = api->xInstCount(fts, &inst);
   if (rc != SQLITE_OK) {
     sqlite3_result_error_code(out, rc);
@@ -97,10 +115,11 @@ void chat_bm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* o
   int tf[kMaxPhrases] = {};
   for (int i = 0; i < inst; ++i) {
     int phrase = 0, col = 0, off = 0;
-    if (api->xInst(fts, i, &phrase, &col, &off) == SQLITE_OK && phrase >= 0 && phrase < phrases) ++tf[phrase];
+    if (api->xInst(fts, i, &phrase, &col, &off) == SQLITE_OK && col == 0 && phrase >= 0 && phrase < phrases)
+      ++tf[phrase];
   }
   const double avgdl = rows > 0 && tokens > 0 ? static_cast<double>(tokens) / static_cast<double>(rows) : 1.0;
-  const bool counted = n_val == phrases;
+  const bool counted = n_val > 0 && n_val == phrases;
   double score = 0;
   for (int p = 0; p < phrases; ++p) {
     double idf = 1.0;
@@ -192,14 +211,19 @@ Result<std::int64_t> SearchIndex::index_batch(std::int64_t limit) {
       // folded alike, so full-text search is case-insensitive by the same Unicode
       // rule as every other filter ("STRASSE" finds "Straße"; FTS5's unicode61
       // alone folds only simple case).
-      auto sel = w.prepare_static("SELECT id, chat_fold(content) FROM messages WHERE id > ? ORDER BY id LIMIT ?");
+      static const std::string kSelect = fmt::format(
+          "SELECT m.id, chat_fold(m.content), {} FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+          "WHERE m.id > ? ORDER BY m.id LIMIT ?",
+          kScopeSql);
+      auto sel = w.prepare_static(kSelect.c_str());
       sel->bind(1, mark);
       sel->bind(2, limit);
-      auto ins = w.prepare_static("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
+      auto ins = w.prepare_static("INSERT INTO messages_fts (rowid, content, scope) VALUES (?, ?, ?)");
       while (sel->executeStep()) {
         seen = sel->getColumn(0).getInt64();
         ins->bind(1, seen);
         ins->bind(2, sel->getColumn(1).getString());
+        ins->bind(3, sel->getColumn(2).getString());
         ins->exec();
         ins->reset();
         ++done;
@@ -220,8 +244,11 @@ Result<std::int64_t> SearchIndex::index_batch(std::int64_t limit) {
           del->exec();
         }
         {
-          auto ins = w.prepare_static(
-              "INSERT INTO messages_fts (rowid, content) SELECT id, chat_fold(content) FROM messages WHERE id = ?");
+          static const std::string kReindex = fmt::format(
+              "INSERT INTO messages_fts (rowid, content, scope) SELECT m.id, chat_fold(m.content), {} FROM messages m "
+              "JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?",
+              kScopeSql);
+          auto ins = w.prepare_static(kReindex.c_str());
           ins->bind(1, id);
           ins->exec();
         }
@@ -324,8 +351,13 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
   return db_.guarded<Page<SearchHit>>([&]() -> Result<Page<SearchHit>> {
     CHAT_RETURN_IF_ERROR(check_filter_text("query", q.text));
     const auto phrases = fts_phrases(fold_case(q.text));
-    const std::string match = join_phrases(phrases);
+    std::string match = join_phrases(phrases);
     if (match.empty()) return Error::invalid("query", "the search query is empty");
+    // The caller's scope as index tokens (schema step 6): FTS5 then walks
+    // only in-scope matches. The SQL filters below stay (and decide).
+    if (q.conversation_id) match += fmt::format(" scope : \"c{}\"", *q.conversation_id);
+    if (q.user_id) match += " scope : \"u" + hex_of(*q.user_id) + "\"";
+    if (q.kind) match += fmt::format(" scope : \"k{}\"", to_string(*q.kind));
     CHAT_RETURN_IF_ERROR(check_window(q.limit, q.offset));
     // Freshness: index whatever is pending before querying, so a message is
     // searchable as soon as append_message returned. Two atomic loads when
@@ -366,9 +398,11 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
         "WHERE messages_fts MATCH ? AND m.deleted_at IS NULL AND c.deleted_at IS NULL{} "
         "ORDER BY messages_fts.rowid DESC LIMIT {}",
         counts, scope, kSearchWindow);
+    // The page is cut from the window before the messages are read: only its
+    // rows are joined to their full messages (content included).
     page.rows_sql = fmt::format(
-        "WITH w AS ({}) SELECT {}, -w.r, COUNT(*) OVER () FROM w JOIN messages m ON m.id = w.id "
-        "ORDER BY w.r ASC, w.id DESC LIMIT ? OFFSET ?",
+        "WITH w AS ({}), p AS (SELECT id, r, COUNT(*) OVER () AS n FROM w ORDER BY r ASC, id DESC LIMIT ? OFFSET ?) "
+        "SELECT {}, -p.r, p.n FROM p JOIN messages m ON m.id = p.id ORDER BY p.r ASC, p.id DESC",
         window, kMsgCols);
     page.count_sql = fmt::format("SELECT COUNT(*) FROM ({})", window);
     return db_.read<Page<SearchHit>>([&](Conn& r) -> Result<Page<SearchHit>> {
