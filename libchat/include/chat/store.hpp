@@ -254,8 +254,10 @@ class Store {
   // message is searchable as soon as append_message returned (the index is
   // caught up before the query; indexing is kept off the append path).
   // `q.text` is plain words, all of which must match (Unicode-aware, accents
-  // ignored); ranked by relevance, then newest first. Only the newest 1000
-  // in-scope matches are ranked, so `total` is exact up to 1000.
+  // ignored); ranked by relevance (bm25 over the words, k1 = 1.2, b = 0.75;
+  // each word's document frequency is cached and recounted once the index
+  // grew by 2%), then newest first. Only the newest 1000 in-scope matches
+  // are ranked, so `total` is exact up to 1000 and capped there.
   // Case: the index and the query hold chat::fold_case text (full case
   // folding + NFC: "STRASSE" finds "Straße"), and the unicode61 tokenizer
   // drops diacritics ("über" finds "Über" and "Uber").
