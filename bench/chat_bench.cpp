@@ -314,7 +314,7 @@ void fill_search_index(SQLite::Database& db) {
   if (db.execAndGet("SELECT COUNT(*) FROM pragma_table_info('messages_fts') WHERE name = 'scope'").getInt() > 0)
     db.exec(
         "INSERT INTO messages_fts (rowid, content, scope) SELECT m.id, m.content, 'c' || c.id || ' u' || "
-        "hex(c.user_id) || ' k' || c.kind FROM messages m JOIN conversations c ON c.id = m.conversation_id");
+        "hex(c.user_id) FROM messages m JOIN conversations c ON c.id = m.conversation_id");
   else
     db.exec("INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages");
 }

@@ -9,10 +9,13 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "chat/sqlite_store.hpp"
@@ -250,4 +253,37 @@ TEST_CASE("activity_summary refuses a day window over 366 days", "[store][analyt
   auto r = (*s)->activity_summary(q);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("analytics reads run alongside other reads on a small reader pool", "[store][analytics][concurrency]") {
+  // Two readers: one analytics read at a time (Database::heavy_limit), the
+  // other connection stays for everything else; every call still answers.
+  TempDir dir;
+  SqliteOptions o;
+  o.path = dir.file("chat.db");
+  o.reader_connections = 2;
+  auto opened = open_sqlite_store(o);
+  REQUIRE(opened.ok());
+  auto& s = **opened;
+  Traffic t(s, 5);
+  for (int i = 0; i < 300; ++i) t.step();
+  const auto q = detail::dashboard_summary_query("u1", 7, t.now(), std::chrono::minutes(30));
+  auto want = s.activity_summary(q);
+  REQUIRE(want.ok());
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 6; ++k)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        auto r = s.activity_summary(q);
+        if (!r.ok() || r->messages != want->messages || r->activity_periods != want->activity_periods) ++failures;
+        if (!s.activity_totals(ConversationKind::kSupport).ok()) ++failures;
+      }
+    });
+  threads.emplace_back([&] {
+    for (int i = 0; i < 100; ++i)
+      if (!s.get_conversation(1, true).ok() && !s.last_message_id().ok()) ++failures;
+  });
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
 }

@@ -117,7 +117,7 @@ TEST_CASE("search scope tokens are never matched by search words", "[store][sear
       const auto b = make_conv(*s, "");
       post(*s, a, "hello there");
       post(*s, b, "hello again");
-      // The scope tokens of a's messages: "c<a>", "u6162" (hex of "ab"), "kchat"/"ksupport"...
+      // The scope tokens of a's messages: "c<a>", "u6162" (hex of "ab").
       for (const std::string& word :
            std::vector<std::string>{"c" + std::to_string(a), "u6162", "u", "ksupport", "scope", "content"}) {
         INFO(word);

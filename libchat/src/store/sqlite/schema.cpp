@@ -262,6 +262,47 @@ std::string chain_update(const char* m, int sign) {
   return sql;
 }
 
+// chain_update("NEW", 1) for the append path: NEW is the newest live
+// message of its conversation (ids only grow), so it has no next neighbour;
+// the previous one is read once, and the previous non-system one only when
+// that is a system message. Half the work of the general link per append.
+std::string append_update() {
+  const char* prev =
+      "(SELECT created_at, role FROM messages WHERE conversation_id = NEW.conversation_id AND deleted_at IS NULL "
+      "AND id < NEW.id ORDER BY id DESC LIMIT 1)";
+  auto prev_ns = [](const char* col) {
+    return fmt::format(
+        "(SELECT {} FROM messages WHERE conversation_id = NEW.conversation_id AND deleted_at IS NULL "
+        "AND id < NEW.id AND role <> 'system' ORDER BY id DESC LIMIT 1)",
+        col);
+  };
+  const std::string reply = "(NEW.role IN ('assistant', 'agent') AND x.pr = 'user')";
+  std::string sql = fmt::format(
+      "INSERT INTO activity_conversations (conversation_id, messages, assistant, failed, gap_ms, replies, reply_ms) "
+      "SELECT NEW.conversation_id, 1, NEW.role = 'assistant', NEW.role = 'assistant' AND NEW.status = 'failed', "
+      "COALESCE(NEW.created_at - x.p_at, 0), CASE WHEN {reply} THEN 1 ELSE 0 END, "
+      "CASE WHEN {reply} THEN NEW.created_at - x.pa ELSE 0 END "
+      "FROM (SELECT p.created_at AS p_at, "
+      "CASE WHEN p.role <> 'system' THEN p.role WHEN p.role IS NOT NULL THEN {pr} END AS pr, "
+      "CASE WHEN p.role <> 'system' THEN p.created_at WHEN p.role IS NOT NULL THEN {pa} END AS pa "
+      "FROM (SELECT 1) AS one LEFT JOIN {prev} AS p) AS x WHERE true "
+      "ON CONFLICT (conversation_id) DO UPDATE SET messages = messages + excluded.messages, "
+      "assistant = assistant + excluded.assistant, failed = failed + excluded.failed, gap_ms = gap_ms + excluded.gap_ms, "
+      "replies = replies + excluded.replies, reply_ms = reply_ms + excluded.reply_ms;\n",
+      fmt::arg("reply", reply), fmt::arg("pr", prev_ns("role")), fmt::arg("pa", prev_ns("created_at")),
+      fmt::arg("prev", prev));
+  sql +=
+      "INSERT INTO activity_days (conversation_id, day, messages) VALUES (NEW.conversation_id, "
+      "(CASE WHEN NEW.created_at >= 0 THEN NEW.created_at / 86400000 ELSE (NEW.created_at - 86399999) / 86400000 END), "
+      "1) ON CONFLICT (conversation_id, day) DO UPDATE SET messages = messages + 1;\n";
+  sql +=
+      "INSERT OR REPLACE INTO activity_gaps (message_id, conversation_id, gap_ms) "
+      "SELECT NEW.id, NEW.conversation_id, g FROM (SELECT NEW.created_at - (SELECT created_at FROM messages "
+      "WHERE conversation_id = NEW.conversation_id AND deleted_at IS NULL AND id < NEW.id ORDER BY id DESC LIMIT 1) "
+      "AS g) WHERE g > 60000;\n";
+  return sql;
+}
+
 const std::string& v5_sql() {
   static const std::string sql = R"sql(
 CREATE INDEX IF NOT EXISTS messages_live ON messages(conversation_id, id) WHERE deleted_at IS NULL;
@@ -286,6 +327,7 @@ CREATE TABLE IF NOT EXISTS activity_gaps (
   gap_ms INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS activity_gaps_conversation ON activity_gaps(conversation_id, gap_ms);
+DROP TRIGGER IF EXISTS messages_activity_append;
 DROP TRIGGER IF EXISTS messages_activity_insert;
 DROP TRIGGER IF EXISTS messages_activity_restore;
 DROP TRIGGER IF EXISTS messages_activity_delete;
@@ -325,7 +367,15 @@ SELECT id, conversation_id, gap FROM (
   FROM messages WHERE deleted_at IS NULL)
 WHERE gap > 60000;
 
-CREATE TRIGGER messages_activity_insert AFTER INSERT ON messages WHEN NEW.deleted_at IS NULL
+CREATE TRIGGER messages_activity_append AFTER INSERT ON messages
+WHEN NEW.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = NEW.conversation_id
+  AND deleted_at IS NULL AND id > NEW.id)
+BEGIN
+)sql" + append_update() + R"sql(
+END;
+CREATE TRIGGER messages_activity_insert AFTER INSERT ON messages
+WHEN NEW.deleted_at IS NULL AND EXISTS (SELECT 1 FROM messages WHERE conversation_id = NEW.conversation_id
+  AND deleted_at IS NULL AND id > NEW.id)
 BEGIN
 )sql" + chain_update("NEW", 1) + R"sql(
 END;
@@ -361,8 +411,8 @@ END;
 }
 
 // Version 6 (issue 11): the full-text index also holds each message's scope
-// as tokens of a second column: "c<conversation id> u<HEX(owner)> k<kind>"
-// (ownership and kind never change). A caller-scoped search ANDs its words
+// as tokens of a second column: "c<conversation id> u<HEX(owner)>"
+// (ownership never changes). A caller-scoped search ANDs its words
 // with those tokens, so FTS5 intersects the doclists instead of visiting
 // every match of a common word and dropping the ones of other owners. The
 // index is rebuilt as for version 3.

@@ -22,7 +22,7 @@ namespace {
 
 // The scope column of a message's index row (schema step 6), over
 // messages m JOIN conversations c; scope_token() builds the same tokens.
-constexpr const char* kScopeSql = "'c' || c.id || ' u' || hex(c.user_id) || ' k' || c.kind";
+constexpr const char* kScopeSql = "'c' || c.id || ' u' || hex(c.user_id)";
 
 std::string hex_of(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789ABCDEF";
@@ -354,10 +354,10 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
     std::string match = join_phrases(phrases);
     if (match.empty()) return Error::invalid("query", "the search query is empty");
     // The caller's scope as index tokens (schema step 6): FTS5 then walks
-    // only in-scope matches. The SQL filters below stay (and decide).
+    // only in-scope matches. The SQL filters below stay (and decide; the
+    // kind has no token: an owner's conversations are mostly of one kind).
     if (q.conversation_id) match += fmt::format(" scope : \"c{}\"", *q.conversation_id);
     if (q.user_id) match += " scope : \"u" + hex_of(*q.user_id) + "\"";
-    if (q.kind) match += fmt::format(" scope : \"k{}\"", to_string(*q.kind));
     CHAT_RETURN_IF_ERROR(check_window(q.limit, q.offset));
     // Freshness: index whatever is pending before querying, so a message is
     // searchable as soon as append_message returned. Two atomic loads when
