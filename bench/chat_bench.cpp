@@ -45,6 +45,7 @@
 #include "chat/sqlite_store.hpp"
 #include "chat/store.hpp"
 #include "chat/uuid.hpp"
+#include "store/sqlite/schema.hpp"
 
 namespace {
 
@@ -642,6 +643,10 @@ std::string build_dashboard_store(const Config& cfg) {
         "conversations.id)");
     fill_search_index(db);
     db.exec("UPDATE fts_state SET last_indexed_id = (SELECT COALESCE(MAX(id), 0) FROM messages)");
+    // The dashboard sums: the store's append keeps them, a plain INSERT does
+    // not; schema step 7 computes them for the rows there.
+    for (const auto& step : chat::detail::sqlite_migrations())
+      if (step.version == 7) db.exec(step.sql);
     tx.commit();
   }
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");

@@ -239,9 +239,8 @@ TEST_CASE("schema steps 7 and 8 upgrade a version-6 database with rows in it", "
     // index holding every message. The rows, the event log (step 5) and the
     // token counts (step 6) stay as the real write path wrote them.
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
-    for (const char* trigger : {"messages_activity_append", "messages_activity_insert", "messages_activity_restore",
-                                "messages_activity_delete", "messages_activity_purge", "messages_activity_status",
-                                "conversations_activity_purge"})
+    for (const char* trigger : {"messages_activity_restore", "messages_activity_delete", "messages_activity_purge",
+                                "messages_activity_status", "conversations_activity_purge"})
       db.exec(std::string("DROP TRIGGER ") + trigger);
     db.exec("DROP INDEX messages_live");
     db.exec("DROP TABLE activity_conversations");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,81 @@ void adjust_counters(Conn& w, const Message& m, int delta, Timestamp at) {
   s->bind(5, m.conversation_id);
   s->bind(6, to_millis(at));
   s->exec();
+}
+
+constexpr std::int64_t kDayMs = 86'400'000;
+// Links longer than this are kept in activity_gaps (schema step 7; the same
+// bound as its triggers and activity.cpp).
+constexpr std::int64_t kKeptGapMs = 60'000;
+
+// Seed 003 dashboard sums (schema step 7) for one append, in the append's
+// transaction. The new message is the newest live one of its conversation
+// (ids only grow, one writer), so it only links after the previous live
+// message: one seek on messages_live, a second only when that one is a
+// system message. Done here, not by a trigger: a trigger's WHEN and body
+// looked the previous message up three times and cost 5-6 us per statement
+// (bench/README.md, issue 11); the other write paths (delete, restore,
+// clear, purge, status) keep their triggers.
+void add_append_to_sums(Conn& w, const Message& msg) {
+  const std::int64_t at = to_millis(msg.created_at);
+  std::optional<std::int64_t> prev_at;  // previous live message
+  std::string prev_role;
+  {
+    auto s = w.prepare_static(
+        "SELECT created_at, role FROM messages WHERE conversation_id = ? AND deleted_at IS NULL AND id < ? "
+        "ORDER BY id DESC LIMIT 1");
+    s->bind(1, msg.conversation_id);
+    s->bind(2, msg.id);
+    if (s->executeStep()) {
+      prev_at = s->getColumn(0).getInt64();
+      prev_role = s->getColumn(1).getString();
+    }
+  }
+  // The previous live non-system message: a reply link is user then
+  // assistant or agent, system messages in between skipped.
+  std::optional<std::int64_t> user_at;
+  if (prev_at && prev_role == "user") {
+    user_at = prev_at;
+  } else if (prev_at && prev_role == "system") {
+    auto s = w.prepare_static(
+        "SELECT created_at, role FROM messages WHERE conversation_id = ? AND deleted_at IS NULL AND id < ? "
+        "AND role <> 'system' ORDER BY id DESC LIMIT 1");
+    s->bind(1, msg.conversation_id);
+    s->bind(2, msg.id);
+    if (s->executeStep() && s->getColumn(1).getString() == "user") user_at = s->getColumn(0).getInt64();
+  }
+  const bool reply = user_at && (msg.role == Role::kAssistant || msg.role == Role::kAgent);
+  const bool assistant = msg.role == Role::kAssistant;
+  {
+    auto s = w.prepare_static(
+        "INSERT INTO activity_conversations (conversation_id, messages, assistant, failed, gap_ms, replies, reply_ms) "
+        "VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (conversation_id) DO UPDATE SET messages = messages + 1, "
+        "assistant = assistant + ?2, failed = failed + ?3, gap_ms = gap_ms + ?4, replies = replies + ?5, "
+        "reply_ms = reply_ms + ?6");
+    s->bind(1, msg.conversation_id);
+    s->bind(2, assistant ? 1 : 0);
+    s->bind(3, assistant && msg.status == MessageStatus::kFailed ? 1 : 0);
+    s->bind(4, prev_at ? at - *prev_at : 0);
+    s->bind(5, reply ? 1 : 0);
+    s->bind(6, reply ? at - *user_at : 0);
+    s->exec();
+  }
+  {
+    auto s = w.prepare_static(
+        "INSERT INTO activity_days (conversation_id, day, messages) VALUES (?, ?, 1) "
+        "ON CONFLICT (conversation_id, day) DO UPDATE SET messages = messages + 1");
+    s->bind(1, msg.conversation_id);
+    s->bind(2, at >= 0 ? at / kDayMs : (at - (kDayMs - 1)) / kDayMs);
+    s->exec();
+  }
+  if (prev_at && at - *prev_at > kKeptGapMs) {
+    auto s = w.prepare_static(
+        "INSERT OR REPLACE INTO activity_gaps (message_id, conversation_id, gap_ms) VALUES (?, ?, ?)");
+    s->bind(1, msg.id);
+    s->bind(2, msg.conversation_id);
+    s->bind(3, at - *prev_at);
+    s->exec();
+  }
 }
 
 Status check_token_count(const std::optional<TokenCount>& t) {
@@ -107,7 +183,9 @@ Result<AppendOutcome> Messages::prepare(std::int64_t conversation_id, const NewM
 
 // Statements per append: BEGIN, [conversation row for the precondition],
 // [client_id lookup], UPDATE of the counters (which doubles as the
-// "conversation is live" check), INSERT, the event's INSERT, COMMIT. Fewer statements is most of
+// "conversation is live" check), INSERT, the dashboard sums (a lookup of the
+// previous live message and two upserts, add_append_to_sums), the event's
+// INSERT, COMMIT. Fewer statements is most of
 // what keeps append near a raw insert.
 Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, const NewMessage& m,
                                        AppendOutcome out, const AppendPrecondition& precondition) {
@@ -191,6 +269,7 @@ Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, co
     msg.attachments.push_back(
         Attachment{w.db().getLastInsertRowid(), msg.id, a.file_name, a.file_type, a.file_size, a.file_path, now});
   }
+  add_append_to_sums(w, msg);
   write_message_event(w, EventType::kMessageCreated, msg, now);
   index_.appended(msg.id);
   return out;

@@ -220,9 +220,11 @@ void add_token_columns(SQLite::Database& db) {
 
 
 // Version 7 (issue 11): seed 003 analytics in bounded memory and time. The
-// figures are sums, so they are kept as sums, by triggers on `messages`
-// (every write path, soft delete, restore, clear and purge included, in the
-// writer's transaction: the figures are exact at every commit).
+// figures are sums, so they are kept as sums, in the writer's transaction of
+// every write path (the append by the store's insert, soft delete, restore,
+// clear, purge and status edits by triggers on `messages`): the figures are
+// exact at every commit. The step also computes them for the rows already
+// there (bench/chat_bench.cpp runs it again after loading rows by plain SQL).
 //
 // The "live chain" of a conversation is its live messages in id order; its
 // links are consecutive pairs. A link's gap is the later message's
@@ -238,8 +240,13 @@ void add_token_columns(SQLite::Database& db) {
 //   reads this table; a smaller gap walks the messages).
 // - messages_live: the live chain, so that a neighbour lookup never walks
 //   deleted rows (a cleared conversation of a million messages).
-// A message becoming live (insert, restore) is linked between its live
-// neighbours p and n; one leaving (soft delete, clear, purge) is unlinked.
+// A message becoming live (restore) is linked between its live neighbours p
+// and n; one leaving (soft delete, clear, purge) is unlinked. An append is
+// linked by the store's insert itself (Messages::insert, the one INSERT INTO
+// messages: the new row is the newest live one, so it has no next neighbour),
+// in the same transaction, with the statements the append already runs;
+// a trigger did it at 5-6 us per statement (bench/README.md). So a row
+// inserted by plain SQL outside the store is not counted.
 // Role, created_at and conversation_id never change after insert.
 // The statements that link (sign +1) or unlink (sign -1) message `m`
 // (NEW or OLD in a trigger) into its conversation's live chain. Unlinking
@@ -302,47 +309,6 @@ std::string chain_update(const char* m, int sign) {
         "WHERE n_id IS NOT NULL AND p_at IS NOT NULL AND n_at - p_at > 60000;\n",
         fmt::arg("conv", conv), fmt::arg("n_id", n_id), fmt::arg("n_at", n_at), fmt::arg("p_at", p_at));
   }
-  return sql;
-}
-
-// chain_update("NEW", 1) for the append path: NEW is the newest live
-// message of its conversation (ids only grow), so it has no next neighbour;
-// the previous one is read once, and the previous non-system one only when
-// that is a system message. Half the work of the general link per append.
-std::string append_update() {
-  const char* prev =
-      "(SELECT created_at, role FROM messages WHERE conversation_id = NEW.conversation_id AND deleted_at IS NULL "
-      "AND id < NEW.id ORDER BY id DESC LIMIT 1)";
-  auto prev_ns = [](const char* col) {
-    return fmt::format(
-        "(SELECT {} FROM messages WHERE conversation_id = NEW.conversation_id AND deleted_at IS NULL "
-        "AND id < NEW.id AND role <> 'system' ORDER BY id DESC LIMIT 1)",
-        col);
-  };
-  const std::string reply = "(NEW.role IN ('assistant', 'agent') AND x.pr = 'user')";
-  std::string sql = fmt::format(
-      "INSERT INTO activity_conversations (conversation_id, messages, assistant, failed, gap_ms, replies, reply_ms) "
-      "SELECT NEW.conversation_id, 1, NEW.role = 'assistant', NEW.role = 'assistant' AND NEW.status = 'failed', "
-      "COALESCE(NEW.created_at - x.p_at, 0), CASE WHEN {reply} THEN 1 ELSE 0 END, "
-      "CASE WHEN {reply} THEN NEW.created_at - x.pa ELSE 0 END "
-      "FROM (SELECT p.created_at AS p_at, "
-      "CASE WHEN p.role <> 'system' THEN p.role WHEN p.role IS NOT NULL THEN {pr} END AS pr, "
-      "CASE WHEN p.role <> 'system' THEN p.created_at WHEN p.role IS NOT NULL THEN {pa} END AS pa "
-      "FROM (SELECT 1) AS one LEFT JOIN {prev} AS p) AS x WHERE true "
-      "ON CONFLICT (conversation_id) DO UPDATE SET messages = messages + excluded.messages, "
-      "assistant = assistant + excluded.assistant, failed = failed + excluded.failed, gap_ms = gap_ms + excluded.gap_ms, "
-      "replies = replies + excluded.replies, reply_ms = reply_ms + excluded.reply_ms;\n",
-      fmt::arg("reply", reply), fmt::arg("pr", prev_ns("role")), fmt::arg("pa", prev_ns("created_at")),
-      fmt::arg("prev", prev));
-  sql +=
-      "INSERT INTO activity_days (conversation_id, day, messages) VALUES (NEW.conversation_id, "
-      "(CASE WHEN NEW.created_at >= 0 THEN NEW.created_at / 86400000 ELSE (NEW.created_at - 86399999) / 86400000 END), "
-      "1) ON CONFLICT (conversation_id, day) DO UPDATE SET messages = messages + 1;\n";
-  sql +=
-      "INSERT OR REPLACE INTO activity_gaps (message_id, conversation_id, gap_ms) "
-      "SELECT NEW.id, NEW.conversation_id, g FROM (SELECT NEW.created_at - (SELECT created_at FROM messages "
-      "WHERE conversation_id = NEW.conversation_id AND deleted_at IS NULL AND id < NEW.id ORDER BY id DESC LIMIT 1) "
-      "AS g) WHERE g > 60000;\n";
   return sql;
 }
 
@@ -410,18 +376,6 @@ SELECT id, conversation_id, gap FROM (
   FROM messages WHERE deleted_at IS NULL)
 WHERE gap > 60000;
 
-CREATE TRIGGER messages_activity_append AFTER INSERT ON messages
-WHEN NEW.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = NEW.conversation_id
-  AND deleted_at IS NULL AND id > NEW.id)
-BEGIN
-)sql" + append_update() + R"sql(
-END;
-CREATE TRIGGER messages_activity_insert AFTER INSERT ON messages
-WHEN NEW.deleted_at IS NULL AND EXISTS (SELECT 1 FROM messages WHERE conversation_id = NEW.conversation_id
-  AND deleted_at IS NULL AND id > NEW.id)
-BEGIN
-)sql" + chain_update("NEW", 1) + R"sql(
-END;
 CREATE TRIGGER messages_activity_restore AFTER UPDATE OF deleted_at ON messages
 WHEN OLD.deleted_at IS NOT NULL AND NEW.deleted_at IS NULL
 BEGIN
