@@ -646,7 +646,10 @@ std::string build_dashboard_store(const Config& cfg) {
     // The dashboard sums: the store's append keeps them, a plain INSERT does
     // not; schema step 7 computes them for the rows there.
     for (const auto& step : chat::detail::sqlite_migrations())
-      if (step.version == 7) db.exec(step.sql);
+      if (step.version == 7) {
+        db.exec(step.sql);
+        if (step.apply != nullptr) step.apply(db);
+      }
     tx.commit();
   }
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");

@@ -243,7 +243,9 @@ TEST_CASE("schema steps 7 and 8 upgrade a version-6 database with rows in it", "
                                 "messages_activity_status", "conversations_activity_purge"})
       db.exec(std::string("DROP TRIGGER ") + trigger);
     db.exec("DROP INDEX messages_live");
-    db.exec("DROP TABLE activity_conversations");
+    for (const char* column : {"activity_messages", "activity_assistant", "activity_failed", "activity_gap_ms",
+                               "activity_replies", "activity_reply_ms"})
+      db.exec(std::string("ALTER TABLE conversations DROP COLUMN ") + column);
     db.exec("DROP TABLE activity_days");
     db.exec("DROP TABLE activity_gaps");
     db.exec("DROP TABLE messages_fts");

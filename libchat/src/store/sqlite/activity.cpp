@@ -73,14 +73,12 @@ Result<ActivityTotals> Activity::totals(std::optional<ConversationKind> kind) {
     // The per-conversation sums of schema step 7 (exact at every commit):
     // O(conversations), whatever the number of messages.
     const std::string msg_sql =
-        "SELECT COALESCE(SUM(s.messages), 0) FROM conversations c JOIN activity_conversations s "
-        "ON s.conversation_id = c.id" +
+        "SELECT COALESCE(SUM(c.activity_messages), 0) FROM conversations c" +
         where;
     const std::string agent_sql =
-        "SELECT c.agent_id, COALESCE(a.name, ''), COUNT(*), COALESCE(SUM(s.assistant), 0), "
-        "COALESCE(SUM(s.failed), 0) "
-        "FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id "
-        "LEFT JOIN activity_conversations s ON s.conversation_id = c.id" +
+        "SELECT c.agent_id, COALESCE(a.name, ''), COUNT(*), COALESCE(SUM(c.activity_assistant), 0), "
+        "COALESCE(SUM(c.activity_failed), 0) "
+        "FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id" +
         where + " AND c.agent_id IS NOT NULL GROUP BY c.agent_id ORDER BY c.agent_id";
     // The three statements are held at once (cs, ms, as): the statement
     // cache never evicts one in use.
@@ -147,13 +145,12 @@ Result<ActivitySummary> Activity::summary(const ActivitySummaryQuery& q) {
     const std::string where = scope_where(q.scope, scope);
     const std::int64_t gap_ms = q.gap.count();
     const std::string totals_sql =
-        "SELECT COUNT(*), COALESCE(SUM(s.messages), 0), COALESCE(SUM(s.replies), 0), COALESCE(SUM(s.reply_ms), 0), "
-        "COALESCE(SUM(s.messages > 0), 0), COALESCE(SUM(s.gap_ms), 0) "
-        "FROM conversations c LEFT JOIN activity_conversations s ON s.conversation_id = c.id" +
+        "SELECT COUNT(*), COALESCE(SUM(c.activity_messages), 0), COALESCE(SUM(c.activity_replies), 0), "
+        "COALESCE(SUM(c.activity_reply_ms), 0), COALESCE(SUM(c.activity_messages > 0), 0), "
+        "COALESCE(SUM(c.activity_gap_ms), 0) FROM conversations c" +
         where;
     const std::string agent_sql =
-        "SELECT c.agent_id, SUM(s.assistant) AS n FROM conversations c JOIN activity_conversations s "
-        "ON s.conversation_id = c.id" +
+        "SELECT c.agent_id, SUM(c.activity_assistant) AS n FROM conversations c" +
         where + " AND c.agent_id IS NOT NULL GROUP BY c.agent_id HAVING n > 0 ORDER BY n DESC, c.agent_id LIMIT 1";
     const std::string conv_days_sql = "SELECT (c.created_at - ?) / " + std::to_string(kDayMs) +
                                       ", COUNT(*) FROM conversations c" + where +

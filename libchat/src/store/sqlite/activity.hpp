@@ -14,7 +14,7 @@ namespace chat::sqlite {
 // then messages_conversation per conversation; totals() is grouped
 // aggregates over conversations_kind and messages_conversation (and
 // conversations_agent, schema step 2, for the per-agent rows); summary()
-// reads the sums schema step 7 keeps on write (activity_conversations,
+// reads the sums schema step 7 keeps on write (conversations.activity_*,
 // activity_days, activity_gaps) for the scope's conversations. All three are
 // heavy reads (Database::read_heavy).
 class Activity {
