@@ -6,6 +6,7 @@
 // operation, so that new lines (e.g. append through ChatService) slot in.
 //
 // usage: chat_bench [--rows N] [--appends N] [--reads N] [--searches N] [--dir PATH] [--rank]
+//                   [--dashboard-rows N] [--dashboards N] [--only LETTERS]
 //        chat_bench reply-window [--replies N] [--dir PATH]
 //   --rows      messages in the large store for (b) and (c)   (default 1000000)
 //   --appends   single-row transactions timed in (a)           (default 20000)
@@ -13,6 +14,9 @@
 //   --searches  searches per word timed in (c)                 (default 200)
 //   --dir       where the temporary databases go               (default $TMPDIR or /tmp)
 //   --rank      also time FTS5 ORDER BY rank over all matches (slow; for reference)
+//   --dashboard-rows  messages of the one user of (d)         (default 2000000)
+//   --dashboards      dashboards per thread timed in (d)       (default 20)
+//   --only      the parts to run, e.g. "cd"                    (default abcd)
 //   reply-window: ChatService::reply (echo provider, the seed 001 chat
 //   workload) in sessions of 10, 1,000 and 6,000 messages (issue 11: a
 //   reply costs what its context window holds, not what the session holds)
@@ -28,8 +32,12 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <random>
+#include <atomic>
+#include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "chat/llm.hpp"
@@ -37,6 +45,7 @@
 #include "chat/sqlite_store.hpp"
 #include "chat/store.hpp"
 #include "chat/uuid.hpp"
+#include "store/sqlite/schema.hpp"
 
 namespace {
 
@@ -51,6 +60,10 @@ struct Config {
   bool reply_window = false;
   std::string dir;
   bool rank = false;
+  std::int64_t dashboard_rows = 2'000'000;
+  std::int64_t dashboards = 20;
+  std::string only = "abcd";
+  bool runs(char part) const { return only.find(part) != std::string::npos; }
 };
 
 // Latencies of one measured operation, in microseconds.
@@ -303,6 +316,18 @@ std::vector<Stats> bench_appends(const Config& cfg, const std::vector<Appender*>
 
 // ---- the large store for (b) and (c) ----------------------------------------
 
+// Indexes every message in bulk, as the store's indexer would (schema step 8
+// adds the scope column; without it this is the schema before issue 11, so
+// that one bench source measures both).
+void fill_search_index(SQLite::Database& db) {
+  if (db.execAndGet("SELECT COUNT(*) FROM pragma_table_info('messages_fts') WHERE name = 'scope'").getInt() > 0)
+    db.exec(
+        "INSERT INTO messages_fts (rowid, content, scope) SELECT m.id, m.content, 'c' || c.id || ' u' || "
+        "hex(c.user_id) FROM messages m JOIN conversations c ON c.id = m.conversation_id");
+  else
+    db.exec("INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages");
+}
+
 constexpr std::int64_t kConversations = 1000;
 
 // Builds a store of cfg.rows messages over kConversations conversations,
@@ -354,7 +379,7 @@ std::string build_large_store(const Config& cfg) {
         "conversations.id AND m.role != 'user'), total_tokens = (SELECT COALESCE(SUM(tokens_used), 0) FROM "
         "messages m WHERE m.conversation_id = conversations.id), last_message_at = (SELECT MAX(created_at) FROM "
         "messages m WHERE m.conversation_id = conversations.id)");
-    db.exec("INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages");
+    fill_search_index(db);
     db.exec("UPDATE fts_state SET last_indexed_id = (SELECT COALESCE(MAX(id), 0) FROM messages)");
     tx.commit();
   }
@@ -403,8 +428,19 @@ Stats bench_store_latest50(const Config& cfg, chat::Store& store, std::int64_t c
 
 // ---- (c) search ---------------------------------------------------------------
 
-Stats bench_store_search(const Config& cfg, chat::Store& store, const char* word, std::int64_t* total) {
+// Scope of a search: everyone's messages (an admin), one owner's (what a
+// user's search is: ChatService scopes it to the caller), one conversation's.
+struct SearchScope {
+  const char* name = "all";
+  std::optional<std::string> user_id;
+  std::optional<std::int64_t> conversation_id;
+};
+
+Stats bench_store_search(const Config& cfg, chat::Store& store, const char* word, std::int64_t* total,
+                         const SearchScope& scope = {}) {
   chat::SearchQuery q;
+  q.user_id = scope.user_id;
+  q.conversation_id = scope.conversation_id;
   q.text = word;
   q.limit = 20;
   return time_ops(cfg.searches, [&](std::int64_t) { *total = must(store.search_messages(q), "search").total; });
@@ -416,8 +452,16 @@ Stats bench_raw_fts(const Config& cfg, const std::string& path, const char* word
   SQLite::Statement q(db, std::string("SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY ") + order +
                               " LIMIT 20");
   (void)cfg;
+  // Each word its own FTS5 string, ANDed: what the store's query means.
+  std::string match;
+  for (const char* p = word; *p;) {
+    const char* e = std::strchr(p, ' ');
+    if (!e) e = p + std::strlen(p);
+    match += (match.empty() ? "\"" : " \"") + std::string(p, e) + "\"";
+    p = *e ? e + 1 : e;
+  }
   return time_ops(runs, [&](std::int64_t) {
-    q.bind(1, std::string("\"") + word + "\"");
+    q.bind(1, match);
     while (q.executeStep()) {
     }
     q.reset();
@@ -501,6 +545,192 @@ void bench_reply_window(const Config& cfg) {
   }
 }
 
+// ---- (d) analytics dashboard --------------------------------------------------
+
+constexpr std::int64_t kDashConversations = 2000;
+constexpr std::int64_t kDashRun = 50;  // consecutive messages of one conversation (one activity period)
+
+// Resident set size of this process, in KiB (Linux /proc; 0 elsewhere).
+std::int64_t rss_kib() {
+  std::ifstream f("/proc/self/status");
+  std::string key;
+  while (f >> key) {
+    if (key == "VmRSS:") {
+      std::int64_t kib = 0;
+      f >> kib;
+      return kib;
+    }
+    f.ignore(1 << 12, '\n');
+  }
+  return 0;
+}
+
+// The largest RSS seen while it lives (sampled every 2 ms).
+class RssPeak {
+ public:
+  RssPeak() : peak_(rss_kib()), thread_([this] {
+    while (!stop_) {
+      peak_ = std::max(peak_.load(), rss_kib());
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }) {}
+  ~RssPeak() { finish(); }
+  std::int64_t finish() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return std::max(peak_.load(), rss_kib());
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<std::int64_t> peak_;
+  std::thread thread_;
+};
+
+// One user ("dash") owning kDashConversations support conversations with
+// cfg.dashboard_rows messages over the last 30 days: runs of kDashRun
+// messages of one conversation ~1.3 s apart (one activity period each),
+// user / assistant alternating, a system message every 25th, five personas.
+std::string build_dashboard_store(const Config& cfg) {
+  const std::string path = cfg.dir + "/bench-dashboard.db";
+  remove_db(path);
+  const std::int64_t span = 30LL * 86'400'000;
+  const std::int64_t t0 = chat::to_millis(now()) - span;
+  {
+    chat::SqliteOptions o;
+    o.path = path;
+    auto store = must(chat::open_sqlite_store(o), "open store");
+    for (int a = 1; a <= 5; ++a) {
+      chat::Agent ag;
+      ag.name = "persona " + std::to_string(a);
+      must(store->put_agent(ag, now()), "put agent");
+    }
+    for (std::int64_t c = 0; c < kDashConversations; ++c) {
+      chat::NewConversation nc;
+      nc.kind = chat::ConversationKind::kSupport;
+      nc.user_id = "dash";
+      nc.agent_id = 1 + c % 5;
+      must(store->create_conversation(nc, chat::from_millis(t0 + c)), "create conversation");
+    }
+  }
+  const auto start = Clock::now();
+  auto db = open_raw(path);
+  db.exec("PRAGMA synchronous=OFF");
+  SQLite::Statement ins(db,
+                        "INSERT INTO messages (uuid, conversation_id, role, content, status, created_at, "
+                        "updated_at) VALUES (?,?,?,'m',?,?,?)");
+  const std::int64_t step = std::max<std::int64_t>(1, span / std::max<std::int64_t>(1, cfg.dashboard_rows));
+  constexpr std::int64_t kBatch = 50'000;
+  for (std::int64_t i = 0; i < cfg.dashboard_rows;) {
+    SQLite::Transaction tx(db);
+    for (std::int64_t j = 0; j < kBatch && i < cfg.dashboard_rows; ++j, ++i) {
+      ins.bind(1, chat::generate_uuid_v4());
+      ins.bind(2, 1 + (i / kDashRun) % kDashConversations);
+      ins.bind(3, i % 25 == 24 ? "system" : i % 2 ? "assistant" : "user");
+      ins.bind(4, i % 97 == 1 ? "failed" : "sent");
+      ins.bind(5, t0 + i * step);
+      ins.bind(6, t0 + i * step);
+      ins.exec();
+      ins.reset();
+    }
+    tx.commit();
+  }
+  {
+    SQLite::Transaction tx(db);
+    db.exec(
+        "UPDATE conversations SET total_messages = (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = "
+        "conversations.id), last_message_at = (SELECT MAX(created_at) FROM messages m WHERE m.conversation_id = "
+        "conversations.id)");
+    fill_search_index(db);
+    db.exec("UPDATE fts_state SET last_indexed_id = (SELECT COALESCE(MAX(id), 0) FROM messages)");
+    // The dashboard sums: the store's append keeps them, a plain INSERT does
+    // not; schema step 7 computes them for the rows there.
+    for (const auto& step : chat::detail::sqlite_migrations())
+      if (step.version == 7) {
+        db.exec(step.sql);
+        if (step.apply != nullptr) step.apply(db);
+      }
+    tx.commit();
+  }
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  std::printf("  built %lld messages in %lld support conversations of one user in %.1f s\n",
+              static_cast<long long>(cfg.dashboard_rows), static_cast<long long>(kDashConversations),
+              std::chrono::duration<double>(Clock::now() - start).count());
+  return path;
+}
+
+void bench_dashboard(const Config& cfg) {
+  const auto path = build_dashboard_store(cfg);
+  {
+    chat::ServiceDeps deps;
+    chat::SqliteOptions o;
+    o.path = path;
+    deps.store = must(chat::open_sqlite_store(o), "open dashboard store");
+    auto store = deps.store;
+    auto service = must(chat::make_chat_service(std::move(deps)), "make service");
+    const auto who = chat::Principal::user("dash");
+    chat::DashboardQuery q;
+    q.days = 30;
+    auto dash = [&] { return must(service->analytics_dashboard(who, q), "dashboard"); };
+    const std::int64_t rss0 = rss_kib();
+    const auto d = dash();  // warm-up, and the figures printed below
+    std::printf("  dashboard: %lld conversations, %lld messages, %lld activity periods, response %.3f s\n",
+                static_cast<long long>(d.total_conversations), static_cast<long long>(d.total_messages),
+                static_cast<long long>(d.total_activity_periods), d.average_response_time.value_or(-1));
+    Stats one;
+    std::int64_t peak1 = 0;
+    {
+      RssPeak peak;
+      one = time_ops(cfg.dashboards, [&](std::int64_t) { dash(); });
+      peak1 = peak.finish();
+    }
+    print_row("ChatService::analytics_dashboard, 1 thread", one);
+    std::printf("  %-46s RSS %+.1f MB (peak over the run, from %.1f MB before the first dashboard)\n", "",
+                static_cast<double>(peak1 - rss0) / 1024.0, static_cast<double>(rss0) / 1024.0);
+
+    // Eight at once, while a ninth thread reads the latest 50 messages of one
+    // conversation every 5 ms: its latency shows whether dashboards starve
+    // other readers of connections.
+    constexpr int kThreads = 8;
+    Stats eight;
+    Stats probe;
+    std::int64_t peak8 = 0;
+    {
+      RssPeak peak;
+      std::atomic<bool> done{false};
+      std::thread prober([&] {
+        chat::MessageQuery mq;
+        mq.newest_first = true;
+        mq.limit = 50;
+        while (!done) {
+          const auto t = Clock::now();
+          must(store->list_messages(kDashConversations / 2, mq), "list_messages");
+          probe.us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t).count());
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      });
+      std::vector<Stats> per(kThreads);
+      std::vector<std::thread> threads;
+      const auto start = Clock::now();
+      for (int k = 0; k < kThreads; ++k)
+        threads.emplace_back([&, k] { per[k] = time_ops(cfg.dashboards, [&](std::int64_t) { dash(); }); });
+      for (auto& t : threads) t.join();
+      eight.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+      done = true;
+      prober.join();
+      for (auto& p : per) eight.us.insert(eight.us.end(), p.us.begin(), p.us.end());
+      peak8 = peak.finish();
+    }
+    print_row("ChatService::analytics_dashboard, 8 threads", eight);
+    std::printf("  %-46s RSS %+.1f MB (peak over the run, from before the first dashboard)\n", "",
+                static_cast<double>(peak8 - rss0) / 1024.0);
+    const double probe_max = probe.us.empty() ? 0 : *std::max_element(probe.us.begin(), probe.us.end());
+    print_row("  meanwhile: list_messages latest 50", probe);
+    std::printf("  %-46s max %.1f us over %zu reads\n", "", probe_max, probe.us.size());
+  }
+  remove_db(path);
+}
+
 Config parse_args(int argc, char** argv) {
   Config cfg;
   const char* tmp = std::getenv("TMPDIR");
@@ -527,9 +757,17 @@ Config parse_args(int argc, char** argv) {
       cfg.replies = std::stoll(value());
     else if (a == "reply-window" && i == 1)
       cfg.reply_window = true;
+    else if (a == "--dashboard-rows")
+      cfg.dashboard_rows = std::stoll(value());
+    else if (a == "--dashboards")
+      cfg.dashboards = std::stoll(value());
+    else if (a == "--only")
+      cfg.only = value();
     else if (a == "--help" || a == "-h") {
-      std::printf("usage: chat_bench [--rows N] [--appends N] [--reads N] [--searches N] [--dir PATH] [--rank]\n"
-                  "       chat_bench reply-window [--replies N] [--dir PATH]\n");
+      std::printf(
+          "usage: chat_bench [--rows N] [--appends N] [--reads N] [--searches N] [--dir PATH] [--rank]\n"
+          "                  [--dashboard-rows N] [--dashboards N] [--only LETTERS]\n"
+          "       chat_bench reply-window [--replies N] [--dir PATH]\n");
       std::exit(0);
     } else {
       die("unknown argument " + a);
@@ -552,9 +790,9 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  std::printf("\n(a) append, one transaction per message, WAL + synchronous=NORMAL, %lld rows\n",
-              static_cast<long long>(cfg.appends));
-  {
+  if (cfg.runs('a')) {
+    std::printf("\n(a) append, one transaction per message, WAL + synchronous=NORMAL, %lld rows\n",
+                static_cast<long long>(cfg.appends));
     RawAppender bare(cfg.dir + "/bench-raw-bare.db", false);
     RawAppender raw(cfg.dir + "/bench-raw.db", true);
     // The store checkpoints every 4000 WAL pages; the same raw insert with
@@ -573,10 +811,10 @@ int main(int argc, char** argv) {
     std::printf("  %-46s %52s %5.2fx of base-4k\n", "", "", st[4].ops_per_s() / st[2].ops_per_s());
   }
 
-  std::printf("\n(b) latest 50 messages of one conversation, %lld messages in the store\n",
-              static_cast<long long>(cfg.rows));
-  const auto path = build_large_store(cfg);
-  {
+  if (cfg.runs('b') || cfg.runs('c')) {
+    std::printf("\n(b) latest 50 messages of one conversation, %lld messages in the store\n",
+                static_cast<long long>(cfg.rows));
+    const auto path = build_large_store(cfg);
     chat::SqliteOptions o;
     o.path = path;
     auto store = must(chat::open_sqlite_store(o), "open large store");
@@ -595,22 +833,54 @@ int main(int argc, char** argv) {
               store50.pct(50) / std::max(raw50.pct(50), 1e-9));
 
     std::printf("\n(c) search over %lld messages (limit 20)\n", static_cast<long long>(cfg.rows));
-    for (const char* word : {"hello", "xylophone"}) {
+    for (const char* word : {"hello", "xylophone", "hello w1", "w2 w3 w5", "hello xylophone"}) {
       std::int64_t total = 0;
+      // The first search of a word also counts its matches (bm25's document
+      // frequency, then cached): shown apart from the steady figures.
+      Config once = cfg;
+      once.searches = 1;
+      auto cold = bench_store_search(once, *store, word, &total);
       auto raw_recent = bench_raw_fts(cfg, path, word, "rowid DESC", cfg.searches);
       auto s = bench_store_search(cfg, *store, word, &total);
       std::string label = std::string("raw FTS5 '") + word + "' ORDER BY rowid DESC";
       print_row(label.c_str(), raw_recent);
       label = std::string("Store::search_messages '") + word + "' (total " + std::to_string(total) + ")";
       print_row(label.c_str(), s);
+      std::printf("  %-46s first search of the word %.1f us\n", "", cold.pct(50));
       if (cfg.rank) {
         auto ranked = bench_raw_fts(cfg, path, word, "rank", 3);
         label = std::string("raw FTS5 '") + word + "' ORDER BY rank (all matches)";
         print_row(label.c_str(), ranked);
       }
     }
+    // Each owner holds 20 of the 1000 conversations (2% of the rows). Every
+    // message of an odd conversation id has "hello", of an even one none:
+    // "user8" and conversation 501 are all "hello", "user7" has none (the
+    // worst case: a common word, no match in scope).
+    std::printf("\n(c) scoped searches over %lld messages (limit 20)\n", static_cast<long long>(cfg.rows));
+    for (const SearchScope& scope : {SearchScope{"user8", std::string("user8"), std::nullopt},
+                                     SearchScope{"user7", std::string("user7"), std::nullopt},
+                                     SearchScope{"conversation 501", std::nullopt, std::int64_t{501}}}) {
+      for (const char* word : {"hello", "xylophone", "hello w1"}) {
+        std::int64_t total = 0;
+        Config once = cfg;
+        once.searches = 1;
+        auto cold = bench_store_search(once, *store, word, &total, scope);
+        auto s = bench_store_search(cfg, *store, word, &total, scope);
+        const std::string label = std::string("'") + word + "' in " + scope.name + " (total " +
+                                  std::to_string(total) + ")";
+        print_row(label.c_str(), s);
+        std::printf("  %-46s first search of the word %.1f us\n", "", cold.pct(50));
+      }
+    }
+    store.reset();
+    remove_db(path);
   }
-  remove_db(path);
+  if (cfg.runs('d')) {
+    std::printf("\n(d) seed 003 dashboard (30 days) of one user with %lld messages\n",
+                static_cast<long long>(cfg.dashboard_rows));
+    bench_dashboard(cfg);
+  }
   std::filesystem::remove_all(cfg.dir);
   return 0;
 }

@@ -2,8 +2,11 @@
 // (ChatService::analytics_dashboard, analytics_global, list_activity_periods).
 //
 // Every figure counts live rows of live `support` conversations only: a soft
-// delete removes a row from every figure at once. Figures are derived at read
-// time, never stored. Plain value types.
+// delete removes a row from every figure at once. The dashboard and global
+// figures come from sums the store keeps in the transaction of every write
+// (Store::activity_summary, issue 11), so they are exact at every commit and
+// cost O(conversations), not O(messages); activity periods of one
+// conversation are derived at read time. Plain value types.
 //
 // Seed words: seed 003 "sessions" (GET .../sessions, `total_sessions`,
 // `average_session_duration`, `session_start`, `session_end`,
@@ -61,7 +64,9 @@ struct Dashboard {
   std::vector<DailyStat> daily_stats;              // oldest day first, one entry per day of the window
   std::int64_t total_activity_periods = 0;         // seed 003 total_sessions
   // Minutes, mean of exact durations, rounded to 0.01; nullopt without
-  // periods (seed 003 average_session_duration).
+  // periods (seed 003 average_session_duration). A duration here is the
+  // period's last minus first message time in id order (the store stamps
+  // appends in order; ActivityPeriod::end is the latest time).
   std::optional<double> average_activity_period_minutes;
 };
 

@@ -22,6 +22,7 @@
 // message that leaks no SQL.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -133,6 +134,38 @@ struct ContextQuery {
   // surely exceed (TokenCounter::max_token_bytes) reads no further. Bounds
   // the memory of one batch (512 messages at the content limit are 128 MiB).
   std::size_t max_bytes = 0;
+};
+
+// Seed 003 dashboard sums (Store::activity_summary), issue 11: kept up to
+// date on every write, so a dashboard costs O(conversations + days + long
+// idle gaps) of the scope, not O(messages). "Live chain": the live messages
+// of a conversation in id order; a link is two consecutive ones.
+struct ActivitySummaryQuery {
+  ActivityQuery scope;          // conversation_id is ignored
+  std::int64_t first_day = 0;   // UTC day numbers (floor(ms since the epoch / 86,400,000)) of `days`, inclusive
+  std::int64_t last_day = -1;
+  std::chrono::milliseconds gap{std::chrono::minutes(30)};  // activity gap (ServiceOptions::activity_gap)
+};
+
+struct DayActivity {
+  std::int64_t day = 0;            // UTC day number
+  std::int64_t conversations = 0;  // live conversations created that day
+  std::int64_t messages = 0;       // live messages created that day
+};
+
+struct ActivitySummary {
+  std::int64_t conversations = 0;   // live conversations in scope
+  std::int64_t messages = 0;        // their live messages
+  std::int64_t reply_pairs = 0;     // links of live non-system messages, user then assistant or agent
+  std::int64_t reply_ms = 0;        // sum of their gaps (milliseconds)
+  std::optional<std::int64_t> most_active_agent;  // most live assistant messages; ties: lowest id
+  std::int64_t most_active_agent_messages = 0;
+  std::vector<DayActivity> days;    // days of [first_day, last_day] with any activity, oldest first
+  // Activity periods (chat/analytics.hpp): one per conversation with live
+  // messages plus one per link longer than `gap`; activity_period_ms sums
+  // last minus first created_at of each period (message times taken in id order).
+  std::int64_t activity_periods = 0;
+  std::int64_t activity_period_ms = 0;
 };
 
 class Store {
@@ -271,8 +304,10 @@ class Store {
   // message is searchable as soon as append_message returned (the index is
   // caught up before the query; indexing is kept off the append path).
   // `q.text` is plain words, all of which must match (Unicode-aware, accents
-  // ignored); ranked by relevance, then newest first. Only the newest 1000
-  // in-scope matches are ranked, so `total` is exact up to 1000.
+  // ignored); ranked by relevance (bm25 over the words, k1 = 1.2, b = 0.75;
+  // each word's document frequency is cached and recounted once the index
+  // grew by 2%), then newest first. Only the newest 1000 in-scope matches
+  // are ranked, so `total` is exact up to 1000 and capped there.
   // Case: the index and the query hold chat::fold_case text (full case
   // folding + NFC: "STRASSE" finds "Straße"), and the unicode61 tokenizer
   // drops diacritics ("über" finds "Über" and "Uber").
@@ -349,11 +384,17 @@ class Store {
   // "max_rows" (below 1).
   virtual Result<std::int64_t> trim_events(Timestamp before, std::int64_t max_rows = 10'000) = 0;
 
-  // ---- seeds 002 / 003: analytics (read-only, on the reader pool, one snapshot each)
+  // ---- seeds 002 / 003: analytics (read-only, on the reader pool, one snapshot each;
+  // at most half of the readers, at least one, run them at once, so that
+  // other reads always find a connection)
   // The conversations matching `q` and their messages, in a compact form.
   virtual Result<ActivityLog> activity(const ActivityQuery& q) = 0;
   // Aggregates over the live conversations of `kind` (nullopt: every kind).
   virtual Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) = 0;
+  // The seed 003 dashboard sums over the live conversations of `q.scope`,
+  // in one snapshot, in memory bounded by the number of days. kInvalidArgument
+  // "days": last_day - first_day + 1 outside 0..366.
+  virtual Result<ActivitySummary> activity_summary(const ActivitySummaryQuery& q) = 0;
 };
 
 // The factories: chat/sqlite_store.hpp (open_sqlite_store, open_memory_store).

@@ -107,6 +107,45 @@ Dashboard dashboard_of(const ActivityLog& log, std::int64_t days, Timestamp now,
   return d;
 }
 
+Dashboard dashboard_from(const ActivitySummary& s, std::int64_t days, Timestamp now) {
+  Dashboard d;
+  d.total_conversations = s.conversations;
+  d.total_messages = s.messages;
+  // Whole milliseconds then seconds: the mean rounded to 0.001 s without
+  // summing floating-point seconds.
+  if (s.reply_pairs > 0)
+    d.average_response_time =
+        std::round(static_cast<double>(s.reply_ms) / static_cast<double>(s.reply_pairs)) / 1000.0;
+  if (s.most_active_agent) d.most_active_agent = AgentActivity{*s.most_active_agent, {}, s.most_active_agent_messages};
+  const std::int64_t first = day_of(now) - (days - 1);
+  d.daily_stats.resize(static_cast<std::size_t>(days));
+  for (std::int64_t i = 0; i < days; ++i)
+    d.daily_stats[static_cast<std::size_t>(i)].date = format_timestamp(from_millis((first + i) * kDayMs)).substr(0, 10);
+  for (const auto& a : s.days) {
+    const std::int64_t i = a.day - first;
+    if (i < 0 || i >= days) continue;
+    d.daily_stats[static_cast<std::size_t>(i)].conversations = a.conversations;
+    d.daily_stats[static_cast<std::size_t>(i)].messages = a.messages;
+  }
+  d.total_activity_periods = s.activity_periods;
+  if (s.activity_periods > 0)
+    d.average_activity_period_minutes =
+        std::round(static_cast<double>(s.activity_period_ms) / (600.0 * static_cast<double>(s.activity_periods))) /
+        100.0;
+  return d;
+}
+
+ActivitySummaryQuery dashboard_summary_query(const std::string& user_id, std::int64_t days, Timestamp now,
+                                             std::chrono::milliseconds gap) {
+  ActivitySummaryQuery q;
+  q.scope.user_id = user_id;
+  q.scope.kind = ConversationKind::kSupport;
+  q.last_day = day_of(now);
+  q.first_day = q.last_day - (days - 1);
+  q.gap = gap;
+  return q;
+}
+
 GlobalAnalytics global_analytics_of(const ActivityTotals& t) {
   GlobalAnalytics g;
   g.total_conversations = t.conversations;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "chat/analytics.hpp"
@@ -24,8 +25,17 @@ namespace chat::detail {
 std::vector<ActivityPeriod> activity_periods_of(const std::vector<MessageActivity>& messages,
                                                 std::chrono::milliseconds gap);
 
+// The dashboard from the sums the store keeps (Store::activity_summary) of
+// dashboard_summary_query's scope: what the service serves (issue 11).
 // most_active_agent->name is left empty: the caller looks the persona up.
 // `days` must be in 1..366 (the service checks it).
+Dashboard dashboard_from(const ActivitySummary& summary, std::int64_t days, Timestamp now);
+ActivitySummaryQuery dashboard_summary_query(const std::string& user_id, std::int64_t days, Timestamp now,
+                                             std::chrono::milliseconds gap);
+
+// The same figures from every live row in memory: the reference the tests
+// hold dashboard_from to (it was the service's way before issue 11; its
+// memory grows with the user's messages). Same preconditions.
 Dashboard dashboard_of(const ActivityLog& log, std::int64_t days, Timestamp now, std::chrono::milliseconds gap);
 
 // Rounded, sorted and cut to the top 10 as chat/analytics.hpp documents.

@@ -8,11 +8,11 @@ namespace chat::detail {
 Result<Dashboard> Reports::dashboard(const Principal& who, const DashboardQuery& q) {
   CHAT_RETURN_IF_ERROR(require_authenticated(who));
   if (q.days < 1 || q.days > 366) return Error::invalid("days", "days must be an integer between 1 and 366");
-  ActivityQuery aq;
-  aq.user_id = who.user_id;
-  aq.kind = ConversationKind::kSupport;
-  CHAT_ASSIGN_OR_RETURN(auto log, core_.store->activity(aq));
-  Dashboard d = dashboard_of(log, q.days, core_.now(), core_.options.activity_gap);
+  // Sums kept on write (issue 11): bounded memory and O(conversations) time.
+  const Timestamp now = core_.now();
+  CHAT_ASSIGN_OR_RETURN(auto summary, core_.store->activity_summary(
+                                          dashboard_summary_query(who.user_id, q.days, now, core_.options.activity_gap)));
+  Dashboard d = dashboard_from(summary, q.days, now);
   if (d.most_active_agent) {
     // A persona removed since keeps its figures under an empty name.
     if (auto a = core_.store->get_agent(d.most_active_agent->agent_id)) d.most_active_agent->name = a->name;

@@ -110,6 +110,9 @@ class RacingStore final : public Store {
   Result<std::int64_t> trim_events(Timestamp before, std::int64_t max_rows) override {
     return s_->trim_events(before, max_rows);
   }
+  Result<ActivitySummary> activity_summary(const ActivitySummaryQuery& q) override {
+    return s_->activity_summary(q);
+  }
   Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) override {
     return s_->activity_totals(kind);
   }

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "store/sqlite/schema.hpp"
+#include "store/sqlite/search_index.hpp"
 
 namespace chat::sqlite {
 
@@ -117,6 +118,7 @@ Status Database::open_connections() {
   const int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX;
   const int busy_ms = static_cast<int>(options_.busy_timeout.count());
   writer_ = std::make_unique<Conn>(options_.path, flags, busy_ms);
+  register_search_functions(writer_->db());
   auto& db = writer_->db();
   if (!memory_) {
     // Concurrent readers and the durability contract both rest on WAL.
@@ -137,6 +139,7 @@ Status Database::open_connections() {
     const int n = std::max(1, options_.reader_connections);
     for (int i = 0; i < n; ++i) {
       auto r = std::make_unique<Conn>(options_.path, SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX, busy_ms);
+      register_search_functions(r->db());
       r->db().exec("PRAGMA query_only=ON");
       r->db().exec("PRAGMA temp_store=MEMORY");
       r->db().exec(fmt::format("PRAGMA cache_size=-{}", std::max<std::int64_t>(options_.cache_size_kib / n, 256)));
@@ -161,6 +164,26 @@ void Database::release_reader(Conn* c) {
     free_readers_.push_back(c);
   }
   readers_cv_.notify_one();
+}
+
+int Database::heavy_limit() const {
+  // Half the pool, at least one: with the default four readers two
+  // analytics reads run at once and two connections stay for the rest.
+  return std::max(1, std::max(1, options_.reader_connections) / 2);
+}
+
+void Database::acquire_heavy() {
+  std::unique_lock lk(heavy_mu_);
+  heavy_cv_.wait(lk, [&] { return heavy_running_ < heavy_limit(); });
+  ++heavy_running_;
+}
+
+void Database::release_heavy() {
+  {
+    std::lock_guard lk(heavy_mu_);
+    --heavy_running_;
+  }
+  heavy_cv_.notify_one();
 }
 
 }  // namespace chat::sqlite

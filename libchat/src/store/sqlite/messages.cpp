@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,72 @@ void adjust_counters(Conn& w, const Message& m, int delta, Timestamp at) {
   s->bind(5, m.conversation_id);
   s->bind(6, to_millis(at));
   s->exec();
+}
+
+constexpr std::int64_t kDayMs = 86'400'000;
+// Links longer than this are kept in activity_gaps (schema step 7; the same
+// bound as its triggers and activity.cpp).
+constexpr std::int64_t kKeptGapMs = 60'000;
+
+// Seed 003 dashboard sums (schema step 7) for one append, in the append's
+// transaction. The new message will be the newest live one of its
+// conversation (ids only grow, one writer), so it only links after the
+// previous live message: one seek on messages_live, a second only when that
+// one is a system message. Done here, not by a trigger: the trigger looked
+// the previous message up three times and cost 5-6 us per statement
+// (bench/README.md, issue 11); the other write paths (delete, restore,
+// clear, purge, status) keep their triggers. The per-conversation sums ride
+// on the counters UPDATE of the conversation row (no statement or page of
+// their own); the day's count and a long gap are written after the insert.
+struct AppendLink {
+  std::optional<std::int64_t> prev_at;  // created_at of the previous live message
+  std::optional<std::int64_t> user_at;  // of the previous live non-system one, when it is a user's
+};
+
+AppendLink previous_live(Conn& w, std::int64_t conversation_id) {
+  AppendLink out;
+  std::string prev_role;
+  {
+    auto s = w.prepare_static(
+        "SELECT created_at, role FROM messages WHERE conversation_id = ? AND deleted_at IS NULL "
+        "ORDER BY id DESC LIMIT 1");
+    s->bind(1, conversation_id);
+    if (s->executeStep()) {
+      out.prev_at = s->getColumn(0).getInt64();
+      prev_role = s->getColumn(1).getString();
+    }
+  }
+  // A reply link is user then assistant or agent, system messages skipped.
+  if (out.prev_at && prev_role == "user") {
+    out.user_at = out.prev_at;
+  } else if (out.prev_at && prev_role == "system") {
+    auto s = w.prepare_static(
+        "SELECT created_at, role FROM messages WHERE conversation_id = ? AND deleted_at IS NULL "
+        "AND role <> 'system' ORDER BY id DESC LIMIT 1");
+    s->bind(1, conversation_id);
+    if (s->executeStep() && s->getColumn(1).getString() == "user") out.user_at = s->getColumn(0).getInt64();
+  }
+  return out;
+}
+
+void add_append_days_and_gap(Conn& w, const Message& msg, const AppendLink& link) {
+  const std::int64_t at = to_millis(msg.created_at);
+  {
+    auto s = w.prepare_static(
+        "INSERT INTO activity_days (conversation_id, day, messages) VALUES (?, ?, 1) "
+        "ON CONFLICT (conversation_id, day) DO UPDATE SET messages = messages + 1");
+    s->bind(1, msg.conversation_id);
+    s->bind(2, at >= 0 ? at / kDayMs : (at - (kDayMs - 1)) / kDayMs);
+    s->exec();
+  }
+  if (link.prev_at && at - *link.prev_at > kKeptGapMs) {
+    auto s = w.prepare_static(
+        "INSERT OR REPLACE INTO activity_gaps (message_id, conversation_id, gap_ms) VALUES (?, ?, ?)");
+    s->bind(1, msg.id);
+    s->bind(2, msg.conversation_id);
+    s->bind(3, at - *link.prev_at);
+    s->exec();
+  }
 }
 
 Status check_token_count(const std::optional<TokenCount>& t) {
@@ -107,7 +174,9 @@ Result<AppendOutcome> Messages::prepare(std::int64_t conversation_id, const NewM
 
 // Statements per append: BEGIN, [conversation row for the precondition],
 // [client_id lookup], UPDATE of the counters (which doubles as the
-// "conversation is live" check), INSERT, the event's INSERT, COMMIT. Fewer statements is most of
+// "conversation is live" check, and carries the dashboard sums after a
+// lookup of the previous live message), INSERT, the day's count (an upsert),
+// the event's INSERT, COMMIT. Fewer statements is most of
 // what keeps append near a raw insert.
 Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, const NewMessage& m,
                                        AppendOutcome out, const AppendPrecondition& precondition) {
@@ -133,19 +202,33 @@ Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, co
     auto found = live_by_client_id(w, conversation_id, m.client_id);
     if (!found.empty()) return AppendOutcome{std::move(found.front()), false};
   }
+  AppendLink append_link;
   {
     // A new id is always above last_read_message_id (marks are clamped
     // to existing ids), so a non-user message is always unread.
+    const AppendLink link = previous_live(w, conversation_id);
+    const std::int64_t at = to_millis(now);
+    const bool assistant = msg.role == Role::kAssistant;
+    const bool reply = link.user_at && (assistant || msg.role == Role::kAgent);
     auto s = w.prepare_static(
         "UPDATE conversations SET total_messages = total_messages + 1, unread_count = unread_count + ?, "
-        "total_tokens = total_tokens + ?, last_message_at = ?, updated_at = ? "
+        "total_tokens = total_tokens + ?, last_message_at = ?, updated_at = ?, "
+        "activity_messages = activity_messages + 1, activity_assistant = activity_assistant + ?, "
+        "activity_failed = activity_failed + ?, activity_gap_ms = activity_gap_ms + ?, "
+        "activity_replies = activity_replies + ?, activity_reply_ms = activity_reply_ms + ? "
         "WHERE id = ? AND deleted_at IS NULL");
     s->bind(1, msg.role == Role::kUser ? 0 : 1);
     s->bind(2, msg.tokens_used.value_or(0));
-    s->bind(3, to_millis(now));
-    s->bind(4, to_millis(now));
-    s->bind(5, conversation_id);
+    s->bind(3, at);
+    s->bind(4, at);
+    s->bind(5, assistant ? 1 : 0);
+    s->bind(6, assistant && msg.status == MessageStatus::kFailed ? 1 : 0);
+    s->bind(7, link.prev_at ? at - *link.prev_at : 0);
+    s->bind(8, reply ? 1 : 0);
+    s->bind(9, reply ? at - *link.user_at : 0);
+    s->bind(10, conversation_id);
     if (s->exec() == 0) return Error::not_found("conversation not found");
+    append_link = link;
   }
   {
     auto s = w.prepare_static(
@@ -191,6 +274,7 @@ Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, co
     msg.attachments.push_back(
         Attachment{w.db().getLastInsertRowid(), msg.id, a.file_name, a.file_type, a.file_size, a.file_path, now});
   }
+  add_append_days_and_gap(w, msg, append_link);
   write_message_event(w, EventType::kMessageCreated, msg, now);
   index_.appended(msg.id);
   return out;

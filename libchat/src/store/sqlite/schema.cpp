@@ -3,6 +3,9 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string>
+
 namespace chat::detail {
 
 namespace {
@@ -216,6 +219,217 @@ void add_token_columns(SQLite::Database& db) {
   if (!has_counter) db.exec("ALTER TABLE messages ADD COLUMN token_counter TEXT");
 }
 
+
+// Version 7 (issue 11): seed 003 analytics in bounded memory and time. The
+// figures are sums, so they are kept as sums, in the writer's transaction of
+// every write path (the append by the store's insert, soft delete, restore,
+// clear, purge and status edits by triggers on `messages`): the figures are
+// exact at every commit. The step also computes them for the rows already
+// there (bench/chat_bench.cpp runs it again after loading rows by plain SQL).
+//
+// The "live chain" of a conversation is its live messages in id order; its
+// links are consecutive pairs. A link's gap is the later message's
+// created_at minus the earlier one's; a reply link is a pair of consecutive
+// live non-system messages, user then assistant or agent.
+// - conversations.activity_*: per conversation, live messages, live assistant
+//   messages (and of those failed), the sum of the gaps of the live chain
+//   (= last - first), reply links and the sum of their gaps. Columns of the
+//   conversation row, not a table: the append updates that row anyway, so
+//   the sums cost it no page of its own (one WAL frame less per commit).
+// - activity_days: live messages per conversation and UTC day (floor of
+//   created_at / 86400000), for daily_stats.
+// - activity_gaps: every link whose gap is over 60 s, keyed by the later
+//   message, for activity periods (ServiceOptions::activity_gap >= 60 s
+//   reads this table; a smaller gap walks the messages).
+// - messages_live: the live chain, so that a neighbour lookup never walks
+//   deleted rows (a cleared conversation of a million messages).
+// A message becoming live (restore) is linked between its live neighbours p
+// and n; one leaving (soft delete, clear, purge) is unlinked. An append is
+// linked by the store's insert itself (Messages::insert, the one INSERT INTO
+// messages: the new row is the newest live one, so it has no next neighbour),
+// in the same transaction, with the statements the append already runs;
+// a trigger did it at 5-6 us per statement (bench/README.md). So a row
+// inserted by plain SQL outside the store is not counted.
+// Role, created_at and conversation_id never change after insert.
+// The statements that link (sign +1) or unlink (sign -1) message `m`
+// (NEW or OLD in a trigger) into its conversation's live chain. Unlinking
+// sees the chain without m, as linking did before m: so one delta formula
+// serves both, with the sign flipped.
+std::string chain_update(const char* m, int sign) {
+  const std::string conv = fmt::format("{}.conversation_id", m);
+  auto neighbour = [&](const char* col, const char* cmp, const char* order, bool non_system) {
+    return fmt::format(
+        "(SELECT {} FROM messages WHERE conversation_id = {} AND deleted_at IS NULL AND id {} {}.id{} "
+        "ORDER BY id {} LIMIT 1)",
+        col, conv, cmp, m, non_system ? " AND role <> 'system'" : "", order);
+  };
+  const std::string p_at = neighbour("created_at", "<", "DESC", false);
+  const std::string n_at = neighbour("created_at", ">", "ASC", false);
+  const std::string n_id = neighbour("id", ">", "ASC", false);
+  auto pair = [](const std::string& ar, const std::string& aa, const std::string& br, const std::string& ba) {
+    return fmt::format("(CASE WHEN {} = 'user' AND {} IN ('assistant', 'agent') THEN {} - {} END)", ar, br, ba, aa);
+  };
+  const std::string mr = fmt::format("{}.role", m);
+  const std::string ma = fmt::format("{}.created_at", m);
+  const std::string old_pair = pair("x.pr", "x.pa", "x.nr", "x.na");
+  const std::string new1 = pair("x.pr", "x.pa", mr, ma);
+  const std::string new2 = pair(mr, ma, "x.nr", "x.na");
+  std::string sql = fmt::format(
+      "UPDATE conversations SET activity_messages = activity_messages + {s}, "
+      "activity_assistant = activity_assistant + {s} * ({m}.role = 'assistant'), "
+      "activity_failed = activity_failed + {s} * ({m}.role = 'assistant' AND {m}.status = 'failed'), "
+      "activity_gap_ms = activity_gap_ms + {s} * (CASE WHEN x.p_at IS NOT NULL AND x.n_at IS NULL THEN {ma} - x.p_at "
+      "WHEN x.p_at IS NULL AND x.n_at IS NOT NULL THEN x.n_at - {ma} ELSE 0 END), "
+      "activity_replies = activity_replies + CASE WHEN {m}.role = 'system' THEN 0 ELSE {s} * (({new1} IS NOT NULL) + ({new2} IS NOT NULL) - ({old} IS NOT NULL)) END, "
+      "activity_reply_ms = activity_reply_ms + CASE WHEN {m}.role = 'system' THEN 0 ELSE {s} * (COALESCE({new1}, 0) + COALESCE({new2}, 0) - COALESCE({old}, 0)) END "
+      "FROM (SELECT {p_at} AS p_at, {n_at} AS n_at, {pr} AS pr, {pa} AS pa, {nr} AS nr, {na} AS na) AS x "
+      "WHERE conversations.id = {conv};\n",
+      fmt::arg("conv", conv), fmt::arg("s", sign), fmt::arg("m", m), fmt::arg("ma", ma), fmt::arg("new1", new1),
+      fmt::arg("new2", new2), fmt::arg("old", old_pair), fmt::arg("p_at", p_at), fmt::arg("n_at", n_at),
+      fmt::arg("pr", neighbour("role", "<", "DESC", true)), fmt::arg("pa", neighbour("created_at", "<", "DESC", true)),
+      fmt::arg("nr", neighbour("role", ">", "ASC", true)), fmt::arg("na", neighbour("created_at", ">", "ASC", true)));
+  sql += fmt::format(
+      "INSERT INTO activity_days (conversation_id, day, messages) VALUES ({}, {}, {}) "
+      "ON CONFLICT (conversation_id, day) DO UPDATE SET messages = messages + excluded.messages;\n",
+      conv, fmt::format("(CASE WHEN {0} >= 0 THEN {0} / 86400000 ELSE ({0} - 86399999) / 86400000 END)", ma), sign);
+  if (sign > 0) {
+    sql += fmt::format("DELETE FROM activity_gaps WHERE message_id = {};\n", n_id);
+    sql += fmt::format(
+        "INSERT OR REPLACE INTO activity_gaps (message_id, conversation_id, gap_ms) "
+        "SELECT {m}.id, {conv}, g FROM (SELECT {ma} - {p_at} AS g) WHERE g > 60000;\n",
+        fmt::arg("m", m), fmt::arg("conv", conv), fmt::arg("ma", ma), fmt::arg("p_at", p_at));
+    sql += fmt::format(
+        "INSERT OR REPLACE INTO activity_gaps (message_id, conversation_id, gap_ms) "
+        "SELECT n_id, {conv}, n_at - {ma} FROM (SELECT {n_id} AS n_id, {n_at} AS n_at) "
+        "WHERE n_id IS NOT NULL AND n_at - {ma} > 60000;\n",
+        fmt::arg("conv", conv), fmt::arg("ma", ma), fmt::arg("n_id", n_id), fmt::arg("n_at", n_at));
+  } else {
+    sql += fmt::format("DELETE FROM activity_gaps WHERE message_id = {}.id OR message_id = {};\n", m, n_id);
+    sql += fmt::format(
+        "INSERT OR REPLACE INTO activity_gaps (message_id, conversation_id, gap_ms) "
+        "SELECT n_id, {conv}, n_at - p_at FROM (SELECT {n_id} AS n_id, {n_at} AS n_at, {p_at} AS p_at) "
+        "WHERE n_id IS NOT NULL AND p_at IS NOT NULL AND n_at - p_at > 60000;\n",
+        fmt::arg("conv", conv), fmt::arg("n_id", n_id), fmt::arg("n_at", n_at), fmt::arg("p_at", p_at));
+  }
+  return sql;
+}
+
+const std::string& v7_sql() {
+  static const std::string sql = R"sql(
+CREATE INDEX IF NOT EXISTS messages_live ON messages(conversation_id, id) WHERE deleted_at IS NULL;
+CREATE TABLE IF NOT EXISTS activity_days (
+  conversation_id INTEGER NOT NULL,
+  day INTEGER NOT NULL,
+  messages INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, day)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS activity_gaps (
+  message_id INTEGER PRIMARY KEY,
+  conversation_id INTEGER NOT NULL,
+  gap_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS activity_gaps_conversation ON activity_gaps(conversation_id, gap_ms);
+DROP TRIGGER IF EXISTS messages_activity_append;
+DROP TRIGGER IF EXISTS messages_activity_insert;
+DROP TRIGGER IF EXISTS messages_activity_restore;
+DROP TRIGGER IF EXISTS messages_activity_delete;
+DROP TRIGGER IF EXISTS messages_activity_purge;
+DROP TRIGGER IF EXISTS messages_activity_status;
+DROP TRIGGER IF EXISTS conversations_activity_purge;
+
+UPDATE conversations SET activity_messages = 0, activity_assistant = 0, activity_failed = 0, activity_gap_ms = 0,
+  activity_replies = 0, activity_reply_ms = 0;
+DELETE FROM activity_days;
+DELETE FROM activity_gaps;
+UPDATE conversations SET activity_messages = s.messages, activity_assistant = s.assistant, activity_failed = s.failed,
+  activity_gap_ms = s.gap_ms, activity_replies = s.replies, activity_reply_ms = s.reply_ms
+FROM (
+WITH links AS (
+  SELECT conversation_id, role, status, created_at,
+         created_at - LAG(created_at) OVER (PARTITION BY conversation_id ORDER BY id) AS gap
+  FROM messages WHERE deleted_at IS NULL),
+ns AS (
+  SELECT conversation_id, role, created_at - LAG(created_at) OVER w AS gap, LAG(role) OVER w AS prev_role
+  FROM messages WHERE deleted_at IS NULL AND role <> 'system'
+  WINDOW w AS (PARTITION BY conversation_id ORDER BY id)),
+replies AS (
+  SELECT conversation_id, COUNT(*) AS n, SUM(gap) AS ms FROM ns
+  WHERE prev_role = 'user' AND role IN ('assistant', 'agent') GROUP BY conversation_id),
+per AS (
+  SELECT conversation_id, COUNT(*) AS messages, SUM(role = 'assistant') AS assistant,
+         SUM(role = 'assistant' AND status = 'failed') AS failed, COALESCE(SUM(gap), 0) AS gap_ms
+  FROM links GROUP BY conversation_id)
+SELECT per.conversation_id AS conversation_id, per.messages AS messages, per.assistant AS assistant,
+       per.failed AS failed, per.gap_ms AS gap_ms, COALESCE(replies.n, 0) AS replies, COALESCE(replies.ms, 0) AS reply_ms
+FROM per LEFT JOIN replies ON replies.conversation_id = per.conversation_id) AS s
+WHERE conversations.id = s.conversation_id;
+INSERT INTO activity_days (conversation_id, day, messages)
+SELECT conversation_id, CASE WHEN created_at >= 0 THEN created_at / 86400000 ELSE (created_at - 86399999) / 86400000 END AS d,
+       COUNT(*)
+FROM messages WHERE deleted_at IS NULL GROUP BY conversation_id, d;
+INSERT INTO activity_gaps (message_id, conversation_id, gap_ms)
+SELECT id, conversation_id, gap FROM (
+  SELECT id, conversation_id, created_at - LAG(created_at) OVER (PARTITION BY conversation_id ORDER BY id) AS gap
+  FROM messages WHERE deleted_at IS NULL)
+WHERE gap > 60000;
+
+CREATE TRIGGER messages_activity_restore AFTER UPDATE OF deleted_at ON messages
+WHEN OLD.deleted_at IS NOT NULL AND NEW.deleted_at IS NULL
+BEGIN
+)sql" + chain_update("NEW", 1) + R"sql(
+END;
+CREATE TRIGGER messages_activity_delete AFTER UPDATE OF deleted_at ON messages
+WHEN OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL
+BEGIN
+)sql" + chain_update("OLD", -1) + R"sql(
+END;
+CREATE TRIGGER messages_activity_purge AFTER DELETE ON messages WHEN OLD.deleted_at IS NULL
+BEGIN
+)sql" + chain_update("OLD", -1) + R"sql(
+END;
+CREATE TRIGGER messages_activity_status AFTER UPDATE OF status ON messages
+WHEN OLD.deleted_at IS NULL AND NEW.deleted_at IS NULL AND NEW.role = 'assistant'
+  AND (OLD.status = 'failed') <> (NEW.status = 'failed')
+BEGIN
+  UPDATE conversations SET activity_failed = activity_failed + (NEW.status = 'failed') - (OLD.status = 'failed')
+  WHERE id = NEW.conversation_id;
+END;
+CREATE TRIGGER conversations_activity_purge AFTER DELETE ON conversations
+BEGIN
+  DELETE FROM activity_days WHERE conversation_id = OLD.id;
+  DELETE FROM activity_gaps WHERE conversation_id = OLD.id;
+END;
+)sql";
+  return sql;
+}
+
+// Step 7 as a whole: the columns first (ALTER TABLE ADD COLUMN has no IF
+// NOT EXISTS), then v7_sql, which computes the sums of the rows there.
+void add_activity_sums(SQLite::Database& db) {
+  static constexpr const char* kColumns[] = {"activity_messages", "activity_assistant", "activity_failed",
+                                             "activity_gap_ms",   "activity_replies",   "activity_reply_ms"};
+  std::vector<std::string> have;
+  SQLite::Statement cols(db, "SELECT name FROM pragma_table_info('conversations')");
+  while (cols.executeStep()) have.push_back(cols.getColumn(0).getString());
+  for (const char* c : kColumns)
+    if (std::find(have.begin(), have.end(), c) == have.end())
+      db.exec(fmt::format("ALTER TABLE conversations ADD COLUMN {} INTEGER NOT NULL DEFAULT 0", c));
+  db.exec(v7_sql());
+}
+
+// Version 8 (issue 11): the full-text index also holds each message's scope
+// as tokens of a second column: "c<conversation id> u<HEX(owner)>"
+// (ownership never changes). A caller-scoped search ANDs its words
+// with those tokens, so FTS5 intersects the doclists instead of visiting
+// every match of a common word and dropping the ones of other owners. The
+// index is rebuilt as for version 3.
+constexpr const char* kV8 = R"sql(
+DROP TABLE IF EXISTS messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5(content, scope, tokenize = 'unicode61 remove_diacritics 2');
+DELETE FROM fts_pending;
+UPDATE fts_state SET last_indexed_id = 0 WHERE id = 1;
+)sql";
+
 }  // namespace
 
 const std::vector<SqliteMigration>& sqlite_migrations() {
@@ -226,6 +440,8 @@ const std::vector<SqliteMigration>& sqlite_migrations() {
       {4, kV4},
       {5, kV5},
       {6, "", add_token_columns},
+      {7, "", add_activity_sums},
+      {8, kV8},
   };
   return steps;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +19,21 @@
 namespace chat::sqlite {
 
 namespace {
+
+// The scope column of a message's index row (schema step 8), over
+// messages m JOIN conversations c; scope_token() builds the same tokens.
+constexpr const char* kScopeSql = "'c' || c.id || ' u' || hex(c.user_id)";
+
+std::string hex_of(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0xF]);
+  }
+  return out;
+}
 
 // Newest in-scope matches that search ranks; see SearchIndex::search.
 constexpr std::int64_t kSearchWindow = 1000;
@@ -36,32 +52,85 @@ std::pair<std::size_t, bool> next_char(std::string_view text, std::size_t i) {
   return {len, is_white_space(cp)};
 }
 
-// Plain words to an FTS5 query: every token between White_Space characters
-// becomes an FTS5 string ("" doubled inside), implicitly ANDed. Operators,
+// Plain words to FTS5 phrases: every token between White_Space characters
+// becomes an FTS5 string ("" doubled inside) on the content column (never
+// the scope tokens); the query ANDs them. Operators,
 // column filters, NEAR, '*' and quotes are thereby just text; a token with
 // no indexable characters is an empty phrase, which FTS5 ignores. The text
 // has passed check_filter_text: no NUL can end FTS5's reading of a string.
-std::string fts_query(std::string_view text) {
-  std::string out;
+std::vector<std::string> fts_phrases(std::string_view text) {
+  std::vector<std::string> out;
   bool in_word = false;
   for (std::size_t i = 0; i < text.size();) {
     const auto [len, space] = next_char(text, i);
     if (space) {
-      if (in_word) out.push_back('"');
+      if (in_word) out.back().push_back('"');
       in_word = false;
     } else {
-      if (!in_word) {
-        if (!out.empty()) out.push_back(' ');
-        out.push_back('"');
-      }
+      if (!in_word) out.emplace_back("content : \"");
       in_word = true;
-      if (text[i] == '"') out.push_back('"');
-      out.append(text.substr(i, len));
+      if (text[i] == '"') out.back().push_back('"');
+      out.back().append(text.substr(i, len));
     }
     i += len;
   }
-  if (in_word) out.push_back('"');
+  if (in_word) out.back().push_back('"');
   return out;
+}
+
+std::string join_phrases(const std::vector<std::string>& phrases) {
+  std::string out;
+  for (const auto& p : phrases) {
+    if (!out.empty()) out.push_back(' ');
+    out += p;
+  }
+  return out;
+}
+
+// chat_bm25(messages_fts, n_1, ..., n_k): FTS5's bm25 (k1 = 1.2, b = 0.75,
+// over the content column: the phrases 1..k, the words), negated like bm25() so that smaller ranks first, with the
+// number of rows matching each phrase passed in (n_i) instead of counted:
+// bm25() counts them by visiting every match of every phrase once per query,
+// which is the whole cost of a search for a common word. Without a count for
+// every phrase, every IDF is 1 (ranking by term frequency and length).
+void chat_bm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* out, int n_val, sqlite3_value** val) {
+  constexpr double kK1 = 1.2;
+  constexpr double kB = 0.75;
+  constexpr int kMaxPhrases = 64;
+  // The words come first, then the scope tokens (which do not rank).
+  const int all = std::min(api->xPhraseCount(fts), kMaxPhrases);
+  const int phrases = std::min(all, n_val);
+  sqlite3_int64 rows = 0;
+  sqlite3_int64 tokens = 0;
+  int dl = 0;
+  int inst = 0;
+  int rc = api->xRowCount(fts, &rows);
+  if (rc == SQLITE_OK) rc = api->xColumnTotalSize(fts, 0, &tokens);
+  if (rc == SQLITE_OK) rc = api->xColumnSize(fts, 0, &dl);
+  if (rc == SQLITE_OK) rc = api->xInstCount(fts, &inst);
+  if (rc != SQLITE_OK) {
+    sqlite3_result_error_code(out, rc);
+    return;
+  }
+  int tf[kMaxPhrases] = {};
+  for (int i = 0; i < inst; ++i) {
+    int phrase = 0, col = 0, off = 0;
+    if (api->xInst(fts, i, &phrase, &col, &off) == SQLITE_OK && col == 0 && phrase >= 0 && phrase < phrases)
+      ++tf[phrase];
+  }
+  const double avgdl = rows > 0 && tokens > 0 ? static_cast<double>(tokens) / static_cast<double>(rows) : 1.0;
+  const bool counted = n_val > 0 && n_val == phrases;
+  double score = 0;
+  for (int p = 0; p < phrases; ++p) {
+    double idf = 1.0;
+    if (counted) {
+      const double hits = sqlite3_value_double(val[p]);
+      idf = std::log((static_cast<double>(rows) - hits + 0.5) / (hits + 0.5));
+      if (idf <= 0.0) idf = 1e-6;
+    }
+    score += idf * (tf[p] * (kK1 + 1.0)) / (tf[p] + kK1 * (1.0 - kB + kB * dl / avgdl));
+  }
+  sqlite3_result_double(out, -score);
 }
 
 }  // namespace
@@ -142,14 +211,19 @@ Result<std::int64_t> SearchIndex::index_batch(std::int64_t limit) {
       // folded alike, so full-text search is case-insensitive by the same Unicode
       // rule as every other filter ("STRASSE" finds "Straße"; FTS5's unicode61
       // alone folds only simple case).
-      auto sel = w.prepare_static("SELECT id, chat_fold(content) FROM messages WHERE id > ? ORDER BY id LIMIT ?");
+      static const std::string kSelect = fmt::format(
+          "SELECT m.id, chat_fold(m.content), {} FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+          "WHERE m.id > ? ORDER BY m.id LIMIT ?",
+          kScopeSql);
+      auto sel = w.prepare_static(kSelect.c_str());
       sel->bind(1, mark);
       sel->bind(2, limit);
-      auto ins = w.prepare_static("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
+      auto ins = w.prepare_static("INSERT INTO messages_fts (rowid, content, scope) VALUES (?, ?, ?)");
       while (sel->executeStep()) {
         seen = sel->getColumn(0).getInt64();
         ins->bind(1, seen);
         ins->bind(2, sel->getColumn(1).getString());
+        ins->bind(3, sel->getColumn(2).getString());
         ins->exec();
         ins->reset();
         ++done;
@@ -170,8 +244,11 @@ Result<std::int64_t> SearchIndex::index_batch(std::int64_t limit) {
           del->exec();
         }
         {
-          auto ins = w.prepare_static(
-              "INSERT INTO messages_fts (rowid, content) SELECT id, chat_fold(content) FROM messages WHERE id = ?");
+          static const std::string kReindex = fmt::format(
+              "INSERT INTO messages_fts (rowid, content, scope) SELECT m.id, chat_fold(m.content), {} FROM messages m "
+              "JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?",
+              kScopeSql);
+          auto ins = w.prepare_static(kReindex.c_str());
           ins->bind(1, id);
           ins->exec();
         }
@@ -224,6 +301,43 @@ bool SearchIndex::stopping() {
   return stop_;
 }
 
+// ---- ranking ----------------------------------------------------------------------
+
+void register_search_functions(SQLite::Database& db) {
+  fts5_api* api = nullptr;
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(db.getHandle(), "SELECT fts5(?1)", -1, &st, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_pointer(st, 1, static_cast<void*>(&api), "fts5_api_ptr", nullptr);
+    sqlite3_step(st);
+  }
+  sqlite3_finalize(st);
+  if (api == nullptr) throw SQLite::Exception("sqlite store: FTS5 is not available", SQLITE_ERROR);
+  rc = api->xCreateFunction(api, "chat_bm25", nullptr, &chat_bm25, nullptr);
+  if (rc != SQLITE_OK) throw SQLite::Exception("sqlite store: cannot register chat_bm25", rc);
+}
+
+// Rows matching `phrase`, from the cache while the index has grown by less
+// than kDocCountDrift of its size since the count (bm25's IDF moves by
+// about that fraction), else counted on `r` (one pass over its matches).
+std::int64_t SearchIndex::doc_count(Conn& r, const std::string& phrase) {
+  const std::int64_t now = indexed_id_.load();
+  {
+    std::lock_guard lk(counts_mu_);
+    auto it = doc_counts_.find(phrase);
+    if (it != doc_counts_.end() && now - it->second.at_id <= std::max<std::int64_t>(1000, it->second.at_id / kDocCountDrift))
+      return it->second.rows;
+  }
+  auto s = r.prepare("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?");
+  s->bind(1, phrase);
+  const std::int64_t n = s->executeStep() ? s->getColumn(0).getInt64() : 0;
+  s->tryReset();
+  std::lock_guard lk(counts_mu_);
+  if (doc_counts_.size() >= kDocCountEntries) doc_counts_.clear();
+  doc_counts_[phrase] = DocCount{n, now};
+  return n;
+}
+
 // ---- the query ------------------------------------------------------------------
 
 namespace {
@@ -236,8 +350,14 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
   // Validation and SQL building can throw too (allocation): nothing escapes.
   return db_.guarded<Page<SearchHit>>([&]() -> Result<Page<SearchHit>> {
     CHAT_RETURN_IF_ERROR(check_filter_text("query", q.text));
-    const std::string match = fts_query(fold_case(q.text));
+    const auto phrases = fts_phrases(fold_case(q.text));
+    std::string match = join_phrases(phrases);
     if (match.empty()) return Error::invalid("query", "the search query is empty");
+    // The caller's scope as index tokens (schema step 8): FTS5 then walks
+    // only in-scope matches. The SQL filters below stay (and decide; the
+    // kind has no token: an owner's conversations are mostly of one kind).
+    if (q.conversation_id) match += fmt::format(" scope : \"c{}\"", *q.conversation_id);
+    if (q.user_id) match += " scope : \"u" + hex_of(*q.user_id) + "\"";
     CHAT_RETURN_IF_ERROR(check_window(q.limit, q.offset));
     // Freshness: index whatever is pending before querying, so a message is
     // searchable as soon as append_message returned. Two atomic loads when
@@ -249,6 +369,10 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
     page.limit = q.limit;
     page.offset = q.offset;
     page.budget = q.budget;
+    std::string counts;
+    // Placeholders of the phrase counts first (they come first in the SQL).
+    for (std::size_t i = 0; i < phrases.size(); ++i) counts += ", ?";
+    page.params.resize(phrases.size(), std::int64_t{0});
     page.params.emplace_back(match);
     std::string scope;
     if (q.conversation_id) {
@@ -266,24 +390,27 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
     // Ranking every match (ORDER BY rank) costs seconds for a common word over
     // a million rows. So: take the newest kSearchWindow in-scope matches
     // (FTS rowid order, CROSS JOIN keeps the FTS table as the outer loop),
-    // rank that window by bm25 then recency. `total` is the number of
-    // in-scope matches in the window: exact up to kSearchWindow.
-    page.rows_sql = fmt::format(
-        "WITH w AS (SELECT m.id AS id, bm25(messages_fts) AS r FROM messages_fts "
+    // rank that window by bm25 (chat_bm25: the phrase counts come from a
+    // cache, see doc_count) then recency. `total` is the number of in-scope
+    // matches in the window: exact up to kSearchWindow.
+    const std::string window = fmt::format(
+        "SELECT m.id AS id, chat_bm25(messages_fts{}) AS r FROM messages_fts "
         "CROSS JOIN messages m ON m.id = messages_fts.rowid CROSS JOIN conversations c ON c.id = m.conversation_id "
         "WHERE messages_fts MATCH ? AND m.deleted_at IS NULL AND c.deleted_at IS NULL{} "
-        "ORDER BY messages_fts.rowid DESC LIMIT {}) "
-        "SELECT {}, -w.r, COUNT(*) OVER () FROM w JOIN messages m ON m.id = w.id "
-        "ORDER BY w.r ASC, w.id DESC LIMIT ? OFFSET ?",
-        scope, kSearchWindow, kMsgCols);
-    page.count_sql = fmt::format(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM messages_fts CROSS JOIN messages m ON m.id = messages_fts.rowid "
-        "CROSS JOIN conversations c ON c.id = m.conversation_id WHERE messages_fts MATCH ? AND "
-        "m.deleted_at IS NULL AND c.deleted_at IS NULL{} ORDER BY messages_fts.rowid DESC LIMIT {})",
-        scope, kSearchWindow);
+        "ORDER BY messages_fts.rowid DESC LIMIT {}",
+        counts, scope, kSearchWindow);
+    // The page is cut from the window before the messages are read: only its
+    // rows are joined to their full messages (content included).
+    page.rows_sql = fmt::format(
+        "WITH w AS ({}), p AS (SELECT id, r, COUNT(*) OVER () AS n FROM w ORDER BY r ASC, id DESC LIMIT ? OFFSET ?) "
+        "SELECT {}, -p.r, p.n FROM p JOIN messages m ON m.id = p.id ORDER BY p.r ASC, p.id DESC",
+        window, kMsgCols);
+    page.count_sql = fmt::format("SELECT COUNT(*) FROM ({})", window);
     return db_.read<Page<SearchHit>>([&](Conn& r) -> Result<Page<SearchHit>> {
       try {
-        return fetch_hits(r, page, q);
+        PageQuery counted = page;
+        for (std::size_t i = 0; i < phrases.size(); ++i) counted.params[i] = doc_count(r, phrases[i]);
+        return fetch_hits(r, counted, q);
       } catch (const SQLite::Exception& e) {
         // A query FTS5 cannot parse is the client's: SQLITE_ERROR from this
         // statement (whose SQL is fixed and tested) means the MATCH text.

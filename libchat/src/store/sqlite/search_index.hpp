@@ -5,20 +5,28 @@
 // on every append). A background thread indexes new rows in batches behind a
 // watermark (fts_state.last_indexed_id); edits of indexed rows are queued in
 // fts_pending. search() catches the index up before it queries, so search
-// results are always fresh.
+// results are always fresh. Ranking is bm25 over the newest in-scope matches
+// with document frequencies cached per phrase (doc_count): FTS5's own bm25()
+// recounts them on every query, O(matches).
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "chat/result.hpp"
 #include "chat/types.hpp"
 #include "store/sqlite/database.hpp"
 
 namespace chat::sqlite {
+
+// Registers chat_bm25, the search ranking (search_index.cpp), on a
+// connection. Throws SQLite::Exception when SQLite refuses.
+void register_search_functions(SQLite::Database& db);
 
 class SearchIndex {
  public:
@@ -53,6 +61,19 @@ class SearchIndex {
   Result<std::int64_t> index_batch(std::int64_t limit);
   void run();
   bool stopping();
+  std::int64_t doc_count(Conn& r, const std::string& phrase);
+
+  // Rows matching a phrase, counted when the index watermark was `at_id`:
+  // bm25's document frequencies, reused until the index grows by
+  // 1/kDocCountDrift (2%), at most kDocCountEntries phrases (then cleared).
+  struct DocCount {
+    std::int64_t rows = 0;
+    std::int64_t at_id = 0;
+  };
+  static constexpr std::int64_t kDocCountDrift = 50;
+  static constexpr std::size_t kDocCountEntries = 10'000;
+  std::mutex counts_mu_;
+  std::unordered_map<std::string, DocCount> doc_counts_;
 
   Database& db_;
 

@@ -141,6 +141,7 @@ Result<ActivityLog> SqliteStore::activity(const ActivityQuery& q) { return activ
 Result<ActivityTotals> SqliteStore::activity_totals(std::optional<ConversationKind> kind) {
   return activity_.totals(kind);
 }
+Result<ActivitySummary> SqliteStore::activity_summary(const ActivitySummaryQuery& q) { return activity_.summary(q); }
 
 }  // namespace sqlite
 

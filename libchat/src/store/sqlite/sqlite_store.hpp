@@ -77,6 +77,7 @@ class SqliteStore final : public Store {
 
   Result<ActivityLog> activity(const ActivityQuery& q) override;
   Result<ActivityTotals> activity_totals(std::optional<ConversationKind> kind) override;
+  Result<ActivitySummary> activity_summary(const ActivitySummaryQuery& q) override;
 
   Result<EventPage> list_events(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit,
                                 ByteBudget budget) override;
