@@ -20,6 +20,7 @@
 
 #include "chat/sqlite_store.hpp"
 #include "service/analytics.hpp"
+#include "store/sqlite/search_index.hpp"
 #include "store/store_fixture.hpp"
 
 using namespace chat;
@@ -215,7 +216,7 @@ TEST_CASE("activity_summary equals the in-memory figures under random traffic", 
   }
 }
 
-TEST_CASE("schema steps 7 and 8 upgrade a version-6 database with rows in it", "[store][analytics][migration]") {
+TEST_CASE("schema steps 7 to 9 upgrade a version-6 database with rows in it", "[store][analytics][migration]") {
   TempDir dir;
   const std::string path = dir.file("chat.db");
   Timestamp now{};
@@ -239,6 +240,7 @@ TEST_CASE("schema steps 7 and 8 upgrade a version-6 database with rows in it", "
     // index holding every message. The rows, the event log (step 5) and the
     // token counts (step 6) stay as the real write path wrote them.
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    sqlite::register_search_functions(db);  // the index's tokenizer, to drop the index
     for (const char* trigger : {"messages_activity_restore", "messages_activity_delete", "messages_activity_purge",
                                 "messages_activity_status", "conversations_activity_purge"})
       db.exec(std::string("DROP TRIGGER ") + trigger);
@@ -261,13 +263,13 @@ TEST_CASE("schema steps 7 and 8 upgrade a version-6 database with rows in it", "
   REQUIRE(s.ok());
   {
     SQLite::Database db(path, SQLite::OPEN_READONLY);
-    CHECK(db.execAndGet("PRAGMA user_version").getInt() == 8);
+    CHECK(db.execAndGet("PRAGMA user_version").getInt() == 9);
   }
   check_dashboards(**s, now);
   check_totals(**s);
   CHECK((*s)->last_event_id().value() == events);
 
-  // Step 8 rebuilt the search index with the scope column: a scoped search
+  // Step 9 rebuilt the search index with scoped words: a scoped search
   // finds exactly the live in-scope matches the rows hold.
   {
     SQLite::Database db(path, SQLite::OPEN_READONLY);

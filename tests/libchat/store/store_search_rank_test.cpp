@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -147,4 +148,80 @@ TEST_CASE("search scope tokens are never matched by search words", "[store][sear
       CHECK(r->items[0].message.conversation_id == b);
     }
   }
+}
+
+// Issue 11: search gathers the newest in-scope matches in id windows walked
+// oldest-first (search_index.cpp, newest_matches). Whatever the density of
+// matches (dense and old, sparse and new, none in scope), the ranked set is
+// exactly the newest 1,000 live in-scope matches and `total` counts them.
+TEST_CASE("search ranks exactly the newest in-scope matches whatever their density", "[store][search][issue11]") {
+  auto factory = GENERATE(from_range(chat::testing::store_factories()));
+  INFO(factory);
+  TempDir dir;
+  auto store = chat::testing::open_test_store(factory, dir);
+  auto& s = *store;
+  const auto a = make_conv(s, "u1");
+  const auto b = make_conv(s, "u2");
+  const auto quiet = make_conv(s, "u3");
+  struct Row {
+    std::int64_t id;
+    std::int64_t conv;
+    bool common;
+  };
+  std::vector<Row> rows;
+  auto add = [&](std::int64_t conv, bool common, int i) {
+    const std::string text = common ? "common word " + std::to_string(i % 7) : "filler text " + std::to_string(i);
+    rows.push_back(Row{post(s, conv, text), conv, common});
+  };
+  for (int i = 0; i < 2500; ++i) add(a, true, i);             // old and dense
+  for (int i = 0; i < 3000; ++i) add(b, i % 40 == 0, i);      // sparse
+  for (int i = 0; i < 600; ++i) add(quiet, false, i);         // no match at all
+  for (int i = 0; i < 700; ++i) add(a, i % 3 == 0, i);        // new, medium
+  // Soft-deleted matches never count.
+  std::set<std::int64_t> deleted;
+  for (std::size_t i = rows.size() - 1; deleted.size() < 20; i -= 9)
+    if (rows[i].common) {
+      REQUIRE(s.soft_delete_message(rows[i].id, AuditContext{"test", from_millis(kT0 + 2)}).ok());
+      deleted.insert(rows[i].id);
+    }
+
+  auto check = [&](std::optional<std::int64_t> conv, std::optional<std::string> user) {
+    std::vector<std::int64_t> expected;  // newest first
+    for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+      if (!it->common || deleted.count(it->id)) continue;
+      if (conv && it->conv != *conv) continue;
+      if (user && (*user == "u1") != (it->conv == a)) continue;
+      if (user && *user == "u3") continue;
+      expected.push_back(it->id);
+    }
+    if (expected.size() > 1000) expected.resize(1000);
+    SearchQuery q;
+    q.text = "common";
+    q.conversation_id = conv;
+    q.user_id = user;
+    q.limit = 100;
+    std::set<std::int64_t> seen;
+    double last_score = 1e300;
+    std::int64_t last_id = 0;
+    for (q.offset = 0;; q.offset += 100) {
+      auto page = s.search_messages(q);
+      REQUIRE(page.ok());
+      CHECK(page->total == static_cast<std::int64_t>(expected.size()));
+      for (const auto& hit : page->items) {
+        // Ranked: score descending, then newest first.
+        CHECK((hit.score < last_score || (hit.score == last_score && hit.message.id < last_id)));
+        last_score = hit.score;
+        last_id = hit.message.id;
+        CHECK(seen.insert(hit.message.id).second);
+      }
+      if (!page->has_more) break;
+    }
+    CHECK(seen == std::set<std::int64_t>(expected.begin(), expected.end()));
+  };
+  // One data set for every scope (building it is most of the test's time).
+  check(std::nullopt, std::nullopt);           // every owner
+  check(std::nullopt, std::string("u1"));      // the owner whose matches are old and dense
+  check(b, std::nullopt);                      // the sparse conversation
+  check(std::nullopt, std::string("u3"));      // an owner without matches
+  check(quiet, std::nullopt);                  // a conversation without matches
 }

@@ -430,6 +430,19 @@ DELETE FROM fts_pending;
 UPDATE fts_state SET last_indexed_id = 0 WHERE id = 1;
 )sql";
 
+// Version 9 (issue 11): the scope tokens of version 8 still made FTS5 walk a
+// common word's whole doclist (an AND of word and scope token is walked
+// entry by entry in rowid order). Now each word is indexed once more per
+// scope, as "<scope>\x1F<word>" (store/sqlite/scoped_tokenizer.hpp), in the
+// one content column, and a scoped search looks those terms up directly.
+// The index is rebuilt as for version 3.
+constexpr const char* kV9 = R"sql(
+DROP TABLE IF EXISTS messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5(content, tokenize = 'chat_scoped unicode61 remove_diacritics 2');
+DELETE FROM fts_pending;
+UPDATE fts_state SET last_indexed_id = 0 WHERE id = 1;
+)sql";
+
 }  // namespace
 
 const std::vector<SqliteMigration>& sqlite_migrations() {
@@ -442,6 +455,7 @@ const std::vector<SqliteMigration>& sqlite_migrations() {
       {6, "", add_token_columns},
       {7, "", add_activity_sums},
       {8, kV8},
+      {9, kV9},
   };
   return steps;
 }

@@ -15,14 +15,17 @@
 #include "store/sqlite/messages.hpp"
 #include "store/sqlite/paging.hpp"
 #include "store/sqlite/rows.hpp"
+#include "store/sqlite/scoped_tokenizer.hpp"
 
 namespace chat::sqlite {
 
 namespace {
 
-// The scope column of a message's index row (schema step 8), over
-// messages m JOIN conversations c; scope_token() builds the same tokens.
-constexpr const char* kScopeSql = "'c' || c.id || ' u' || hex(c.user_id)";
+// A message's index text (schema step 9, store/sqlite/scoped_tokenizer.hpp):
+// its scopes (conversation "c<id>", owner "u<HEX(owner)>"), the separator,
+// then its folded content; over messages m JOIN conversations c. The
+// indexer and SearchIndex::search build the same scope names.
+constexpr const char* kIndexTextSql = "'c' || c.id || ' u' || hex(c.user_id) || char(31) || chat_fold(m.content)";
 
 std::string hex_of(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789ABCDEF";
@@ -53,12 +56,13 @@ std::pair<std::size_t, bool> next_char(std::string_view text, std::size_t i) {
 }
 
 // Plain words to FTS5 phrases: every token between White_Space characters
-// becomes an FTS5 string ("" doubled inside) on the content column (never
-// the scope tokens); the query ANDs them. Operators,
+// becomes an FTS5 string ("" doubled inside), prefixed by `scope` (a scope
+// name and the separator: the word's scoped form, or "" for the plain word);
+// the query ANDs them. Operators,
 // column filters, NEAR, '*' and quotes are thereby just text; a token with
 // no indexable characters is an empty phrase, which FTS5 ignores. The text
 // has passed check_filter_text: no NUL can end FTS5's reading of a string.
-std::vector<std::string> fts_phrases(std::string_view text) {
+std::vector<std::string> fts_phrases(std::string_view text, std::string_view scope = {}) {
   std::vector<std::string> out;
   bool in_word = false;
   for (std::size_t i = 0; i < text.size();) {
@@ -67,7 +71,7 @@ std::vector<std::string> fts_phrases(std::string_view text) {
       if (in_word) out.back().push_back('"');
       in_word = false;
     } else {
-      if (!in_word) out.emplace_back("content : \"");
+      if (!in_word) out.emplace_back("content : \"").append(scope);
       in_word = true;
       if (text[i] == '"') out.back().push_back('"');
       out.back().append(text.substr(i, len));
@@ -97,7 +101,8 @@ void chat_bm25(const Fts5ExtensionApi* api, Fts5Context* fts, sqlite3_context* o
   constexpr double kK1 = 1.2;
   constexpr double kB = 0.75;
   constexpr int kMaxPhrases = 64;
-  // The words come first, then the scope tokens (which do not rank).
+  // Every phrase is a word (plain or in its scoped form, which counts the
+  // same instances).
   const int all = std::min(api->xPhraseCount(fts), kMaxPhrases);
   const int phrases = std::min(all, n_val);
   sqlite3_int64 rows = 0;
@@ -212,18 +217,17 @@ Result<std::int64_t> SearchIndex::index_batch(std::int64_t limit) {
       // rule as every other filter ("STRASSE" finds "Straße"; FTS5's unicode61
       // alone folds only simple case).
       static const std::string kSelect = fmt::format(
-          "SELECT m.id, chat_fold(m.content), {} FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+          "SELECT m.id, {} FROM messages m JOIN conversations c ON c.id = m.conversation_id "
           "WHERE m.id > ? ORDER BY m.id LIMIT ?",
-          kScopeSql);
+          kIndexTextSql);
       auto sel = w.prepare_static(kSelect.c_str());
       sel->bind(1, mark);
       sel->bind(2, limit);
-      auto ins = w.prepare_static("INSERT INTO messages_fts (rowid, content, scope) VALUES (?, ?, ?)");
+      auto ins = w.prepare_static("INSERT INTO messages_fts (rowid, content) VALUES (?, ?)");
       while (sel->executeStep()) {
         seen = sel->getColumn(0).getInt64();
         ins->bind(1, seen);
         ins->bind(2, sel->getColumn(1).getString());
-        ins->bind(3, sel->getColumn(2).getString());
         ins->exec();
         ins->reset();
         ++done;
@@ -245,9 +249,9 @@ Result<std::int64_t> SearchIndex::index_batch(std::int64_t limit) {
         }
         {
           static const std::string kReindex = fmt::format(
-              "INSERT INTO messages_fts (rowid, content, scope) SELECT m.id, chat_fold(m.content), {} FROM messages m "
+              "INSERT INTO messages_fts (rowid, content) SELECT m.id, {} FROM messages m "
               "JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?",
-              kScopeSql);
+              kIndexTextSql);
           auto ins = w.prepare_static(kReindex.c_str());
           ins->bind(1, id);
           ins->exec();
@@ -315,6 +319,8 @@ void register_search_functions(SQLite::Database& db) {
   if (api == nullptr) throw SQLite::Exception("sqlite store: FTS5 is not available", SQLITE_ERROR);
   rc = api->xCreateFunction(api, "chat_bm25", nullptr, &chat_bm25, nullptr);
   if (rc != SQLITE_OK) throw SQLite::Exception("sqlite store: cannot register chat_bm25", rc);
+  rc = register_scoped_tokenizer(api);
+  if (rc != SQLITE_OK) throw SQLite::Exception("sqlite store: cannot register chat_scoped", rc);
 }
 
 // Rows matching `phrase`, from the cache while the index has grown by less
@@ -350,14 +356,21 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
   // Validation and SQL building can throw too (allocation): nothing escapes.
   return db_.guarded<Page<SearchHit>>([&]() -> Result<Page<SearchHit>> {
     CHAT_RETURN_IF_ERROR(check_filter_text("query", q.text));
-    const auto phrases = fts_phrases(fold_case(q.text));
-    std::string match = join_phrases(phrases);
-    if (match.empty()) return Error::invalid("query", "the search query is empty");
-    // The caller's scope as index tokens (schema step 8): FTS5 then walks
-    // only in-scope matches. The SQL filters below stay (and decide; the
-    // kind has no token: an owner's conversations are mostly of one kind).
-    if (q.conversation_id) match += fmt::format(" scope : \"c{}\"", *q.conversation_id);
-    if (q.user_id) match += " scope : \"u" + hex_of(*q.user_id) + "\"";
+    const std::string folded = fold_case(q.text);
+    // bm25's document frequencies are the plain words' (over every scope).
+    const auto phrases = fts_phrases(folded);
+    if (join_phrases(phrases).empty()) return Error::invalid("query", "the search query is empty");
+    // The caller's narrowest scope picks the words' scoped forms (schema step
+    // 9): FTS5 then walks only in-scope matches. The SQL filters below stay
+    // and decide (the kind has no scope name: an owner's conversations are
+    // mostly of one kind).
+    std::string scope_name;
+    if (q.conversation_id)
+      scope_name = fmt::format("c{}", *q.conversation_id);
+    else if (q.user_id)
+      scope_name = "u" + hex_of(*q.user_id);
+    if (!scope_name.empty()) scope_name.push_back(kScopeSeparator);
+    const std::string match = join_phrases(scope_name.empty() ? phrases : fts_phrases(folded, scope_name));
     CHAT_RETURN_IF_ERROR(check_window(q.limit, q.offset));
     // Freshness: index whatever is pending before querying, so a message is
     // searchable as soon as append_message returned. Two atomic loads when

@@ -7,7 +7,9 @@
 // fts_pending. search() catches the index up before it queries, so search
 // results are always fresh. Ranking is bm25 over the newest in-scope matches
 // with document frequencies cached per phrase (doc_count): FTS5's own bm25()
-// recounts them on every query, O(matches).
+// recounts them on every query, O(matches). Each word is indexed plain and
+// in one scoped form per scope (store/sqlite/scoped_tokenizer.hpp), so a
+// scoped search walks only in-scope matches.
 #pragma once
 
 #include <atomic>
