@@ -8,6 +8,7 @@
 // usage: chat_bench [--rows N] [--appends N] [--reads N] [--searches N] [--dir PATH] [--rank]
 //                   [--dashboard-rows N] [--dashboards N] [--only LETTERS]
 //        chat_bench reply-window [--replies N] [--dir PATH]
+//        chat_bench tokens
 //   --rows      messages in the large store for (b) and (c)   (default 1000000)
 //   --appends   single-row transactions timed in (a)           (default 20000)
 //   --reads     latest-50 queries timed in (b)                 (default 2000)
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -47,6 +49,8 @@
 #include "chat/uuid.hpp"
 #include "store/sqlite/schema.hpp"
 #include "store/sqlite/search_index.hpp"
+#include "llm/tiktoken.hpp"
+#include "service/context_window.hpp"
 
 namespace {
 
@@ -59,6 +63,7 @@ struct Config {
   std::int64_t searches = 200;
   std::int64_t replies = 400;
   bool reply_window = false;
+  bool tokens = false;
   std::string dir;
   bool rank = false;
   std::int64_t dashboard_rows = 2'000'000;
@@ -553,6 +558,61 @@ void bench_reply_window(const Config& cfg) {
   }
 }
 
+// ---- tokens: the exact counter on hostile text (issue 11) --------------------
+//
+// No real rank file ships with the project (nothing downloads), so the ranks
+// are synthetic: every single byte, plus merges of runs of one letter
+// ("aa", "aaaa", ... up to 64), which is the case that made the merge loop
+// quadratic (one 256 KiB piece, 26.6 s before the heap merge), and a few
+// common English pairs for ordinary text.
+std::string base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+void bench_tokens(const Config& cfg) {
+  std::string ranks;
+  int rank = 0;
+  for (int b = 0; b < 256; ++b) ranks += base64(std::string(1, static_cast<char>(b))) + " " + std::to_string(rank++) + "\n";
+  for (std::size_t n = 2; n <= 64; n *= 2) ranks += base64(std::string(n, 'a')) + " " + std::to_string(rank++) + "\n";
+  for (const char* pair : {"th", "he", "in", "er", "an", " t", "the", " the", "re", "on"})
+    ranks += base64(pair) + " " + std::to_string(rank++) + "\n";
+  auto bpe = must(chat::detail::TiktokenBpe::from_text(ranks, chat::TiktokenEncoding::kCl100kBase), "ranks");
+  std::printf("\ntokens: the exact (tiktoken) counter, synthetic ranks (%zu tokens)\n", bpe->vocabulary_size());
+  const std::int64_t runs = std::max<std::int64_t>(5, cfg.searches / 20);
+  struct Case {
+    const char* label;
+    std::string text;
+  };
+  std::string prose;
+  while (prose.size() < 256 * 1024) prose += "the other one is in there, then another and the rest. ";
+  prose.resize(256 * 1024);
+  std::string one_letter_rare(256 * 1024, 'q');
+  const Case cases[] = {
+      {"256 KiB of one letter, runs merge up to 64 ('a')", std::string(256 * 1024, 'a')},
+      {"256 KiB of one letter, no merges ('q')", one_letter_rare},
+      {"256 KiB of prose", prose},
+  };
+  std::int64_t sink = 0;
+  for (const auto& c : cases) {
+    auto st = time_ops(runs, [&](std::int64_t) { sink += bpe->count(c.text); });
+    print_row(c.label, st);
+  }
+  // A message longer than the whole window is refused by its length, before
+  // any exact count (service/context_window.hpp).
+  const std::string huge(4 * 1024 * 1024, 'a');
+  const std::string rank_file = cfg.dir + "/synthetic.tiktoken";
+  std::ofstream(rank_file) << ranks;
+  auto counter = must(chat::make_tiktoken_counter(rank_file, chat::TiktokenEncoding::kCl100kBase), "counter");
+  bool refused = false;
+  auto st = time_ops(runs * 100, [&](std::int64_t) { refused = chat::detail::over_budget_by_length(huge, 8192, *counter); });
+  print_row("4 MiB message vs an 8,192-token window: refused by length", st);
+  if (!refused || sink == 0) die("token bench: unexpected result");
+}
+
 // ---- (d) analytics dashboard --------------------------------------------------
 
 constexpr std::int64_t kDashConversations = 2000;
@@ -653,10 +713,10 @@ std::string build_dashboard_store(const Config& cfg) {
     db.exec("UPDATE fts_state SET last_indexed_id = (SELECT COALESCE(MAX(id), 0) FROM messages)");
     // The dashboard sums: the store's append keeps them, a plain INSERT does
     // not; schema step 7 computes them for the rows there.
-    for (const auto& step : chat::detail::sqlite_migrations())
-      if (step.version == 7) {
-        db.exec(step.sql);
-        if (step.apply != nullptr) step.apply(db);
+    for (const auto& migration : chat::detail::sqlite_migrations())
+      if (migration.version == 7) {
+        db.exec(migration.sql);
+        if (migration.apply != nullptr) migration.apply(db);
       }
     tx.commit();
   }
@@ -765,6 +825,8 @@ Config parse_args(int argc, char** argv) {
       cfg.replies = std::stoll(value());
     else if (a == "reply-window" && i == 1)
       cfg.reply_window = true;
+    else if (a == "tokens" && i == 1)
+      cfg.tokens = true;
     else if (a == "--dashboard-rows")
       cfg.dashboard_rows = std::stoll(value());
     else if (a == "--dashboards")
@@ -775,7 +837,8 @@ Config parse_args(int argc, char** argv) {
       std::printf(
           "usage: chat_bench [--rows N] [--appends N] [--reads N] [--searches N] [--dir PATH] [--rank]\n"
           "                  [--dashboard-rows N] [--dashboards N] [--only LETTERS]\n"
-          "       chat_bench reply-window [--replies N] [--dir PATH]\n");
+          "       chat_bench reply-window [--replies N] [--dir PATH]\n"
+          "       chat_bench tokens\n");
       std::exit(0);
     } else {
       die("unknown argument " + a);
@@ -792,6 +855,11 @@ Config parse_args(int argc, char** argv) {
 int main(int argc, char** argv) {
   Config cfg = parse_args(argc, argv);
   std::printf("chat_bench: SQLite %s, files in %s\n", sqlite3_libversion(), cfg.dir.c_str());
+  if (cfg.tokens) {
+    bench_tokens(cfg);
+    std::filesystem::remove_all(cfg.dir);
+    return 0;
+  }
   if (cfg.reply_window) {
     bench_reply_window(cfg);
     std::filesystem::remove_all(cfg.dir);

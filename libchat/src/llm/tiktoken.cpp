@@ -11,7 +11,6 @@
 #include <fstream>
 #include <functional>
 #include <limits>
-#include <queue>
 #include <sstream>
 #include <unordered_set>
 
@@ -202,6 +201,15 @@ void TiktokenBpe::encode_piece(std::string_view piece, std::vector<std::uint32_t
     out.push_back(it->second);
     return;
   }
+  // Starts must fit the 32 bits a heap key gives them: a piece of 4 GiB or
+  // more (no message comes near) is encoded in halves, whose boundary may
+  // split one token.
+  constexpr std::size_t kMaxPiece = std::numeric_limits<std::uint32_t>::max();
+  if (piece.size() > kMaxPiece) {
+    encode_piece(piece.substr(0, kMaxPiece / 2), out);
+    encode_piece(piece.substr(kMaxPiece / 2), out);
+    return;
+  }
   constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
   const std::size_t n = piece.size();
   // Part starting at byte s (when alive) ends at next[s]; prev[s] is the start before it.
@@ -218,30 +226,49 @@ void TiktokenBpe::encode_piece(std::string_view piece, std::vector<std::uint32_t
     auto it = ranks_.find(key);
     return it == ranks_.end() ? kNone : it->second;
   };
+  // A pair as one 64-bit key, rank then start (the merge order), so the heap
+  // compares one integer; `end` recognises stale entries. Pieces are far
+  // below 4 GiB (a message is bounded long before), so a start fits 32 bits.
   struct Pair {
-    std::uint32_t rank;
-    std::size_t start;
+    std::uint64_t key;
     std::size_t end;  // the end of the right part when the pair was pushed
-    bool operator>(const Pair& o) const { return rank != o.rank ? rank > o.rank : start > o.start; }
   };
-  std::priority_queue<Pair, std::vector<Pair>, std::greater<Pair>> heap;
-  auto push_pair = [&](std::size_t s) {  // the pair of the part at s and the one after it
-    if (s > n || next[s] >= n) return;
+  const auto later = [](const Pair& a, const Pair& b) { return a.key > b.key; };
+  std::vector<Pair> heap;
+  heap.reserve(n);
+  auto make_pair = [&](std::size_t s, Pair& p) {  // the pair of the part at s and the one after it
+    if (s > n || next[s] >= n) return false;
     const std::size_t end = next[next[s]];
+    // Nothing longer than the longest token has a rank: no lookup.
+    if (end - s > max_token_bytes_) return false;
     const std::uint32_t r = rank_of(s, end);
-    if (r != kNone) heap.push(Pair{r, s, end});
+    if (r == kNone) return false;
+    p = Pair{(static_cast<std::uint64_t>(r) << 32) | static_cast<std::uint64_t>(s), end};
+    return true;
   };
-  for (std::size_t s = 0; s + 1 < n; ++s) push_pair(s);
+  auto push_pair = [&](std::size_t s) {
+    Pair p{};
+    if (!make_pair(s, p)) return;
+    heap.push_back(p);
+    std::push_heap(heap.begin(), heap.end(), later);
+  };
+  for (std::size_t s = 0; s + 1 < n; ++s) {
+    Pair p{};
+    if (make_pair(s, p)) heap.push_back(p);
+  }
+  std::make_heap(heap.begin(), heap.end(), later);  // O(n), not n pushes
   while (!heap.empty()) {
-    const Pair p = heap.top();
-    heap.pop();
-    if (!alive[p.start] || next[p.start] >= n || next[next[p.start]] != p.end) continue;  // stale
-    const std::size_t right = next[p.start];
+    std::pop_heap(heap.begin(), heap.end(), later);
+    const Pair p = heap.back();
+    heap.pop_back();
+    const auto start = static_cast<std::size_t>(p.key & 0xFFFFFFFFu);
+    if (!alive[start] || next[start] >= n || next[next[start]] != p.end) continue;  // stale
+    const std::size_t right = next[start];
     alive[right] = false;
-    next[p.start] = next[right];
-    if (next[right] <= n) prev[next[right]] = p.start;
-    push_pair(p.start);
-    if (prev[p.start] <= n) push_pair(prev[p.start]);
+    next[start] = next[right];
+    if (next[right] <= n) prev[next[right]] = start;
+    push_pair(start);
+    if (prev[start] <= n) push_pair(prev[start]);
   }
   for (std::size_t s = 0; s < n; s = next[s]) {
     key.assign(piece.data() + s, next[s] - s);

@@ -368,7 +368,7 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
     if (q.conversation_id)
       scope_name = fmt::format("c{}", *q.conversation_id);
     else if (q.user_id)
-      scope_name = "u" + hex_of(*q.user_id);
+      scope_name = fmt::format("u{}", hex_of(*q.user_id));
     if (!scope_name.empty()) scope_name.push_back(kScopeSeparator);
     const std::string match = join_phrases(scope_name.empty() ? phrases : fts_phrases(folded, scope_name));
     CHAT_RETURN_IF_ERROR(check_window(q.limit, q.offset));
