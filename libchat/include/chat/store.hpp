@@ -408,7 +408,8 @@ class Store {
   //
   // Notices carry no data: a listener re-reads by cursor (message id, event
   // id), so a notice lost, merged or delivered twice costs at most a wake-up,
-  // never a message. A notice may also come for a change this store made.
+  // never a message. A store does not report its own changes (the service
+  // already woke its watchers) nor its own ephemeral notices.
   //
   // The listener runs on a thread of the store, must be quick (wake, queue)
   // and must not call back into the store. Setting a listener replaces the
