@@ -89,6 +89,9 @@ class SqliteStore final : public Store {
   void set_change_listener(ChangeListener listener) override;
   Status publish_ephemeral(std::int64_t conversation_id, std::string_view payload) override;
 
+  // Group commit figures (benchmarks): groups run and writes they carried.
+  CommitStats commit_stats() const { return db_.commit_stats(); }
+
  private:
   // Declaration order is destruction order reversed: the indexer stops
   // before the connections close, and the lock file is released last.
