@@ -54,6 +54,7 @@
 #include "chat/store.hpp"
 #include "chat/uuid.hpp"
 #include "store/sqlite/schema.hpp"
+#include "store/sqlite/database.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 namespace {
@@ -786,7 +787,7 @@ class ConcurrentStoreAppender final : public ConcurrentAppender {
     o.durability = durability;
     o.max_group_writes = max_group;
     auto store = std::make_shared<chat::sqlite::SqliteStore>(o);
-    must(store->init(), "open store");
+    if (auto opened = store->init(); !opened.ok()) die("open store: " + opened.error().message);
     sqlite_ = store.get();
     store_ = store;
     if (service) {
@@ -878,7 +879,57 @@ void print_group_row(const char* name, Stats& s, const ConcurrentAppender& line,
   std::printf("\n");
 }
 
+
+// A lone writer must not pay for the queue: Database::write() (a group of
+// one: no savepoint) against what write() was before issue 11, the writer
+// lock plus BEGIN IMMEDIATE/COMMIT (with_writer + Tx), same insert, same
+// database, interleaved.
+void bench_lone_writer(const Config& cfg) {
+  const std::string path = cfg.dir + "/e-lone.db";
+  chat::SqliteOptions o;
+  o.path = path;
+  chat::sqlite::Database db(o);
+  if (auto opened = db.open(); !opened.ok()) die("open: " + opened.error().message);
+  auto insert = [](chat::sqlite::Conn& w, std::int64_t i) {
+    auto s = w.prepare_static("INSERT INTO bench_rows (i, v) VALUES (?, 'lone writer row')");
+    s->bind(1, i);
+    s->exec();
+  };
+  must(db.with_writer<std::int64_t>([](chat::sqlite::Conn& w) -> chat::Result<std::int64_t> {
+    w.db().exec("CREATE TABLE bench_rows (i INTEGER, v TEXT)");
+    return std::int64_t{0};
+  }), "create table");
+  Stats queued, direct;
+  const std::int64_t n = cfg.appends;
+  for (std::int64_t done = 0; done < n; done += 1000) {
+    auto a = time_ops(1000, [&](std::int64_t i) {
+      must(db.write<std::int64_t>([&](chat::sqlite::Conn& w) -> chat::Result<std::int64_t> {
+        insert(w, done + i);
+        return i;
+      }), "write");
+    });
+    auto b = time_ops(1000, [&](std::int64_t i) {
+      must(db.with_writer<std::int64_t>([&](chat::sqlite::Conn& w) -> chat::Result<std::int64_t> {
+        chat::sqlite::Tx tx(w, "BEGIN IMMEDIATE");
+        insert(w, done + i);
+        tx.commit();
+        return i;
+      }), "with_writer");
+    });
+    queued.us.insert(queued.us.end(), a.us.begin(), a.us.end());
+    queued.wall_s += a.wall_s;
+    direct.us.insert(direct.us.end(), b.us.begin(), b.us.end());
+    direct.wall_s += b.wall_s;
+  }
+  std::printf("\n(e) one writer alone, %lld one-row writes each way, WAL + synchronous=NORMAL\n",
+              static_cast<long long>(n));
+  print_row("writer lock + BEGIN IMMEDIATE/COMMIT (before)", direct);
+  print_row("Database::write, group commit (after)", queued, "of before",
+            queued.ops_per_s() / std::max(direct.ops_per_s(), 1e-9));
+}
+
 void bench_group_commit(const Config& cfg) {
+  bench_lone_writer(cfg);
   const int w = cfg.writers;
   const auto d = cfg.dir;
   {
