@@ -7,6 +7,7 @@
 //
 // usage: chat_bench [--rows N] [--appends N] [--reads N] [--searches N] [--dir PATH] [--rank]
 //                   [--dashboard-rows N] [--dashboards N] [--only LETTERS]
+//                   [--writers N] [--concurrent-appends N] [--full-appends N]
 //        chat_bench reply-window [--replies N] [--dir PATH]
 //        chat_bench tokens
 //   --rows      messages in the large store for (b) and (c)   (default 1000000)
@@ -17,7 +18,13 @@
 //   --rank      also time FTS5 ORDER BY rank over all matches (slow; for reference)
 //   --dashboard-rows  messages of the one user of (d)         (default 2000000)
 //   --dashboards      dashboards per thread timed in (d)       (default 20)
-//   --only      the parts to run, e.g. "cd"                    (default abcd)
+//   --only      the parts to run, e.g. "cd"                    (default abcde)
+//   --writers   threads appending at once in (e)               (default 16)
+//   --concurrent-appends  appends per line in (e)              (default 20000)
+//   --full-appends  appends per synchronous=FULL line in (e)   (default 2000)
+//   (e) group commit (issue 11): N threads appending at once, Store and
+//   ChatService with max_group_writes 1 (one transaction per append, as
+//   before) and 64, against raw inserts behind one mutex (one transaction per row)
 //   reply-window: ChatService::reply (echo provider, the seed 001 chat
 //   workload) in sessions of 10, 1,000 and 6,000 messages (issue 11: a
 //   reply costs what its context window holds, not what the session holds)
@@ -38,6 +45,7 @@
 #include <random>
 #include <atomic>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +59,8 @@
 #include "store/sqlite/search_index.hpp"
 #include "llm/tiktoken.hpp"
 #include "service/context_window.hpp"
+#include "store/sqlite/database.hpp"
+#include "store/sqlite/sqlite_store.hpp"
 
 namespace {
 
@@ -68,7 +78,10 @@ struct Config {
   bool rank = false;
   std::int64_t dashboard_rows = 2'000'000;
   std::int64_t dashboards = 20;
-  std::string only = "abcd";
+  std::string only = "abcde";
+  int writers = 16;
+  std::int64_t concurrent_appends = 20'000;
+  std::int64_t full_appends = 2'000;
   bool runs(char part) const { return only.find(part) != std::string::npos; }
 };
 
@@ -203,6 +216,7 @@ class RawAppender final : public Appender {
         "INSERT INTO messages (uuid, conversation_id, client_id, role, content, content_type, message_type, status, "
         "metadata, tokens_used, created_at, updated_at) VALUES (?,?,NULL,?,?,'text','text','sent','{}',?,?,?)");
   }
+  SQLite::Database& db() { return db_; }
   ~RawAppender() override {
     ins_.reset();
     remove_db(path_);
@@ -799,6 +813,225 @@ void bench_dashboard(const Config& cfg) {
   remove_db(path);
 }
 
+
+// ---- (e) concurrent appends: group commit (issue 11) ------------------------
+
+// One way of appending from many threads at once; append() is called
+// concurrently with distinct i.
+class ConcurrentAppender {
+ public:
+  virtual ~ConcurrentAppender() = default;
+  virtual void append(std::int64_t i) = 0;
+  virtual void settle() {}
+  virtual chat::sqlite::CommitStats commits() const { return {}; }
+};
+
+// The naive limit (../shared/bench/naive_server.cpp's shape): one shared
+// connection behind a mutex, one transaction per row.
+class RawLockedAppender final : public ConcurrentAppender {
+ public:
+  RawLockedAppender(const std::string& path, bool full) : raw_(path, true) {
+    if (full) raw_.db().exec("PRAGMA synchronous=FULL");
+  }
+  void append(std::int64_t i) override {
+    std::lock_guard lk(mu_);
+    raw_.append(i);
+  }
+
+ private:
+  std::mutex mu_;
+  RawAppender raw_;
+};
+
+// Store::append_message (or ChatService::post_message) from many threads:
+// into one conversation, or spread over `conversations`.
+class ConcurrentStoreAppender final : public ConcurrentAppender {
+ public:
+  ConcurrentStoreAppender(const std::string& path, int max_group, int conversations, bool service,
+                          chat::Durability durability)
+      : path_(path) {
+    chat::SqliteOptions o;
+    o.path = path;
+    o.durability = durability;
+    o.max_group_writes = max_group;
+    auto store = std::make_shared<chat::sqlite::SqliteStore>(o);
+    if (auto opened = store->init(); !opened.ok()) die("open store: " + opened.error().message);
+    sqlite_ = store.get();
+    store_ = store;
+    if (service) {
+      chat::ServiceDeps deps;
+      deps.store = store_;
+      service_ = must(chat::make_chat_service(std::move(deps)), "make service");
+    }
+    for (int c = 0; c < conversations; ++c) {
+      conversations_.push_back(
+          service_ ? must(service_->create_conversation(who_, chat::NewConversation{}), "create conversation").id
+                   : must(store_->create_conversation(chat::NewConversation{}, now()), "create conversation").id);
+    }
+  }
+  ~ConcurrentStoreAppender() override {
+    service_.reset();
+    store_.reset();
+    remove_db(path_);
+  }
+  void append(std::int64_t i) override {
+    const std::int64_t conv = conversations_[static_cast<std::size_t>(i) % conversations_.size()];
+    chat::NewMessage m;
+    m.role = i % 2 ? chat::Role::kAssistant : chat::Role::kUser;
+    m.content = "concurrent append " + std::to_string(i) + " hello w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 end";
+    m.tokens_used = 12;
+    if (service_) {
+      must(service_->post_message(who_, chat::ConversationKey::of_id(conv), std::move(m)), "post");
+    } else {
+      must(store_->append_message(conv, m, now()), "append");
+    }
+  }
+  void settle() override { must(store_->flush_search_index(), "flush index"); }
+  chat::sqlite::CommitStats commits() const override { return sqlite_->commit_stats(); }
+
+ private:
+  std::string path_;
+  chat::Principal who_ = chat::Principal::user("bench");
+  std::shared_ptr<chat::Store> store_;
+  chat::sqlite::SqliteStore* sqlite_ = nullptr;
+  std::unique_ptr<chat::ChatService> service_;
+  std::vector<std::int64_t> conversations_;
+};
+
+// `n` appends by `writers` threads at once, each timed from call to return.
+Stats time_concurrent(ConcurrentAppender& line, std::int64_t first, std::int64_t n, int writers) {
+  Stats st;
+  std::vector<std::vector<double>> per(static_cast<std::size_t>(writers));
+  std::atomic<std::int64_t> next{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < writers; ++t) {
+    threads.emplace_back([&, t] {
+      for (std::int64_t i = next++; i < n; i = next++) {
+        const auto t0 = Clock::now();
+        line.append(first + i);
+        per[static_cast<std::size_t>(t)].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  line.settle();
+  st.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  for (auto& v : per) st.us.insert(st.us.end(), v.begin(), v.end());
+  return st;
+}
+
+// Lines run interleaved in chunks, rotating, like (a).
+std::vector<Stats> bench_concurrent(std::int64_t total, int writers, const std::vector<ConcurrentAppender*>& lines) {
+  constexpr std::int64_t kChunk = 2000;
+  std::vector<Stats> stats(lines.size());
+  std::int64_t done = 0;
+  for (std::size_t round = 0; done < total; ++round) {
+    const std::int64_t n = std::min(kChunk, total - done);
+    for (std::size_t k = 0; k < lines.size(); ++k) {
+      const std::size_t which = (k + round) % lines.size();
+      auto part = time_concurrent(*lines[which], done, n, writers);
+      stats[which].us.insert(stats[which].us.end(), part.us.begin(), part.us.end());
+      stats[which].wall_s += part.wall_s;
+    }
+    done += n;
+  }
+  return stats;
+}
+
+void print_group_row(const char* name, Stats& s, const ConcurrentAppender& line, Stats& base) {
+  const auto c = line.commits();
+  std::printf("  %-46s %10.0f ops/s   p50 %8.1f us   p99 %8.1f us   %5.2fx of base", name, s.ops_per_s(), s.pct(50),
+              s.pct(99), s.ops_per_s() / std::max(base.ops_per_s(), 1e-9));
+  if (c.groups > 0) std::printf("   %.1f writes/commit", static_cast<double>(c.jobs) / static_cast<double>(c.groups));
+  std::printf("\n");
+}
+
+
+// A lone writer must not pay for the queue: Database::write() (a group of
+// one: no savepoint) against what write() was before issue 11, the writer
+// lock plus BEGIN IMMEDIATE/COMMIT (with_writer + Tx), same insert, same
+// database, interleaved.
+void bench_lone_writer(const Config& cfg) {
+  const std::string path = cfg.dir + "/e-lone.db";
+  chat::SqliteOptions o;
+  o.path = path;
+  chat::sqlite::Database db(o);
+  if (auto opened = db.open(); !opened.ok()) die("open: " + opened.error().message);
+  auto insert = [](chat::sqlite::Conn& w, std::int64_t i) {
+    auto s = w.prepare_static("INSERT INTO bench_rows (i, v) VALUES (?, 'lone writer row')");
+    s->bind(1, i);
+    s->exec();
+  };
+  must(db.with_writer<std::int64_t>([](chat::sqlite::Conn& w) -> chat::Result<std::int64_t> {
+    w.db().exec("CREATE TABLE bench_rows (i INTEGER, v TEXT)");
+    return std::int64_t{0};
+  }), "create table");
+  Stats queued, direct;
+  const std::int64_t n = cfg.appends;
+  for (std::int64_t done = 0; done < n; done += 1000) {
+    auto a = time_ops(1000, [&](std::int64_t i) {
+      must(db.write<std::int64_t>([&](chat::sqlite::Conn& w) -> chat::Result<std::int64_t> {
+        insert(w, done + i);
+        return i;
+      }), "write");
+    });
+    auto b = time_ops(1000, [&](std::int64_t i) {
+      must(db.with_writer<std::int64_t>([&](chat::sqlite::Conn& w) -> chat::Result<std::int64_t> {
+        chat::sqlite::Tx tx(w, "BEGIN IMMEDIATE");
+        insert(w, done + i);
+        tx.commit();
+        return i;
+      }), "with_writer");
+    });
+    queued.us.insert(queued.us.end(), a.us.begin(), a.us.end());
+    queued.wall_s += a.wall_s;
+    direct.us.insert(direct.us.end(), b.us.begin(), b.us.end());
+    direct.wall_s += b.wall_s;
+  }
+  std::printf("\n(e) one writer alone, %lld one-row writes each way, WAL + synchronous=NORMAL\n",
+              static_cast<long long>(n));
+  print_row("writer lock + BEGIN IMMEDIATE/COMMIT (before)", direct);
+  print_row("Database::write, group commit (after)", queued, "of before",
+            queued.ops_per_s() / std::max(direct.ops_per_s(), 1e-9));
+}
+
+void bench_group_commit(const Config& cfg) {
+  bench_lone_writer(cfg);
+  const int w = cfg.writers;
+  const auto d = cfg.dir;
+  {
+    std::printf("\n(e) %d threads appending at once, WAL + synchronous=NORMAL, %lld appends per line\n", w,
+                static_cast<long long>(cfg.concurrent_appends));
+    RawLockedAppender raw(d + "/e-raw.db", false);
+    ConcurrentStoreAppender s1(d + "/e-s1.db", 1, 1, false, chat::Durability::kNormal);
+    ConcurrentStoreAppender s64(d + "/e-s64.db", 64, 1, false, chat::Durability::kNormal);
+    ConcurrentStoreAppender m1(d + "/e-m1.db", 1, 64, false, chat::Durability::kNormal);
+    ConcurrentStoreAppender m64(d + "/e-m64.db", 64, 64, false, chat::Durability::kNormal);
+    ConcurrentStoreAppender v1(d + "/e-v1.db", 1, 1, true, chat::Durability::kNormal);
+    ConcurrentStoreAppender v64(d + "/e-v64.db", 64, 1, true, chat::Durability::kNormal);
+    auto st = bench_concurrent(cfg.concurrent_appends, w, {&raw, &s1, &s64, &m1, &m64, &v1, &v64});
+    print_row("raw insert behind a mutex, 1 tx/row [base]", st[0]);
+    print_group_row("Store::append, 1 conv, group 1 (before)", st[1], s1, st[0]);
+    print_group_row("Store::append, 1 conv, group 64 (after)", st[2], s64, st[0]);
+    print_group_row("Store::append, 64 convs, group 1 (before)", st[3], m1, st[0]);
+    print_group_row("Store::append, 64 convs, group 64 (after)", st[4], m64, st[0]);
+    print_group_row("ChatService::post_message, group 1 (before)", st[5], v1, st[0]);
+    print_group_row("ChatService::post_message, group 64 (after)", st[6], v64, st[0]);
+  }
+  if (cfg.full_appends > 0) {
+    std::printf("\n(e) %d threads appending at once, WAL + synchronous=FULL (fsync per commit), %lld appends per line\n",
+                w, static_cast<long long>(cfg.full_appends));
+    RawLockedAppender raw(d + "/f-raw.db", true);
+    ConcurrentStoreAppender s1(d + "/f-s1.db", 1, 1, false, chat::Durability::kFull);
+    ConcurrentStoreAppender s64(d + "/f-s64.db", 64, 1, false, chat::Durability::kFull);
+    auto st = bench_concurrent(cfg.full_appends, w, {&raw, &s1, &s64});
+    print_row("raw insert behind a mutex, 1 tx/row [base]", st[0]);
+    print_group_row("Store::append, 1 conv, group 1 (before)", st[1], s1, st[0]);
+    print_group_row("Store::append, 1 conv, group 64 (after)", st[2], s64, st[0]);
+  }
+}
+
 Config parse_args(int argc, char** argv) {
   Config cfg;
   const char* tmp = std::getenv("TMPDIR");
@@ -833,10 +1066,17 @@ Config parse_args(int argc, char** argv) {
       cfg.dashboards = std::stoll(value());
     else if (a == "--only")
       cfg.only = value();
+    else if (a == "--writers")
+      cfg.writers = std::max(1, std::stoi(value()));
+    else if (a == "--concurrent-appends")
+      cfg.concurrent_appends = std::stoll(value());
+    else if (a == "--full-appends")
+      cfg.full_appends = std::stoll(value());
     else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: chat_bench [--rows N] [--appends N] [--reads N] [--searches N] [--dir PATH] [--rank]\n"
           "                  [--dashboard-rows N] [--dashboards N] [--only LETTERS]\n"
+          "                  [--writers N] [--concurrent-appends N] [--full-appends N]\n"
           "       chat_bench reply-window [--replies N] [--dir PATH]\n"
           "       chat_bench tokens\n");
       std::exit(0);
@@ -957,6 +1197,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(cfg.dashboard_rows));
     bench_dashboard(cfg);
   }
+  if (cfg.runs('e')) bench_group_commit(cfg);
   std::filesystem::remove_all(cfg.dir);
   return 0;
 }

@@ -16,10 +16,25 @@
 // another (two daemons on one file), gets kUnavailable until it is closed.
 //
 // Durability: see Durability. The database is always in WAL mode, so readers
-// never block the writer nor each other.
+// never block the writer nor each other. A write is acknowledged (its call
+// returns success) only after the transaction holding it committed, and with
+// the durability of Durability.
+//
+// Group commit (issue 11): writes from concurrent threads are committed
+// together: the first caller to find no commit running runs the writes
+// queued meanwhile (at most `max_group_writes`) in one transaction, each in
+// a savepoint of its own, then one COMMIT. A write that fails (its own
+// error: a refused precondition, a conflict, a missing row) fails alone and
+// leaves nothing behind; the others commit. If the transaction itself fails
+// (the COMMIT, or SQLite abandoning it on a full disk or an I/O error),
+// every write of that group fails with that error (kUnavailable or
+// kInternal) and none of them is kept. A lone writer does not wait for
+// company. Durability per write is unchanged; only the number of commits
+// (and their fsyncs under kFull) shrinks.
 //
 // Thread safety: the returned Store is safe to use from many threads at once.
-// Writes are serialised on one writer connection; reads run concurrently on
+// Writes are serialised on one writer connection (concurrent ones grouped
+// into shared transactions, see above); reads run concurrently on
 // `reader_connections` pooled connections (a ":memory:" store has only its
 // writer connection, so its reads are serialised too). Destroying the store
 // waits for its background search indexer to stop; no call may be running.
@@ -54,6 +69,12 @@ struct SqliteOptions {
   // Pending (not yet indexed) messages that make the background indexer run;
   // searches catch the index up themselves either way. Values <= 0 mean 512.
   std::int64_t index_batch = 512;
+  // Group commit (issue 11): at most this many concurrent writes share one
+  // transaction (values below 1 count as 1; 1 gives every write a
+  // transaction of its own, as before issue 11). Larger groups amortise
+  // more per commit; the bound caps what the last write of a group waits
+  // (about 30 us per append on a warm cache) and what one failed COMMIT fails.
+  int max_group_writes = 64;
   std::shared_ptr<Logger> logger;  // null: no logging
 };
 

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -167,6 +168,20 @@ struct ActivitySummary {
   std::int64_t activity_periods = 0;
   std::int64_t activity_period_ms = 0;
 };
+
+// A change committed through another Store object on the same database
+// (Store::set_change_listener, issue 13).
+struct ExternalChange {
+  // The conversation that changed; 0: anything may have changed (the notice
+  // channel was lost and re-established, so notices may be missing): every
+  // watcher re-reads.
+  std::int64_t conversation_id = 0;
+  // Empty for a committed change. Otherwise an ephemeral notice (typing) as
+  // another store's publish_ephemeral sent it; nothing was stored.
+  std::string ephemeral;
+};
+using ChangeListener = std::function<void(const ExternalChange& change)>;
+inline constexpr std::size_t kMaxEphemeralPayloadBytes = 4000;
 
 class Store {
  public:
@@ -383,6 +398,32 @@ class Store {
   // stops at the first event made at or after `before`. kInvalidArgument
   // "max_rows" (below 1).
   virtual Result<std::int64_t> trim_events(Timestamp before, std::int64_t max_rows = 10'000) = 0;
+
+  // ---- changes made through other Store objects on the same database (issue 13)
+  // A database several processes share (chat/postgres_store.hpp) tells each
+  // attached store about the changes the others commit, so that long-polls and
+  // event streams of one chatd wake for a post made through another. A store
+  // whose database only it can open (SQLite: the lock file) never calls the
+  // listener and drops what publish_ephemeral sends.
+  //
+  // Notices carry no data: a listener re-reads by cursor (message id, event
+  // id), so a notice lost, merged or delivered twice costs at most a wake-up,
+  // never a message. A store does not report its own changes (the service
+  // already woke its watchers) nor its own ephemeral notices.
+  //
+  // The listener runs on a thread of the store, must be quick (wake, queue)
+  // and must not call back into the store. Setting a listener replaces the
+  // previous one; an empty function removes it. After set_change_listener
+  // returns, the previous listener is no longer running and is never called
+  // again.
+  virtual void set_change_listener(ChangeListener listener) = 0;
+  // Sends an ephemeral notice (typing; never stored) for `conversation_id` to
+  // the other stores' listeners, as ExternalChange::ephemeral. `payload` is
+  // opaque to the store, at most kMaxEphemeralPayloadBytes bytes of UTF-8
+  // (kInvalidArgument "payload" beyond). Best effort: kUnavailable when the
+  // database cannot be reached; Status::ok and nothing sent for a store whose
+  // database is not shared.
+  virtual Status publish_ephemeral(std::int64_t conversation_id, std::string_view payload) = 0;
 
   // ---- seeds 002 / 003: analytics (read-only, on the reader pool, one snapshot each;
   // at most half of the readers, at least one, run them at once, so that

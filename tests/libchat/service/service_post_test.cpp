@@ -110,6 +110,10 @@ class RacingStore final : public Store {
   Result<std::int64_t> trim_events(Timestamp before, std::int64_t max_rows) override {
     return s_->trim_events(before, max_rows);
   }
+  void set_change_listener(ChangeListener listener) override { s_->set_change_listener(std::move(listener)); }
+  Status publish_ephemeral(std::int64_t conversation_id, std::string_view payload) override {
+    return s_->publish_ephemeral(conversation_id, payload);
+  }
   Result<ActivitySummary> activity_summary(const ActivitySummaryQuery& q) override {
     return s_->activity_summary(q);
   }

@@ -37,7 +37,11 @@ std::string unique_field(std::string_view what) {
 
 // ---- the database -------------------------------------------------------------
 
-Database::Database(const SqliteOptions& options) : options_(options), memory_(options.path == ":memory:") {
+Database::Database(const SqliteOptions& options)
+    : options_(options),
+      memory_(options.path == ":memory:"),
+      commits_(
+          writer_mu_, [this](std::exception_ptr e) { return map_exception(e); }, options.max_group_writes) {
   if (options_.index_batch <= 0) options_.index_batch = 512;
 }
 
@@ -65,6 +69,19 @@ Error Database::map_error(const SQLite::Exception& e) const {
   }
   log(LogLevel::kError, fmt::format("sqlite store: {} (code {})", e.what(), ext));
   if (code == SQLITE_FULL) return Error::unavailable("the database is full");
+  return Error::internal("storage failure");
+}
+
+Error Database::map_exception(std::exception_ptr e) const {
+  try {
+    std::rethrow_exception(e);
+  } catch (const SQLite::Exception& x) {
+    return map_error(x);
+  } catch (const std::exception& x) {
+    log(LogLevel::kError, std::string("sqlite store: ") + x.what());
+  } catch (...) {
+    log(LogLevel::kError, "sqlite store: unknown exception");
+  }
   return Error::internal("storage failure");
 }
 

@@ -9,6 +9,16 @@
 // mode. A ":memory:" database is private to its connection, so the memory
 // store uses the writer connection for everything.
 //
+// Writes: write() is group commit (issue 11, commit_queue.hpp). Concurrent
+// writes queue; the first to find no leader takes the writer lock and runs
+// the queued ones in one BEGIN IMMEDIATE ... COMMIT, each inside its own
+// SAVEPOINT, and answers them only after the COMMIT returned. Acknowledged
+// still means committed, with the durability of the pragmas below (WAL +
+// synchronous NORMAL or FULL); a failing write fails alone; a failed COMMIT
+// fails its whole group. with_writer() bypasses the queue for callers that
+// run their own transactions (the search indexer) and excludes any group.
+// The ":memory:" store is the same: its reads take the writer lock too.
+//
 // Every connection caches its prepared statements (connection.hpp). Reads
 // run in one read transaction (one snapshot: a page and its total agree).
 #pragma once
@@ -17,6 +27,8 @@
 
 #include <condition_variable>
 #include <exception>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +38,7 @@
 #include "chat/logger.hpp"
 #include "chat/result.hpp"
 #include "chat/sqlite_store.hpp"
+#include "store/sqlite/commit_queue.hpp"
 #include "store/sqlite/connection.hpp"
 
 namespace chat::sqlite {
@@ -66,21 +79,47 @@ class Database {
     }
   }
 
-  // Runs `f(Conn&)` in a write transaction on the writer connection; commits
-  // only when `f` succeeds, so an error leaves nothing written.
+  // Runs `f(Conn&)` in a write transaction on the writer connection and
+  // returns its Result once that is final: an ok Result only after the
+  // transaction committed, an error leaving nothing of `f` written.
+  //
+  // Group commit (issue 11, commit_queue.hpp): concurrent calls share one
+  // transaction, `f` running inside its own SAVEPOINT. An error Result or an
+  // exception from `f` rolls back `f` alone; the others of its group commit.
+  // A COMMIT that fails, or a transaction SQLite rolled back by itself
+  // (SQLITE_FULL, IOERR, BUSY, NOMEM), fails every call of the group with
+  // that error. So `f` may run in a transaction with other calls' changes,
+  // must not BEGIN/COMMIT itself (with_writer() is for that), and must not
+  // change state outside the database that assumes its commit: it registers
+  // such effects with on_commit(). A lone caller does not wait for company.
   template <typename T, typename F>
   Result<T> write(F&& f) {
-    return guarded<T>([&]() -> Result<T> {
-      std::lock_guard lk(writer_mu_);
-      Tx tx(*writer_, "BEGIN IMMEDIATE");
-      Result<T> r = f(*writer_);
-      if (r.ok()) tx.commit();
-      return r;
-    });
+    std::optional<Result<T>> result;  // Result<T> need not be default-constructible
+    auto run = [&](Conn& w) -> const Error* {
+      result.emplace(f(w));
+      return result->ok() ? nullptr : &result->error();
+    };
+    auto fail = [&](Error e) { result.emplace(std::move(e)); };
+    WriteJob job(run, fail);
+    commits_.submit(job, *writer_);
+    if (!result) return Error::internal("storage failure");  // only if the leader ran out of memory
+    return std::move(*result);
   }
 
+  // Inside write()'s `f` only: runs `hook` after `f`'s transaction
+  // committed, under the writer lock and before any caller of the group is
+  // answered; dropped when `f` is rolled back, alone or with its group.
+  // `hook` should not throw (an exception is logged and ignored).
+  void on_commit(std::function<void()> hook) { commits_.on_commit(std::move(hook)); }
+
+  // Writes waiting for a leader, and how many groups carried how many
+  // writes so far (tests, benchmarks).
+  std::size_t queued_writes() const { return commits_.queued(); }
+  CommitStats commit_stats() const { return commits_.stats(); }
+
   // Runs `f(Conn&)` holding the writer, with no transaction: `f` makes its
-  // own and may act after its commit while appends are still held off.
+  // own and may act after its commit while appends are still held off. It
+  // excludes write() groups (their leader holds the same lock).
   template <typename T, typename F>
   Result<T> with_writer(F&& f) {
     return guarded<T>([&]() -> Result<T> {
@@ -149,6 +188,7 @@ class Database {
   }
 
   Error map_error(const SQLite::Exception& e) const;
+  Error map_exception(std::exception_ptr e) const;
   Status create_private();
   Status lock_file();
   Status open_connections();
@@ -163,6 +203,7 @@ class Database {
 
   std::mutex writer_mu_;
   std::unique_ptr<Conn> writer_;
+  CommitQueue commits_;
 
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;

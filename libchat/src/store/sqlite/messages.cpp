@@ -276,7 +276,8 @@ Result<AppendOutcome> Messages::insert(Conn& w, std::int64_t conversation_id, co
   }
   add_append_days_and_gap(w, msg, append_link);
   write_message_event(w, EventType::kMessageCreated, msg, now);
-  index_.appended(msg.id);
+  // After the commit: this append may still be rolled back with its group.
+  db_.on_commit([index = &index_, id = msg.id] { index->appended(id); });
   return out;
 }
 

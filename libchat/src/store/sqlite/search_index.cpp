@@ -168,7 +168,9 @@ void SearchIndex::stop() {
 }
 
 void SearchIndex::appended(std::int64_t id) {
-  last_id_ = id;
+  // The hooks of a group run in commit order, so ids only grow; max() keeps
+  // that true whatever the order.
+  if (id > last_id_.load()) last_id_ = id;
   if (id - indexed_id_.load() >= db_.options().index_batch) cv_.notify_one();
 }
 

@@ -42,9 +42,13 @@ class SearchIndex {
   // Stops and joins the indexer; idempotent.
   void stop();
 
-  // An append assigned `id`: called under the writer lock, before the commit
-  // (a search that reads it early waits for the writer lock anyway, so it
-  // never misses this message). Wakes the indexer once a batch is pending.
+  // An append assigned `id` and committed: called from the append's
+  // Database::on_commit hook, under the writer lock and before the append is
+  // acknowledged (a search that starts after the acknowledgement sees it
+  // behind and catches up). Not before the commit: an append rolled back in
+  // its group (group commit, issue 11) must not leave last_id_ above every
+  // row, which would make every search attempt an empty catch-up. Wakes the
+  // indexer once a batch is pending.
   void appended(std::int64_t id);
   // Queues an already-indexed message whose content changed for re-indexing,
   // inside the edit's write transaction; returns whether it was queued. Rows

@@ -131,6 +131,13 @@ Result<EventPage> SqliteStore::list_events(std::int64_t conversation_id, std::in
   return events_.list(conversation_id, after_id, limit, budget);
 }
 Result<std::int64_t> SqliteStore::last_event_id() { return events_.last_id(); }
+
+void SqliteStore::set_change_listener(ChangeListener) {}
+
+Status SqliteStore::publish_ephemeral(std::int64_t, std::string_view payload) {
+  if (payload.size() > kMaxEphemeralPayloadBytes) return Error::invalid("payload", "ephemeral payload too large");
+  return {};
+}
 Result<std::int64_t> SqliteStore::trim_events(Timestamp before, std::int64_t max_rows) {
   return events_.trim(before, max_rows);
 }

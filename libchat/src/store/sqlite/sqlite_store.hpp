@@ -84,6 +84,14 @@ class SqliteStore final : public Store {
   Result<std::int64_t> last_event_id() override;
   Result<std::int64_t> trim_events(Timestamp before, std::int64_t max_rows) override;
 
+  // Nobody else can open a SQLite store's database (the lock file): there are
+  // no external changes to report and no one to send ephemeral notices to.
+  void set_change_listener(ChangeListener listener) override;
+  Status publish_ephemeral(std::int64_t conversation_id, std::string_view payload) override;
+
+  // Group commit figures (benchmarks): groups run and writes they carried.
+  CommitStats commit_stats() const { return db_.commit_stats(); }
+
  private:
   // Declaration order is destruction order reversed: the indexer stops
   // before the connections close, and the lock file is released last.
