@@ -4,6 +4,7 @@
 
 #include "chat/sqlite_store.hpp"
 #include "chat/uuid.hpp"
+#include "store/store_fixture.hpp"
 
 using namespace chat;
 
@@ -11,11 +12,8 @@ namespace {
 
 constexpr std::int64_t kT0 = 1'719'655'200'000;  // 2024-06-29T10:00:00Z
 
-std::unique_ptr<Store> memory_store() {
-  auto s = open_memory_store();
-  REQUIRE(s.ok());
-  return std::move(s).value();
-}
+// The run's store (store/store_fixture.hpp): SQLite in memory, or PostgreSQL.
+std::unique_ptr<Store> memory_store() { return chat::testing::open_default_test_store(); }
 
 Conversation conv(Store& s, const std::string& user, std::optional<std::int64_t> agent, std::int64_t at,
                   ConversationKind kind = ConversationKind::kSupport) {

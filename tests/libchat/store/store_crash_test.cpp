@@ -81,7 +81,7 @@ std::set<std::int64_t> run_and_kill(const std::string& db_path, std::size_t want
 
 }  // namespace
 
-TEST_CASE("store: acknowledged appends survive SIGKILL of the writer", "[store][crash]") {
+TEST_CASE("store: acknowledged appends survive SIGKILL of the writer", "[store][crash][sqlite]") {
   TempDir dir;
   const std::string db = dir.file("crash.db");
   std::set<std::int64_t> all;
