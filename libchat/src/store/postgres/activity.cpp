@@ -17,7 +17,7 @@ constexpr std::int64_t kDayMs = 86'400'000;
 std::string scope_where(const ActivityQuery& q, Params& p, bool with_id) {
   std::string where = " WHERE c.deleted_at IS NULL";
   if (with_id && q.conversation_id) where += " AND c.id = " + arg(p, *q.conversation_id);
-  if (q.user_id) where += " AND c.user_id = " + arg(p, *q.user_id);
+  if (q.user_id) where += " AND " + text_equals(p, "c.user_id", *q.user_id);
   if (q.kind) where += " AND c.kind = " + arg(p, std::string(to_string(*q.kind)));
   return where;
 }

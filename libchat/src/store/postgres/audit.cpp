@@ -56,6 +56,8 @@ Result<std::int64_t> AuditTrail::purge(Timestamp deleted_before, const AuditCont
         "INSERT INTO purge_ids (id) SELECT m.id FROM messages m JOIN conversations c "
         "ON c.id = m.conversation_id WHERE m.deleted_at < $1 OR c.deleted_at < $1",
         Params().add(cutoff));
+    w.run("UPDATE id_marks SET purged_message_id = GREATEST(purged_message_id, "
+          "COALESCE((SELECT MAX(id) FROM purge_ids), 0)) WHERE id = 1");
     w.run("DELETE FROM message_attachments WHERE message_id IN (SELECT id FROM purge_ids)");
     w.run("DELETE FROM message_versions WHERE message_id IN (SELECT id FROM purge_ids)");
     purge_events(w, cutoff);

@@ -114,6 +114,7 @@ void Conn::fail(pg_result* r) {
 }
 
 Rows Conn::exec(const std::string& sql, const Params& params) {
+  if (params.holds_nul()) throw PgFailure("22P05", "a text parameter holds NUL");
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     std::string name = "chat_s" + std::to_string(prepared_.size() + 1);
@@ -129,6 +130,7 @@ Rows Conn::exec(const std::string& sql, const Params& params) {
 }
 
 Rows Conn::exec_unprepared(const std::string& sql, const Params& params) {
+  if (params.holds_nul()) throw PgFailure("22P05", "a text parameter holds NUL");
   const auto& v = params.values();
   std::vector<const char*> values(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) values[i] = v[i] ? v[i]->c_str() : nullptr;

@@ -63,14 +63,19 @@ class Params {
   // Empty text as NULL, where uniqueness must ignore absent values.
   Params& text_or_null(const std::string& v) { return v.empty() ? null() : add(v); }
   std::size_t size() const { return values_.size(); }
+  // PostgreSQL text cannot hold NUL: exec refuses such a parameter (22P05)
+  // rather than letting libpq cut it short.
+  bool holds_nul() const { return nul_; }
   const std::vector<std::optional<std::string>>& values() const { return values_; }
 
  private:
   Params& push(std::string v) {
+    nul_ = nul_ || v.find('\0') != std::string::npos;
     values_.emplace_back(std::move(v));
     return *this;
   }
   std::vector<std::optional<std::string>> values_;
+  bool nul_ = false;
 };
 
 // A result set (or a command's outcome); rows and columns from 0.

@@ -101,6 +101,7 @@ Result<Conversation> Conversations::get(std::int64_t id, bool include_deleted) {
 }
 
 Result<Conversation> Conversations::find_by_uuid(std::string_view uuid, bool include_deleted) {
+  if (has_nul(uuid)) return Error::not_found("conversation not found");
   return db_.read<Conversation>(
       [&](Conn& r) {
         return visible(r.exec("SELECT " CHAT_PG_CONV_COLS " FROM conversations c WHERE c.uuid = $1",
@@ -111,7 +112,7 @@ Result<Conversation> Conversations::find_by_uuid(std::string_view uuid, bool inc
 }
 
 Result<Conversation> Conversations::find_by_handle(std::string_view handle, bool include_deleted) {
-  if (handle.empty()) return Error::not_found("conversation not found");
+  if (handle.empty() || has_nul(handle)) return Error::not_found("conversation not found");
   return db_.read<Conversation>(
       [&](Conn& r) {
         return visible(r.exec("SELECT " CHAT_PG_CONV_COLS " FROM conversations c WHERE c.handle = $1",
@@ -133,9 +134,9 @@ Result<Page<Conversation>> Conversations::list(const ConversationQuery& q) {
     std::string where = " WHERE TRUE";
     if (!q.include_deleted) where += " AND c.deleted_at IS NULL";
     if (q.kind) where += " AND c.kind = " + arg(params, std::string(to_string(*q.kind)));
-    if (q.user_id) where += " AND c.user_id = " + arg(params, *q.user_id);
-    if (q.external_user_id) where += " AND c.external_user_id = " + arg(params, *q.external_user_id);
-    if (q.subject) where += " AND c.subject = " + arg(params, *q.subject);
+    if (q.user_id) where += " AND " + text_equals(params, "c.user_id", *q.user_id);
+    if (q.external_user_id) where += " AND " + text_equals(params, "c.external_user_id", *q.external_user_id);
+    if (q.subject) where += " AND " + text_equals(params, "c.subject", *q.subject);
     if (q.agent_id) where += " AND c.agent_id = " + arg(params, *q.agent_id);
     if (q.is_active) where += " AND c.is_active = " + arg(params, std::int64_t{*q.is_active ? 1 : 0});
     if (q.is_archived) where += " AND c.is_archived = " + arg(params, std::int64_t{*q.is_archived ? 1 : 0});

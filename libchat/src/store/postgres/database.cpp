@@ -65,13 +65,13 @@ Status Database::open() {
   }
 }
 
-Result<std::int64_t> Database::head_id(const char* seq) {
+Result<std::int64_t> Database::head_id(const char* sql) {
   return read<std::int64_t>(
       [&](Conn& c) -> Result<std::int64_t> {
         c.run("BEGIN");
         try {
           c.exec("SELECT pg_advisory_xact_lock($1)", Params().add(kIdBarrierLock));
-          const Rows r = c.exec(std::string("SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM ") + seq);
+          const Rows r = c.exec(sql);
           c.run("COMMIT");
           return r.i64(0, 0);
         } catch (...) {
@@ -105,6 +105,10 @@ Error Database::map_error(const PgFailure& e) const {
     log(LogLevel::kDebug, std::string("postgres store: unique violation: ") + e.what());
     const std::string field = field_of(e.constraint());
     return field.empty() ? Error::conflict("the row already exists") : Error::conflict(field, "already taken");
+  }
+  if (s == "22P05" || s == "22021") {
+    log(LogLevel::kDebug, std::string("postgres store: text refused: ") + e.what());
+    return Error::invalid("text must be UTF-8 without NUL characters");
   }
   const bool unavailable = s.rfind("08", 0) == 0 || s == "57014" || s.rfind("57P", 0) == 0 ||
                            s.rfind("53", 0) == 0 || s == "40001" || s == "40P01" || s == "55P03";

@@ -22,10 +22,14 @@
 // conversation are thereby serialised from id draw to commit, so within one
 // conversation ids become visible in id order, which is what every cursor of
 // the contract is (list_messages after_id, list_events of a conversation).
-// The store-wide heads (last_message_id, last_event_id) are made safe by a
-// barrier: every id-drawing write also holds a shared transaction-level
-// advisory lock (kIdBarrierLock), and reading a head takes it exclusively for
-// a moment, so every id at or below the head it returns is committed or gone.
+// The store-wide heads (last_message_id, last_event_id) are the largest ids
+// committed (MAX(id), and what purges removed: id_marks; a rolled-back
+// transaction's ids never count, as with SQLite's AUTOINCREMENT). They are
+// made safe by a barrier: every write also holds a shared
+// transaction-level advisory lock (kIdBarrierLock) from its start, and
+// reading a head takes it exclusively for a moment, so every id at or below
+// the head it returns is committed or gone: a watcher starting at the head
+// misses nothing still in flight.
 #pragma once
 
 #include <condition_variable>
@@ -54,6 +58,14 @@ inline constexpr std::int64_t kIdBarrierLock = 0x63686174'00000002;
 inline constexpr const char* kBeginWrite =
     "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock_shared(7163082358176874498)";
 static_assert(kIdBarrierLock == 7163082358176874498);
+
+// The largest message / event id ever committed (0 when none).
+inline constexpr const char* kMessageHeadSql =
+    "SELECT GREATEST(COALESCE((SELECT MAX(id) FROM messages), 0), "
+    "(SELECT purged_message_id FROM id_marks WHERE id = 1))";
+inline constexpr const char* kEventHeadSql =
+    "SELECT GREATEST(COALESCE((SELECT MAX(id) FROM events), 0), "
+    "(SELECT purged_event_id FROM id_marks WHERE id = 1), (SELECT trim_floor FROM event_log_state WHERE id = 1))";
 
 class Database {
  public:
@@ -147,9 +159,10 @@ class Database {
     return read<T>(std::forward<F>(f));
   }
 
-  // The newest id the sequence `seq` handed out (0 when none), read behind
-  // the id barrier: every smaller id is committed or rolled back.
-  Result<std::int64_t> head_id(const char* seq);
+  // A store-wide head (`sql` returns one number: kMessageHeadSql,
+  // kEventHeadSql), read behind the id barrier: every id at or below it is
+  // committed or rolled back.
+  Result<std::int64_t> head_id(const char* sql);
 
   // Runs `f(Conn&)` on a pooled connection with no transaction (autocommit).
   template <typename T, typename F>

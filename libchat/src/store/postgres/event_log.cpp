@@ -49,12 +49,17 @@ void write_conversation_event(Conn& w, EventType type, const Conversation& c, Ti
 }
 
 void purge_events(Conn& w, std::int64_t cutoff_ms) {
-  w.exec("DELETE FROM events WHERE conversation_id IN (SELECT id FROM conversations WHERE deleted_at < $1)",
-         Params().add(cutoff_ms));
+  // The largest id removed is kept (id_marks): the head never moves back.
   w.exec(
-      "DELETE FROM events WHERE conversation_id IN (SELECT DISTINCT conversation_id FROM messages "
+      "WITH d AS (DELETE FROM events WHERE conversation_id IN (SELECT id FROM conversations WHERE deleted_at < $1) "
+      "RETURNING id) UPDATE id_marks SET purged_event_id = GREATEST(purged_event_id, "
+      "COALESCE((SELECT MAX(id) FROM d), 0)) WHERE id = 1",
+      Params().add(cutoff_ms));
+  w.exec(
+      "WITH d AS (DELETE FROM events WHERE conversation_id IN (SELECT DISTINCT conversation_id FROM messages "
       "WHERE id IN (SELECT id FROM purge_ids)) AND message_id IN (SELECT id FROM purge_ids) "
-      "AND type <> 'message.deleted'");
+      "AND type <> 'message.deleted' RETURNING id) UPDATE id_marks SET purged_event_id = "
+      "GREATEST(purged_event_id, COALESCE((SELECT MAX(id) FROM d), 0)) WHERE id = 1");
 }
 
 Result<EventPage> EventLog::list(std::int64_t conversation_id, std::int64_t after_id, std::int64_t limit,
@@ -64,13 +69,8 @@ Result<EventPage> EventLog::list(std::int64_t conversation_id, std::int64_t afte
   return db_.read<EventPage>([&](Conn& r) -> Result<EventPage> {
     EventPage page;
     {
-      // The sequence may be ahead of what is visible (ids of transactions
-      // still running or rolled back): it only decides "above the newest".
-      const Rows s = r.exec(
-          "SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_id_seq), "
-          "(SELECT trim_floor FROM event_log_state WHERE id = 1)");
-      page.last_id = s.i64(0, 0);
-      const std::int64_t floor = s.is_null(0, 1) ? 0 : s.i64(0, 1);
+      page.last_id = r.exec(kEventHeadSql).i64(0, 0);
+      const std::int64_t floor = r.exec("SELECT trim_floor FROM event_log_state WHERE id = 1").i64(0, 0);
       if (after_id > page.last_id || after_id < floor) {
         page.reset = true;
         return page;
@@ -149,7 +149,7 @@ Result<EventPage> EventLog::list(std::int64_t conversation_id, std::int64_t afte
   });
 }
 
-Result<std::int64_t> EventLog::last_id() { return db_.head_id("events_id_seq"); }
+Result<std::int64_t> EventLog::last_id() { return db_.head_id(kEventHeadSql); }
 
 // Removes a prefix of the log in id order: it stops at the first event made
 // at or after `before`. Events are few per conversation lock, so the trim

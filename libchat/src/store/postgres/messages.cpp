@@ -178,6 +178,7 @@ Result<Message> Messages::get(std::int64_t id, bool include_deleted) {
 }
 
 Result<Message> Messages::find_by_uuid(std::string_view uuid, bool include_deleted) {
+  if (has_nul(uuid)) return Error::not_found("message not found");
   return db_.read<Message>([&](Conn& r) -> Result<Message> {
     const Rows s = r.exec("SELECT id FROM messages WHERE uuid = $1", Params().add(uuid));
     if (s.empty()) return Error::not_found("message not found");
@@ -186,7 +187,7 @@ Result<Message> Messages::find_by_uuid(std::string_view uuid, bool include_delet
 }
 
 Result<Message> Messages::find_by_client_id(std::int64_t conversation_id, std::string_view client_id) {
-  if (client_id.empty()) return Error::not_found("message not found");
+  if (client_id.empty() || has_nul(client_id)) return Error::not_found("message not found");
   return db_.read<Message>([&](Conn& r) -> Result<Message> {
     auto found = live_by_client_id(r, conversation_id, client_id);
     if (found.empty()) return Error::not_found("message not found");
@@ -397,6 +398,6 @@ Result<Message> Messages::restore(std::int64_t id, const AuditContext& audit) {
   });
 }
 
-Result<std::int64_t> Messages::last_id() { return db_.head_id("messages_id_seq"); }
+Result<std::int64_t> Messages::last_id() { return db_.head_id(kMessageHeadSql); }
 
 }  // namespace chat::pg

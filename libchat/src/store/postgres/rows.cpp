@@ -11,6 +11,11 @@ Result<std::string> normalize_metadata(const std::string& text) {
   return detail::normalize_json_object(text, "metadata", kMaxMetadataBytes);
 }
 
+std::string text_equals(Params& p, const char* column, const std::string& value) {
+  if (has_nul(value)) return "FALSE";
+  return std::string(column) + " = " + arg(p, value);
+}
+
 Conversation read_conversation(const Rows& r, int i, int f) {
   Conversation c;
   c.id = r.i64(i, f + 0);

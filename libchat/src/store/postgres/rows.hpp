@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "chat/result.hpp"
@@ -31,6 +32,12 @@ inline constexpr std::size_t kMaxProfileSectionBytes = 1024 * 1024;
 // Metadata as stored: compact JSON object text ("{}" skips the parser).
 // kInvalidArgument names "metadata".
 Result<std::string> normalize_metadata(const std::string& text);
+
+inline bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+
+// "<column> = $n" for an exact text filter; "FALSE" for a value holding NUL,
+// which no stored text can equal (PostgreSQL text holds no NUL).
+std::string text_equals(Params& p, const char* column, const std::string& value);
 
 // Adds `v` to `p` and returns its placeholder ("$n"), for SQL built from filters.
 template <typename T>

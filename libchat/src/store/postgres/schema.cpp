@@ -179,6 +179,16 @@ CREATE TABLE event_log_state (
   trim_floor BIGINT NOT NULL
 );
 INSERT INTO event_log_state(id, trim_floor) VALUES (1, 0);
+-- The largest message and event ids a purge removed: last_message_id and
+-- last_event_id are the largest ids ever committed, and ids drawn by a
+-- transaction that rolled back are not (as SQLite's AUTOINCREMENT), so the
+-- heads are MAX(id) of the rows and of these marks.
+CREATE TABLE id_marks (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  purged_message_id BIGINT NOT NULL,
+  purged_event_id BIGINT NOT NULL
+);
+INSERT INTO id_marks(id, purged_message_id, purged_event_id) VALUES (1, 0, 0);
 )sql";
 
 }  // namespace

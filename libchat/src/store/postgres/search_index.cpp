@@ -143,7 +143,7 @@ Result<Page<SearchHit>> SearchIndex::search(const SearchQuery& q) {
     std::string scope;
     if (q.conversation_id) scope += " AND m.conversation_id = " + arg(params, *q.conversation_id);
     if (q.kind) scope += " AND c.kind = " + arg(params, std::string(to_string(*q.kind)));
-    if (q.user_id) scope += " AND c.user_id = " + arg(params, *q.user_id);
+    if (q.user_id) scope += " AND " + text_equals(params, "c.user_id", *q.user_id);
     // The newest kSearchWindow in-scope matches, ranked; the page is cut from
     // the window before the full messages are read.
     const std::string window =
