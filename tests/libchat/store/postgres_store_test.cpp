@@ -213,6 +213,23 @@ TEST_CASE("postgres store: message ids are cursors under concurrent appends thro
   std::vector<std::int64_t> seen;
   std::int64_t since = 0;
   bool out_of_order = false;
+  // The change log's cursor too: list_events after the last event id read.
+  std::vector<std::int64_t> seen_events;
+  std::int64_t after_event = 0;
+  bool events_out_of_order = false;
+  auto poll_events = [&] {
+    for (;;) {
+      auto page = b->list_events(conv->id, after_event, 1000);
+      REQUIRE(page.ok());
+      REQUIRE_FALSE(page->reset);
+      for (const auto& e : page->events) {
+        if (e.id <= after_event) events_out_of_order = true;
+        seen_events.push_back(e.id);
+        after_event = e.id;
+      }
+      if (!page->has_more) break;
+    }
+  };
   auto poll_once = [&] {
     MessageQuery q;
     q.after_id = since;
@@ -225,9 +242,17 @@ TEST_CASE("postgres store: message ids are cursors under concurrent appends thro
       since = m.id;
     }
   };
-  while (writers_left.load() > 0) poll_once();
+  while (writers_left.load() > 0) {
+    poll_once();
+    poll_events();
+  }
   for (auto& t : threads) t.join();
   poll_once();
+  poll_events();
+  CHECK_FALSE(events_out_of_order);
+  // conversation.created, then one message.created per append, none twice.
+  CHECK(seen_events.size() == static_cast<std::size_t>(kWriters * kPerWriter + 1));
+  CHECK(std::set<std::int64_t>(seen_events.begin(), seen_events.end()).size() == seen_events.size());
   CHECK(failures.load() == 0);
   CHECK_FALSE(out_of_order);
   REQUIRE(seen.size() == static_cast<std::size_t>(kWriters * kPerWriter));
