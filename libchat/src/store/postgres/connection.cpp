@@ -75,10 +75,15 @@ std::optional<Timestamp> Rows::opt_time(int row, int col) const {
 
 Conn::Conn(const std::string& conninfo, int connect_timeout_s) {
   // The caller's conninfo may be a URI or key=value pairs: both are passed
-  // as "dbname", which libpq expands, beside our own keys.
+  // as "dbname", which libpq expands in place; a later key overrides an
+  // earlier one. So the caller may rename the application and tune the
+  // keepalives (which let a silently dropped connection, such as the
+  // listener's, fail within about a minute instead of hours), while the
+  // timeout and the encoding are the store's.
   const std::string timeout = std::to_string(connect_timeout_s < 1 ? 1 : connect_timeout_s);
-  const char* keys[] = {"dbname", "connect_timeout", "application_name", "client_encoding", nullptr};
-  const char* values[] = {conninfo.c_str(), timeout.c_str(), "libchat", "UTF8", nullptr};
+  const char* keys[] = {"application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "dbname", "connect_timeout", "client_encoding", nullptr};
+  const char* values[] = {"libchat", "1", "30", "10", "3", conninfo.c_str(), timeout.c_str(), "UTF8", nullptr};
   c_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (c_ == nullptr) throw PgFailure("08000", "out of memory");
   if (PQstatus(c_) != CONNECTION_OK) {
