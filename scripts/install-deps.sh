@@ -24,7 +24,8 @@ cd "$(dirname "$0")/.."
 packages=(cmake g++ make pkg-config
           libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libcpp-httplib-dev
           libfmt-dev catch2 libssl-dev libjwt-dev libpcre2-dev libutf8proc-dev
-          chromium nginx openssl curl libpq-dev postgresql)
+          libpq-dev postgresql postgresql-contrib
+          chromium nginx openssl curl)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
