@@ -291,7 +291,7 @@ TEST_CASE("external change: typing travels to the other instance's streams, best
   CHECK(rec.ephemeral.size() == 2);
 }
 
-TEST_CASE("typing notice: encodes compactly and decodes back; refuses anything else", "[service][external]") {
+TEST_CASE("typing notice: encodes compactly and decodes back, refuses anything else", "[service][external]") {
   using chat::detail::decode_typing_notice;
   using chat::detail::encode_typing_notice;
   Event e;
