@@ -8,7 +8,12 @@
 #    running systemd, Debian starts that service with its default site on
 #    port 80 after the install: `systemctl disable --now nginx` if it is not
 #    wanted); npm (and its nodejs) only when no npm is on the PATH, so that a
-#    node from elsewhere (nodesource) is used as it is.
+#    node from elsewhere (nodesource) is used as it is. libpq-dev is the
+#    PostgreSQL client library of the PostgreSQL store, and postgresql the
+#    server the tests run on (tests/pg/pg_cluster.sh starts a throwaway
+#    cluster in a temporary directory; on a host running systemd, Debian also
+#    creates and starts a "main" cluster on port 5432, which chatd never uses:
+#    `systemctl disable --now postgresql` if it is not wanted).
 # 2. The npm packages of the web tests, pinned by tests/web/package-lock.json
 #    (`npm ci`, install scripts off; test tooling only, nothing is shipped):
 #    the OpenAPI 3.1 validator, ajv, and puppeteer-core, which drives the
@@ -19,6 +24,7 @@ cd "$(dirname "$0")/.."
 packages=(cmake g++ make pkg-config
           libsqlitecpp-dev libsqlite3-dev nlohmann-json3-dev libcpp-httplib-dev
           libfmt-dev catch2 libssl-dev libjwt-dev libpcre2-dev libutf8proc-dev
+          libpq-dev postgresql postgresql-contrib
           chromium nginx openssl curl)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

@@ -239,3 +239,46 @@ TEST_CASE("config: --max-event-streams and --max-event-streams-per-address (issu
   c.max_event_streams = 123;
   CHECK(chatd::effective_max_event_streams(c, 100) == 123);
 }
+
+TEST_CASE("config: --db postgresql:// (issue 13): no password, a shared --jwt-secret, --db-connections",
+          "[chatd][config][postgres]") {
+  const std::string secret(40, 'k');
+  auto inv = ok({"--db", "postgresql://chat@127.0.0.1:5432/chat", "--jwt-secret", secret, "--db-connections", "16"});
+  CHECK(inv.config.db == "postgresql://chat@127.0.0.1:5432/chat");
+  CHECK(inv.config.db_connections == 16);
+  CHECK(ok({}).config.db_connections == chatd::kDefaultDbConnections);
+  // From the environment too, and postgres:// and key=value strings.
+  auto env = ok({}, {{"CHATD_DB", "postgres://chat@db/chat"}, {"CHATD_JWT_SECRET", secret},
+                     {"CHATD_DB_CONNECTIONS", "3"}});
+  CHECK(env.config.db == "postgres://chat@db/chat");
+  CHECK(env.config.db_connections == 3);
+  CHECK(ok({"--db", "host=db dbname=chat user=chat", "--jwt-secret", secret}).config.db ==
+        "host=db dbname=chat user=chat");
+
+  // A password anywhere in it is refused, and never repeated in the message.
+  for (const std::string db : {"postgresql://chat:hunter2@db/chat", "postgres://chat:hunter2@db:5432/chat",
+                               "postgresql://chat@db/chat?password=hunter2",
+                               "postgresql://chat@db/chat?sslmode=require&PASSWORD=hunter2",
+                               "host=db dbname=chat password=hunter2", "dbname=chat password = hunter2"}) {
+    INFO(db);
+    auto e = fails({"--db", db, "--jwt-secret", secret});
+    CHECK(e.field == "--db");
+    CHECK_THAT(e.message, Catch::Contains("PGPASSWORD") && Catch::Contains("PGPASSFILE"));
+    CHECK_THAT(e.message, !Catch::Contains("hunter2"));
+    CHECK(fails({"--jwt-secret", secret}, {{"CHATD_DB", db}}).field == "CHATD_DB");
+  }
+  // A user named like a keyword, or '@' in a path, is no password.
+  CHECK(ok({"--db", "postgresql://password@db/chat", "--jwt-secret", secret}).config.db ==
+        "postgresql://password@db/chat");
+
+  // The secret is required for the server and for chatd token.
+  CHECK(fails({"--db", "postgresql://chat@db/chat"}).field == "--jwt-secret");
+  CHECK(fails({"token", "--sub", "1", "--db", "postgresql://chat@db/chat"}).field == "--jwt-secret");
+  CHECK(ok({"token", "--sub", "1", "--db", "postgresql://chat@db/chat", "--jwt-secret", secret}).command ==
+        Command::kToken);
+
+  fails({"--db-connections", "0"});
+  fails({"--db-connections", "1001"});
+  // A SQLite file keeps working, the secret file beside it too.
+  CHECK(ok({"--db", "./host=x"}).config.db == "./host=x");
+}

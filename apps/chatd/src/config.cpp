@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "client_address.hpp"
+#include "database_url.hpp"
 
 extern char** environ;  // NOLINT: POSIX
 
@@ -120,7 +121,17 @@ const std::vector<Flag>& flags() {
          return {};
        }},
       {"db", true, true, true,
-       [](Invocation& inv, std::string_view w, std::string_view v) { return non_empty(w, v, inv.config.db); }},
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         if (is_postgres_db(v)) CHAT_RETURN_IF_ERROR(check_postgres_db(w, v));
+         return non_empty(w, v, inv.config.db);
+       }},
+      {"db-connections", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, 1000, "a connection count");
+         if (!n) return n.error();
+         inv.config.db_connections = static_cast<int>(*n);
+         return {};
+       }},
       {"jwt-secret", true, true, true,
        [](Invocation& inv, std::string_view w, std::string_view v) {
          return non_empty(w, v, inv.config.jwt_secret);
@@ -503,6 +514,12 @@ chat::Result<Invocation> parse_command_line(const std::vector<std::string>& args
   }
 
   if (token && !have_sub) return bad("--sub", "required: chatd token --sub USER_ID");
+  if (is_postgres_db(inv.config.db) && inv.config.jwt_secret.empty()) {
+    return bad("--jwt-secret",
+               "required with a PostgreSQL --db: every instance must verify the tokens the others accept, and "
+               "there is no file beside the database to keep a generated secret in; give every instance (and "
+               "chatd token) the same secret, preferably as CHATD_JWT_SECRET (a command line shows in ps)");
+  }
   return inv;
 }
 
@@ -520,7 +537,7 @@ Environment process_environment() {
 
 std::string usage_text() {
   return R"(usage: chatd [flags]
-       chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
+       chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH|URL] [--jwt-secret SECRET]
        chatd --help | --version
 
 Serves the libchat HTTP API.
@@ -529,9 +546,17 @@ flags (each also read from the environment as CHATD_<FLAG>, e.g. CHATD_PORT;
 the command line wins):
   --host HOST              address to listen on (default 127.0.0.1)
   --port PORT              port to listen on, 0 for any free port (default 8080)
-  --db PATH                SQLite database, or :memory: (default chat.db)
+  --db PATH|URL            SQLite database, or :memory: (default chat.db), or a
+                           PostgreSQL database shared by several instances:
+                           postgresql://USER@HOST:PORT/DBNAME (also postgres://, or
+                           libpq key=value); never with a password in it: libpq
+                           reads PGPASSWORD or a PGPASSFILE (~/.pgpass)
+  --db-connections N       PostgreSQL connections of this instance's pool (default 8;
+                           SQLite ignores it)
   --jwt-secret SECRET      HS256 secret for bearer tokens (default: a random secret
-                           kept in <db>.jwt-secret, mode 0600, created on first start)
+                           kept in <db>.jwt-secret, mode 0600, created on first start;
+                           required with a PostgreSQL --db, the same for every
+                           instance: prefer CHATD_JWT_SECRET)
   --llm echo|openai        reply provider (default echo)
   --llm-base-url URL       base URL of an OpenAI-compatible server
   --llm-model NAME         model name for the provider

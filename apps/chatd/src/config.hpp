@@ -1,6 +1,7 @@
 // config.hpp: chatd's command line and environment, parsed into a Config.
 //
-//   chatd [--host 127.0.0.1] [--port 8080] [--db chat.db | :memory:]
+//   chatd [--host 127.0.0.1] [--port 8080] [--db chat.db | :memory: | postgresql://USER@HOST:PORT/DBNAME]
+//         [--db-connections 8]
 //         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
 //         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576] [--request-timeout 10]
 //         [--public-session-list[=true|false]] [--cors-origins ORIGIN,ORIGIN|*]
@@ -15,8 +16,18 @@
 //         [--llm-max-concurrent 64] [--llm-max-concurrent-per-address N] [--llm-deadline 300]
 //         [--llm-first-byte-timeout 50] [--llm-max-reply-bytes 262144] [--max-page-bytes 4194304]
 //         [--tokenizer RANK_FILE] [--tokenizer-encoding cl100k_base|o200k_base] [--context-tokens N]
-//   chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH] [--jwt-secret SECRET]
+//   chatd token --sub USER_ID [--role user|agent|admin] [--ttl 3600] [--db PATH|URL] [--jwt-secret SECRET]
 //   chatd --help | --version
+//
+// --db names a SQLite file (the default), :memory:, or a PostgreSQL database
+// (issue 13: several chatd instances on one database): a postgresql:// or
+// postgres:// URL, or a libpq key=value string (database_url.hpp). A
+// PostgreSQL string holding a password is refused (the password comes from
+// PGPASSWORD or a PGPASSFILE), and a PostgreSQL --db needs --jwt-secret
+// (CHATD_JWT_SECRET), for the server and for `chatd token`: every instance
+// must verify the tokens the others accept, and there is no file beside the
+// database to keep a generated secret in. --db-connections is the
+// PostgreSQL connection pool of one instance (SQLite ignores it).
 //
 // Every server flag can also come from the environment as CHATD_<FLAG> (upper
 // case, '-' -> '_': CHATD_PORT, CHATD_JWT_SECRET, CHATD_MAX_BODY_BYTES, ...).
@@ -92,12 +103,18 @@ inline constexpr int kDefaultMaxConnectionsPerAddress = 256;
 // log, epoll, and one outbound socket (a model call) per worker thread.
 inline constexpr int kFileMargin = 256;
 inline constexpr int kDefaultMaxEventStreams = 10'000;
+// Pooled PostgreSQL connections per instance: a request holds one only for
+// its statements (a long-poll or stream holds none while it waits), and N
+// instances hold N times this many of the server's max_connections (100 by
+// default).
+inline constexpr int kDefaultDbConnections = 8;
 inline constexpr int kDefaultMaxEventStreamsPerAddress = 256;
 
 struct Config {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0: any free port (the server reports the bound one)
-  std::string db = "chat.db";  // ":memory:" for a private in-memory store
+  std::string db = "chat.db";  // ":memory:" for a private in-memory store; a PostgreSQL URL (database_url.hpp)
+  int db_connections = kDefaultDbConnections;  // PostgreSQL pool size (chat::PostgresOptions::connections)
   std::string jwt_secret;      // empty: read or create "<db>.jwt-secret" (see secret.hpp)
   LlmKind llm = LlmKind::kEcho;
   std::string llm_base_url;

@@ -15,12 +15,14 @@
 #include "auth.hpp"
 #include "chat/llm.hpp"
 #include "chat/logger.hpp"
+#include "chat/postgres_store.hpp"
 #include "chat/service.hpp"
 #include "chat/sqlite_store.hpp"
 #include "chat/store.hpp"
 #include "chat/time.hpp"
 #include "config.hpp"
 #include "database_file.hpp"
+#include "database_url.hpp"
 #include "llm_setup.hpp"
 #include "routes/routes.hpp"
 #include "secret.hpp"
@@ -76,8 +78,16 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
   logger->log(chat::LogLevel::kInfo, std::string("token counter: ") + std::string(llm->tokens->name()) +
                                          (llm->tokens->exact() ? " (exact)" : " (estimate)"));
 
+  // A PostgreSQL database is shared by design (issue 13): no file to check,
+  // no lock file, and the secret comes from the configuration (config.hpp).
+  const bool postgres = chatd::is_postgres_db(cfg.db);
+  const std::string db_shown = chatd::display_db(cfg.db);
+  if (!postgres && cfg.db_connections != chatd::kDefaultDbConnections)
+    logger->log(chat::LogLevel::kWarn, "--db-connections is ignored with a SQLite --db");
+
   // Before the secret beside it is created: a refused database starts nothing.
-  auto db_file = chatd::check_database_file(cfg.db);
+  auto db_file = postgres ? chat::Result<std::vector<std::string>>(std::vector<std::string>())
+                          : chatd::check_database_file(cfg.db);
   if (!db_file) {
     print_error(db_file.error().message);
     return kExitFailure;
@@ -96,7 +106,13 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
   }
 
   chat::Result<std::unique_ptr<chat::Store>> store = chat::Error::internal("unreachable");
-  if (cfg.db == ":memory:") {
+  if (postgres) {
+    chat::PostgresOptions options;
+    options.conninfo = cfg.db;
+    options.connections = cfg.db_connections;
+    options.logger = logger;
+    store = chat::open_postgres_store(options);
+  } else if (cfg.db == ":memory:") {
     store = chat::open_memory_store();
   } else {
     chat::SqliteOptions options;
@@ -105,7 +121,7 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
     store = chat::open_sqlite_store(options);
   }
   if (!store) {
-    print_error("cannot open the database " + cfg.db + ": " + store.error().message);
+    print_error("cannot open the database " + db_shown + ": " + store.error().message);
     return kExitFailure;
   }
 
@@ -135,7 +151,7 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
     return kExitFailure;
   }
   std::printf("chatd listening on http://%s:%d (db %s, llm %s)\n", url_host(cfg.host).c_str(), server.port(),
-              cfg.db.c_str(), std::string(chatd::to_string(cfg.llm)).c_str());
+              db_shown.c_str(), std::string(chatd::to_string(cfg.llm)).c_str());
   std::fflush(stdout);
 
   return chatd::run_until_signal(server, signals, *logger);

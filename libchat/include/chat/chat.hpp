@@ -8,6 +8,7 @@
 #include "chat/llm.hpp"
 #include "chat/logger.hpp"
 #include "chat/openai_provider.hpp"
+#include "chat/postgres_store.hpp"
 #include "chat/reply.hpp"
 #include "chat/result.hpp"
 #include "chat/service.hpp"

@@ -210,6 +210,27 @@ std::uint64_t EventHub::publish(std::int64_t conversation_id, std::string_view k
   return version;
 }
 
+void EventHub::publish_all(std::string_view kind) {
+  struct Call {
+    std::int64_t conversation_id;
+    std::uint64_t version;
+    std::vector<std::shared_ptr<Subscriber>> subscribers;
+  };
+  std::vector<Call> calls;
+  for (Shard& shard : *shards_) {
+    std::lock_guard lock(shard.mu);
+    // One number per shard, taken under its lock, exactly as publish() does
+    // for one conversation: the no-lost-wakeup argument holds shard by shard.
+    const std::uint64_t version = ++sequence_;
+    for (auto& [conversation_id, slot] : shard.slots) {
+      slot->version = version;
+      slot->cv.notify_all();
+      if (!slot->subscribers.empty()) calls.push_back(Call{conversation_id, version, slot->subscribers});
+    }
+  }
+  for (const Call& c : calls) call(c.subscribers, HubEvent{c.conversation_id, c.version, kind, 0, nullptr});
+}
+
 void EventHub::publish_ephemeral(std::int64_t conversation_id, const Event& event) {
   std::vector<std::shared_ptr<Subscriber>> to_call;
   {

@@ -19,6 +19,13 @@
 //   slot was erased and re-created in between: no lost wakeups. The price is
 //   an occasional spurious "changed" for callers that do not hold a Watch;
 //   callers re-check their condition anyway.
+// - publish_all() (a change whose conversation is unknown: another store's
+//   notices may have been lost, chat/store.hpp ExternalChange) keeps the
+//   same rule per shard: under each shard's mutex it takes the next number of
+//   the sequence and gives it to every slot of that shard. A slot created on
+//   a shard after its turn starts at the sequence, which is already past any
+//   version() read before publish_all began; so every watcher of every
+//   conversation sees its version move, as if each had been published.
 // - Ephemeral events (publish_ephemeral) reach subscribers only: they move no
 //   version and wake no waiter, because they are not changes (a long-poll
 //   waiting for messages must keep waiting through someone's typing).
@@ -150,6 +157,12 @@ class EventHub {
   // subscribers on this thread (outside the hub's locks). Returns the new version.
   std::uint64_t publish(std::int64_t conversation_id, std::string_view kind = "changed",
                         std::int64_t message_id = 0);
+
+  // publish() for every conversation at once: every slot's version moves
+  // (see the header comment), every waiter wakes, and every subscriber is
+  // called on this thread (HubEvent::conversation_id: its own conversation).
+  // For changes whose conversation is unknown; costs a re-read per watcher.
+  void publish_all(std::string_view kind = "changed");
 
   // Calls the conversation's subscribers with `event` (HubEvent::ephemeral),
   // on this thread; moves no version and wakes no waiter.

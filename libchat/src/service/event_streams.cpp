@@ -1,11 +1,13 @@
 #include "service/event_streams.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <string>
 #include <utility>
 
 #include "service/access.hpp"
 #include "service/event_hub.hpp"
+#include "service/typing_notice.hpp"
 
 namespace chat::detail {
 
@@ -141,6 +143,14 @@ Status EventStreams::typing(const Principal& who, const ConversationKey& key, bo
   e.typing = Typing{who.is_anonymous() ? std::string() : who.user_id, is_staff(who) ? Role::kAgent : Role::kUser,
                     active};
   core_.hub.publish_ephemeral(c.id, e);
+  // The other chatd instances on the same database (issue 13). Best effort,
+  // like typing itself: a failure is logged, the call succeeds.
+  try {
+    if (auto sent = core_.store->publish_ephemeral(c.id, encode_typing_notice(e)); !sent)
+      core_.log(LogLevel::kWarn, "typing: not sent to the other instances: " + sent.error().message);
+  } catch (const std::exception& ex) {
+    core_.log(LogLevel::kWarn, std::string("typing: not sent to the other instances: ") + ex.what());
+  }
   return {};
 }
 

@@ -13,7 +13,9 @@
 //   cursor moves to the log's newest id (other conversations' ids are
 //   skipped), so an idle stream's cursor stays inside the log's retention.
 // - Typing goes to the hub's subscribers only (EventHub::publish_ephemeral):
-//   not stored, no long-poll woken.
+//   not stored, no long-poll woken; and, best effort, to the other stores on
+//   the same database (Store::publish_ephemeral, service/typing_notice.hpp),
+//   whose services deliver it to their own streams (service_core.hpp).
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "service/typing_notice.hpp"
+
 namespace chat::detail {
 
 Status check_principal(const Principal& who) {
@@ -16,7 +18,33 @@ ServiceCore::ServiceCore(ServiceDeps deps, ServiceOptions opts)
       logger(std::move(deps.logger)),
       tokens(deps.tokens ? std::move(deps.tokens) : std::shared_ptr<TokenCounter>(make_estimating_token_counter())),
       options(std::move(opts)),
-      calls(llm, options.model_calls) {}
+      calls(llm, options.model_calls) {
+  store->set_change_listener([this](const ExternalChange& change) { on_external_change(change); });
+}
+
+ServiceCore::~ServiceCore() {
+  // Before the hub goes: once this returns the listener never runs again.
+  store->set_change_listener({});
+}
+
+void ServiceCore::on_external_change(const ExternalChange& change) noexcept {
+  try {
+    if (!change.ephemeral.empty()) {
+      if (change.conversation_id <= 0) return;
+      auto event = decode_typing_notice(change.conversation_id, change.ephemeral);
+      if (!event) {
+        log(LogLevel::kDebug, "dropped an ephemeral notice that is not a typing notice");
+        return;
+      }
+      hub.publish_ephemeral(change.conversation_id, *event);
+    } else if (change.conversation_id == 0) {
+      hub.publish_all();
+    } else {
+      hub.publish(change.conversation_id);
+    }
+  } catch (...) {  // NOLINT: the store's thread must go on; a watcher re-reads on its deadline
+  }
+}
 
 void ServiceCore::log(LogLevel level, const std::string& message) const {
   if (logger && logger->enabled(level)) logger->log(level, message);

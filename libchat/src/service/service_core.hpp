@@ -15,6 +15,17 @@
 // ServiceOptions::event_retention (no thread of its own: a write pays for it,
 // a bounded batch at a time).
 //
+// Changes made through other stores on the same database (issue 13): the
+// core registers a change listener on the store at construction
+// (Store::set_change_listener) and removes it in its destructor, before the
+// hub is destroyed. A change of one conversation publishes on the hub (its
+// long-polls and streams re-read by cursor); conversation 0 publishes to
+// every watched conversation (EventHub::publish_all); a typing notice
+// (service/typing_notice.hpp) reaches the conversation's streams
+// (EventHub::publish_ephemeral). The listener runs on the store's thread and
+// never calls the store (no trim from there), as the Store contract asks.
+// One ChatService per Store object: a second one would replace the listener.
+//
 // Thread safety: the members are set at construction and then only read
 // (next_trim_ms is atomic); the store, provider, clock, logger, token
 // counter, hub and calls are thread-safe.
@@ -39,6 +50,9 @@ Status check_principal(const Principal& who);
 
 struct ServiceCore {
   ServiceCore(ServiceDeps deps, ServiceOptions opts);
+  ~ServiceCore();
+  ServiceCore(const ServiceCore&) = delete;
+  ServiceCore& operator=(const ServiceCore&) = delete;
 
   std::shared_ptr<Store> store;
   std::shared_ptr<LlmProvider> llm;
@@ -57,6 +71,8 @@ struct ServiceCore {
   // After the store committed a change: EventHub::publish, then the change
   // log's trim when it is due.
   void publish(std::int64_t conversation_id, std::string_view kind, std::int64_t message_id = 0);
+  // The store's change listener (see the header comment); never throws.
+  void on_external_change(const ExternalChange& change) noexcept;
   // Trims the change log when a minute passed since the last trim (or the
   // last one stopped at its batch size). Failures are logged, never returned:
   // the write that pays for it already committed.

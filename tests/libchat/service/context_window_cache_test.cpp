@@ -93,11 +93,7 @@ struct Setup {
   const Principal who = Principal::user("alice");
 
   explicit Setup(std::shared_ptr<TokenCounter> c, std::shared_ptr<Store> s = nullptr) : counter(std::move(c)) {
-    if (!s) {
-      auto opened = open_memory_store();
-      REQUIRE(opened.ok());
-      s = std::shared_ptr<Store>(std::move(opened).value());
-    }
+    if (!s) s = svc_test::open_service_store();
     store = std::move(s);
     llm->chunks = {"fine"};
     ServiceDeps deps;

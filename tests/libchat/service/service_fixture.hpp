@@ -1,5 +1,7 @@
-// Shared set-up of the service tests: an in-memory store, a manual clock, the
-// echo provider (or a scripted fake) and a handful of principals.
+// Shared set-up of the service tests: the run's store (an in-memory SQLite
+// store, or a fresh PostgreSQL database under CHAT_TEST_STORE=postgres:
+// store/store_fixture.hpp), a manual clock, the echo provider (or a scripted
+// fake) and a handful of principals.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -11,6 +13,7 @@
 #include <vector>
 
 #include "chat/chat.hpp"
+#include "store/store_fixture.hpp"
 
 namespace svc_test {
 
@@ -21,6 +24,11 @@ inline const Principal kBob = Principal::user("bob");
 inline const Principal kAgent = Principal::agent("agent-1");
 inline const Principal kAdmin = Principal::admin("root");
 inline const Principal kAnon = Principal::anonymous();
+
+// The run's store (see the header comment).
+inline std::shared_ptr<Store> open_service_store() {
+  return std::shared_ptr<Store>(chat::testing::open_default_test_store());
+}
 
 inline constexpr std::int64_t kStartMs = 1'719'655'200'000;  // 2024-06-29T10:00:00Z
 
@@ -98,9 +106,7 @@ struct Fixture {
   std::unique_ptr<ChatService> svc;
 
   explicit Fixture(ServiceOptions options = {}, std::shared_ptr<LlmProvider> provider = nullptr) {
-    auto s = open_memory_store();
-    REQUIRE(s.ok());
-    store = std::shared_ptr<Store>(std::move(s).value());
+    store = std::shared_ptr<Store>(chat::testing::open_default_test_store());
     llm = provider ? provider : std::shared_ptr<LlmProvider>(make_echo_provider());
     ServiceDeps deps;
     deps.store = store;

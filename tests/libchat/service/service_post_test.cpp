@@ -132,9 +132,7 @@ struct RacingFixture {
   std::unique_ptr<ChatService> svc;
 
   RacingFixture() {
-    auto s = open_memory_store();
-    REQUIRE(s.ok());
-    inner = std::shared_ptr<Store>(std::move(s).value());
+    inner = open_service_store();
     store = std::make_shared<RacingStore>(inner);
     ServiceDeps deps;
     deps.store = store;

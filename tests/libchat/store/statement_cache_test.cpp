@@ -46,7 +46,7 @@ void churn(Conn& c, int first, int count) {
 
 }  // namespace
 
-TEST_CASE("statement cache: statements in use survive more distinct texts than the cap", "[store][statements]") {
+TEST_CASE("statement cache: statements in use survive more distinct texts than the cap", "[store][statements][sqlite]") {
   constexpr std::size_t kCap = 4;
   auto c = table_with_rows(kCap);
 
@@ -80,7 +80,7 @@ TEST_CASE("statement cache: statements in use survive more distinct texts than t
   CHECK(c->cached_dynamic() == kCap);
 }
 
-TEST_CASE("statement cache: the default cap holds under analytics-like use", "[store][statements]") {
+TEST_CASE("statement cache: the default cap holds under analytics-like use", "[store][statements][sqlite]") {
   auto c = table_with_rows(kMaxCachedStatements);
   // Three statements held at once, as activity_totals does.
   Held a(*c, query(0));
@@ -98,7 +98,7 @@ TEST_CASE("statement cache: the default cap holds under analytics-like use", "[s
   CHECK(b.stmt->getColumn(0).getInt64() == 3);
 }
 
-TEST_CASE("statement cache: one text used twice at once gets two statements", "[store][statements]") {
+TEST_CASE("statement cache: one text used twice at once gets two statements", "[store][statements][sqlite]") {
   auto c = table_with_rows(kMaxCachedStatements);
   Held outer(*c, query(0));
   REQUIRE(outer.stmt->executeStep());

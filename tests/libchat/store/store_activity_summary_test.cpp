@@ -216,7 +216,7 @@ TEST_CASE("activity_summary equals the in-memory figures under random traffic", 
   }
 }
 
-TEST_CASE("schema steps 7 to 9 upgrade a version-6 database with rows in it", "[store][analytics][migration]") {
+TEST_CASE("schema steps 7 to 9 upgrade a version-6 database with rows in it", "[store][analytics][migration][sqlite]") {
   TempDir dir;
   const std::string path = dir.file("chat.db");
   Timestamp now{};
@@ -322,17 +322,16 @@ TEST_CASE("schema steps 7 to 9 upgrade a version-6 database with rows in it", "[
 }
 
 TEST_CASE("activity_summary refuses a day window over 366 days", "[store][analytics]") {
-  auto s = open_memory_store();
-  REQUIRE(s.ok());
+  auto s = chat::testing::open_default_test_store();
   ActivitySummaryQuery q;
   q.first_day = 0;
   q.last_day = 366;
-  auto r = (*s)->activity_summary(q);
+  auto r = s->activity_summary(q);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == ErrorCode::kInvalidArgument);
 }
 
-TEST_CASE("analytics reads run alongside other reads on a small reader pool", "[store][analytics][concurrency]") {
+TEST_CASE("analytics reads run alongside other reads on a small reader pool", "[store][analytics][concurrency][sqlite]") {
   // Two readers: one analytics read at a time (Database::heavy_limit), the
   // other connection stays for everything else; every call still answers.
   TempDir dir;

@@ -1,21 +1,17 @@
 // Store analytics inputs (seeds 002/003): activity() and activity_totals()
-// return live rows only (in-memory and file stores).
+// return live rows only, on every factory of store_factories() (the
+// PostgreSQL store computes them by other SQL: the figures must agree).
 #include <catch2/catch.hpp>
 
 #include "chat/sqlite_store.hpp"
 #include "chat/uuid.hpp"
+#include "store/store_fixture.hpp"
 
 using namespace chat;
 
 namespace {
 
 constexpr std::int64_t kT0 = 1'719'655'200'000;  // 2024-06-29T10:00:00Z
-
-std::unique_ptr<Store> memory_store() {
-  auto s = open_memory_store();
-  REQUIRE(s.ok());
-  return std::move(s).value();
-}
 
 Conversation conv(Store& s, const std::string& user, std::optional<std::int64_t> agent, std::int64_t at,
                   ConversationKind kind = ConversationKind::kSupport) {
@@ -43,7 +39,10 @@ Message msg(Store& s, const Conversation& c, Role role, std::int64_t at, Message
 }  // namespace
 
 TEST_CASE("activity lists live conversations and messages in order", "[store][analytics]") {
-  auto s = memory_store();
+  auto factory = GENERATE(from_range(chat::testing::store_factories()));
+  INFO(factory);
+  chat::testing::TempDir dir;
+  auto s = chat::testing::open_test_store(factory, dir);
   Agent a;
   a.name = "Bot";
   auto agent = s->put_agent(a, from_millis(kT0));

@@ -114,7 +114,7 @@ void check_reopened(const std::string& db, const std::set<std::int64_t>& all) {
 
 }  // namespace
 
-TEST_CASE("store: acknowledged appends survive SIGKILL of the writer", "[store][crash]") {
+TEST_CASE("store: acknowledged appends survive SIGKILL of the writer", "[store][crash][sqlite]") {
   TempDir dir;
   const std::string db = dir.file("crash.db");
   std::set<std::int64_t> all;
@@ -129,7 +129,7 @@ TEST_CASE("store: acknowledged appends survive SIGKILL of the writer", "[store][
 
 // Group commit (issue 11): with several writer threads most appends commit in
 // groups; killed mid-burst, every id any thread was told is committed is there.
-TEST_CASE("store: acknowledged grouped appends survive SIGKILL mid-burst", "[store][crash][group-commit]") {
+TEST_CASE("store: acknowledged grouped appends survive SIGKILL mid-burst", "[store][crash][group-commit][sqlite]") {
   TempDir dir;
   const std::string db = dir.file("crash-group.db");
   std::set<std::int64_t> all;

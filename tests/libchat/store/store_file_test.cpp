@@ -33,7 +33,7 @@ int user_version(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("store: reopening a file database keeps the data and migrates nothing", "[store]") {
+TEST_CASE("store: reopening a file database keeps the data and migrates nothing", "[store][sqlite]") {
   TempDir dir;
   const auto opts = options_for(dir);
   std::int64_t conv = 0, msg = 0;
@@ -71,7 +71,7 @@ TEST_CASE("store: reopening a file database keeps the data and migrates nothing"
   }
 }
 
-TEST_CASE("store: a second open of the same file is refused while the first is open", "[store]") {
+TEST_CASE("store: a second open of the same file is refused while the first is open", "[store][sqlite]") {
   TempDir dir;
   const auto opts = options_for(dir);
   auto first = open_sqlite_store(opts);
@@ -84,7 +84,7 @@ TEST_CASE("store: a second open of the same file is refused while the first is o
   CHECK(open_sqlite_store(opts).ok());
 }
 
-TEST_CASE("store: a lock file planted as a symbolic link is refused, its target untouched", "[store]") {
+TEST_CASE("store: a lock file planted as a symbolic link is refused, its target untouched", "[store][sqlite]") {
   TempDir dir;
   const auto opts = options_for(dir);
   const std::string target = opts.path + ".elsewhere";
@@ -96,7 +96,7 @@ TEST_CASE("store: a lock file planted as a symbolic link is refused, its target 
   CHECK(::lstat(target.c_str(), &st) != 0);  // nothing was created through the link
 }
 
-TEST_CASE("store: a database newer than the code, or not a database, is refused", "[store]") {
+TEST_CASE("store: a database newer than the code, or not a database, is refused", "[store][sqlite]") {
   TempDir dir;
   const auto opts = options_for(dir);
   SECTION("newer schema version") {
@@ -144,7 +144,7 @@ TEST_CASE("store: a database newer than the code, or not a database, is refused"
   }
 }
 
-TEST_CASE("store: full durability opens and works", "[store]") {
+TEST_CASE("store: full durability opens and works", "[store][sqlite]") {
   TempDir dir;
   auto opts = options_for(dir);
   opts.durability = Durability::kFull;
@@ -158,7 +158,7 @@ TEST_CASE("store: full durability opens and works", "[store]") {
   CHECK((*s)->append_message(conv->id, m, at(1)).ok());
 }
 
-TEST_CASE("store: a new database and its companions are private (mode 0600)", "[store][safety]") {
+TEST_CASE("store: a new database and its companions are private (mode 0600)", "[store][safety][sqlite]") {
   TempDir dir;
   const auto opts = options_for(dir);
   const mode_t old_mask = ::umask(022);  // a typical umask: it would leave 0644

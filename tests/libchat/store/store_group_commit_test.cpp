@@ -125,7 +125,7 @@ std::vector<Status> run_as_group(Database& db, const std::vector<std::function<S
 
 }  // namespace
 
-TEST_CASE("group commit: an error or an exception in one write fails that write alone", "[store][group-commit]") {
+TEST_CASE("group commit: an error or an exception in one write fails that write alone", "[store][group-commit][sqlite]") {
   TempDir dir;
   auto db = open_db(dir);
   std::atomic<int> committed_hooks{0};
@@ -187,7 +187,7 @@ TEST_CASE("group commit: an error or an exception in one write fails that write 
   CHECK(db->commit_stats().groups == before.groups + 1);
 }
 
-TEST_CASE("group commit: a failed COMMIT fails every write of the group and keeps none", "[store][group-commit]") {
+TEST_CASE("group commit: a failed COMMIT fails every write of the group and keeps none", "[store][group-commit][sqlite]") {
   TempDir dir;
   auto db = open_db(dir);
   std::atomic<int> committed_hooks{0};
@@ -228,7 +228,7 @@ TEST_CASE("group commit: a failed COMMIT fails every write of the group and keep
   CHECK(present(*db, "again2"));
 }
 
-TEST_CASE("group commit: a write that fills the database leaves every answer true", "[store][group-commit]") {
+TEST_CASE("group commit: a write that fills the database leaves every answer true", "[store][group-commit][sqlite]") {
   TempDir dir;
   auto db = open_db(dir);
   std::vector<std::function<Status(Conn&)>> jobs;
@@ -272,7 +272,7 @@ TEST_CASE("group commit: a write that fills the database leaves every answer tru
   CHECK(present(*db, "after-full"));
 }
 
-TEST_CASE("group commit: max_group_writes 1 runs every write alone", "[store][group-commit]") {
+TEST_CASE("group commit: max_group_writes 1 runs every write alone", "[store][group-commit][sqlite]") {
   TempDir dir;
   auto db = open_db(dir, 1);
   std::vector<std::thread> threads;

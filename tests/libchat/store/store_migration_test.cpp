@@ -65,7 +65,7 @@ bool has_migrated_line(const std::vector<std::string>& lines) {
 
 }  // namespace
 
-TEST_CASE("store: a version-1 database migrates to the current schema with its rows intact", "[store][migration]") {
+TEST_CASE("store: a version-1 database migrates to the current schema with its rows intact", "[store][migration][sqlite]") {
   TempDir dir;
   const std::string path = dir.file("v1.db");
   {

@@ -42,7 +42,7 @@ std::int64_t post(Store& s, std::int64_t conv, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("search ranks as FTS5's bm25 does over the same text", "[store][search][issue11]") {
+TEST_CASE("search ranks as FTS5's bm25 does over the same text", "[store][search][issue11][sqlite]") {
   TempDir dir;
   const std::string path = dir.file("chat.db");
   SqliteOptions o;

@@ -12,39 +12,15 @@
 
 #include "chat/result.hpp"
 #include "chat/types.hpp"
+#include "store/page_budget.hpp"
 #include "store/sqlite/connection.hpp"
 #include "store/sqlite/rows.hpp"
 
 namespace chat::sqlite {
 
-// kInvalidArgument ("limit" / "offset") for a negative window.
-inline Status check_window(std::int64_t limit, std::int64_t offset) {
-  if (limit < 0) return Error::invalid("limit", "limit must not be negative");
-  if (offset < 0) return Error::invalid("offset", "offset must not be negative");
-  return {};
-}
-
-// Applies a query's ByteBudget (chat/types.hpp) while a collector steps its
-// rows: the collector asks admit() for each row it read, in order, and stops
-// at the first refusal. The refused row is dropped, so the next page (offset
-// + items, or the last item's id) starts with it.
-class PageBytes {
- public:
-  explicit PageBytes(ByteBudget budget) : budget_(budget) {}
-  bool admit(std::size_t item_bytes) {
-    const std::size_t cost = item_bytes + budget_.per_item_bytes;
-    if (budget_.max_bytes != 0 && taken_ > 0 && cost > budget_.max_bytes - std::min(used_, budget_.max_bytes))
-      return false;
-    used_ += cost;
-    ++taken_;
-    return true;
-  }
-
- private:
-  ByteBudget budget_;
-  std::size_t used_ = 0;
-  std::size_t taken_ = 0;
-};
+// check_window and PageBytes are shared by every store: store/page_budget.hpp.
+using detail::check_window;
+using detail::PageBytes;
 
 struct PageQuery {
   std::string rows_sql;            // takes `params`, then LIMIT ?, then OFFSET ?

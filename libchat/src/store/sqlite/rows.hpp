@@ -17,6 +17,7 @@
 #include "chat/store.hpp"
 #include "chat/time.hpp"
 #include "chat/types.hpp"
+#include "store/page_budget.hpp"
 #include "store/sqlite/connection.hpp"
 
 namespace chat::sqlite {
@@ -85,7 +86,7 @@ void load_attachments(Conn& c, Message& m);
 // message columns, `window_total` the INTEGER after that (search's score and
 // window count). `bytes`, when given, ends the page at its byte budget
 // (store/sqlite/paging.hpp).
-class PageBytes;
+using detail::PageBytes;
 std::vector<Message> collect_messages(Conn& c, Stmt& s, std::vector<double>* extra = nullptr,
                                       std::int64_t* window_total = nullptr, PageBytes* bytes = nullptr);
 
