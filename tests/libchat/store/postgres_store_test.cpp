@@ -364,7 +364,7 @@ TEST_CASE("postgres store: changes and ephemeral notices reach the other stores'
   CHECK(got.seen().size() == before);
 }
 
-TEST_CASE("postgres store: lost connections are replaced; an unreachable database is kUnavailable, not a crash",
+TEST_CASE("postgres store: lost connections are replaced, and an unreachable database is kUnavailable (not a crash)",
           "[store][postgres]") {
   CHAT_REQUIRE_PG();
   TempDir dir;
