@@ -23,9 +23,10 @@
 //
 // Differences from the SQLite store, by design:
 // - search_messages indexes in the write's transaction (flush_search_index
-//   returns 0). Ranking is ts_rank_cd over the newest 1000 in-scope matches,
-//   then newest first; matching (every word, case folded by chat::fold_case,
-//   diacritics ignored) is the same as SQLite's.
+//   returns 0). Ranking is ts_rank (normalised by document length) over the
+//   newest 1000 in-scope matches, then newest first; matching (every word,
+//   case folded by chat::fold_case, combining marks stripped, words split as
+//   SQLite's unicode61 tokenizer splits them) is the same as SQLite's.
 // - activity, activity_totals and activity_summary are computed by SQL
 //   aggregates at read time: O(rows in scope) per call, in memory bounded
 //   by the number of days (the SQLite store keeps sums on write).
@@ -41,8 +42,10 @@
 // connection; no call may be running.
 //
 // Failure: the factory never throws. The store's own errors are those of
-// chat/store.hpp; a lost server is kUnavailable on the calls that need it
-// (the pool reconnects on the next call).
+// chat/store.hpp. A pooled connection found lost (server restart, terminated
+// backend) is replaced and the call run again on a fresh one, unless the
+// loss came during COMMIT (outcome unknown: kUnavailable); a server that
+// cannot be reached is kUnavailable on every call until it is back.
 #pragma once
 
 #include <chrono>

@@ -319,9 +319,10 @@ class Store {
   // message is searchable as soon as append_message returned (the index is
   // caught up before the query; indexing is kept off the append path).
   // `q.text` is plain words, all of which must match (Unicode-aware, accents
-  // ignored); ranked by relevance (bm25 over the words, k1 = 1.2, b = 0.75;
-  // each word's document frequency is cached and recounted once the index
-  // grew by 2%), then newest first. Only the newest 1000 in-scope matches
+  // ignored); ranked by relevance (SQLite: bm25 over the words, k1 = 1.2,
+  // b = 0.75, each word's document frequency cached and recounted once the
+  // index grew by 2%; PostgreSQL: ts_rank, chat/postgres_store.hpp), then
+  // newest first. Only the newest 1000 in-scope matches
   // are ranked, so `total` is exact up to 1000 and capped there.
   // Case: the index and the query hold chat::fold_case text (full case
   // folding + NFC: "STRASSE" finds "Straße"), and the unicode61 tokenizer
@@ -438,6 +439,7 @@ class Store {
   virtual Result<ActivitySummary> activity_summary(const ActivitySummaryQuery& q) = 0;
 };
 
-// The factories: chat/sqlite_store.hpp (open_sqlite_store, open_memory_store).
+// The factories: chat/sqlite_store.hpp (open_sqlite_store, open_memory_store),
+// chat/postgres_store.hpp (open_postgres_store).
 
 }  // namespace chat

@@ -99,22 +99,34 @@ class Database {
   }
 
   // Runs `f(Conn&)` in a READ COMMITTED transaction; commits only when `f`
-  // succeeds. Retried as the header says.
+  // succeeds. Retried as the header says, and once more when the connection
+  // turns out lost before COMMIT was sent (a pooled connection whose server
+  // restarted or whose backend was terminated: the transaction died with it,
+  // nothing was written). A loss during COMMIT is kUnavailable: the outcome
+  // is unknown, and a retry could write twice.
   template <typename T, typename F>
   Result<T> write(F&& f) {
+    bool reconnected = false;
     for (int attempt = 1;; ++attempt) {
       bool retry = false;
+      bool lost = false;
       Result<T> r = guarded<T>([&]() -> Result<T> {
         Lease lease(*this);
         if (!lease) return Error::unavailable("no database connection is free");
         Conn& c = lease.conn();
+        bool committing = false;
         try {
           c.run(kBeginWrite);
           Result<T> out = f(c);
+          committing = out.ok();
           c.run(out.ok() ? "COMMIT" : "ROLLBACK");
           return out;
         } catch (const PgFailure& e) {
           rollback_quietly(c);
+          if (!reconnected && !committing && !c.ok()) {
+            lost = true;
+            return Error::unavailable("retry");
+          }
           if (attempt < kWriteAttempts && retryable(e)) {
             retry = true;
             return Error::unavailable("retry");
@@ -125,6 +137,10 @@ class Database {
           throw;
         }
       });
+      if (lost) {
+        reconnected = true;
+        continue;
+      }
       if (!retry) return r;
       backoff(attempt);
     }
@@ -132,23 +148,35 @@ class Database {
 
   // Runs `f(Conn&)` in one read-only snapshot (REPEATABLE READ), or as plain
   // statements when `snapshot` is false (a single statement is its own).
+  // Run once more on a fresh connection when the pooled one turns out lost.
   template <typename T, typename F>
   Result<T> read(F&& f, bool snapshot = true) {
-    return guarded<T>([&]() -> Result<T> {
-      Lease lease(*this);
-      if (!lease) return Error::unavailable("no database connection is free");
-      Conn& c = lease.conn();
-      if (!snapshot) return f(c);
-      try {
-        c.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        Result<T> out = f(c);
-        c.run("COMMIT");
-        return out;
-      } catch (...) {
-        rollback_quietly(c);
-        throw;
-      }
-    });
+    for (int attempt = 1;; ++attempt) {
+      bool lost = false;
+      Result<T> r = guarded<T>([&]() -> Result<T> {
+        Lease lease(*this);
+        if (!lease) return Error::unavailable("no database connection is free");
+        Conn& c = lease.conn();
+        try {
+          if (!snapshot) return f(c);
+          c.run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+          Result<T> out = f(c);
+          c.run("COMMIT");
+          return out;
+        } catch (const PgFailure&) {
+          rollback_quietly(c);
+          if (attempt == 1 && !c.ok()) {
+            lost = true;
+            return Error::unavailable("retry");
+          }
+          throw;
+        } catch (...) {
+          rollback_quietly(c);
+          throw;
+        }
+      });
+      if (!lost) return r;
+    }
   }
 
   // read() for the analytics: at most half of the pool (at least one) runs
