@@ -207,6 +207,16 @@ TEST_CASE("config: --public-session-list is a switch, off by default", "[chatd][
   CHECK(fails({"--public-session-list=maybe"}).field == "--public-session-list");
 }
 
+TEST_CASE("config: --seed001-client-roles is a switch, off by default", "[chatd][config][safety]") {
+  CHECK_FALSE(ok({}).config.seed001_client_roles);
+  CHECK(ok({"--seed001-client-roles"}).config.seed001_client_roles);
+  CHECK(ok({"--seed001-client-roles", "--port", "1"}).config.seed001_client_roles);
+  CHECK_FALSE(ok({"--seed001-client-roles=false"}).config.seed001_client_roles);
+  CHECK(ok({}, {{"CHATD_SEED001_CLIENT_ROLES", "true"}}).config.seed001_client_roles);
+  CHECK_FALSE(ok({"--seed001-client-roles=0"}, {{"CHATD_SEED001_CLIENT_ROLES", "1"}}).config.seed001_client_roles);
+  CHECK(fails({"--seed001-client-roles=maybe"}).field == "--seed001-client-roles");
+}
+
 TEST_CASE("config: --max-page-bytes (issue 9: the byte budget of one page)", "[chatd][config]") {
   CHECK(ok({}).config.max_page_bytes == 4u * 1024 * 1024);
   CHECK(ok({"--max-page-bytes", "65536"}).config.max_page_bytes == 65536);

@@ -367,3 +367,20 @@ TEST_CASE("seed001: --public-session-list restores the document's open listing",
   CHECK(all.json[0]["session_id"] == "open-1");
   CHECK(s.post("/api/chats/messages/", {{"session_id", "open-1"}, {"message", "x"}, {"role", "assistant"}}).status == 403);
 }
+
+TEST_CASE("seed001: --seed001-client-roles lets the capability holder post assistant and system rows",
+          "[http][seed001][safety]") {
+  chatd_test::LiveOptions options;
+  options.service.session_client_roles = true;
+  LiveServer s(options);
+  const std::string sid = create_session(s)["session_id"];
+  for (const char* role : {"assistant", "system"}) {
+    INFO(role);
+    auto posted = s.post("/api/chats/messages/",
+                         {{"session_id", sid}, {"message", "stored by the front end"}, {"role", role}});
+    REQUIRE(posted.status == 201);
+    CHECK(posted.json["role"] == role);
+  }
+  CHECK(s.get("/api/chats/messages/?session_id=" + sid + "&role=assistant").json.size() == 1);
+  CHECK(s.post("/api/chats/messages/", {{"session_id", sid}, {"message", "x"}, {"role", "agent"}}).status == 400);
+}

@@ -3,7 +3,7 @@
 //   chatd [--host 127.0.0.1] [--port 8080] [--db chat.db | :memory:]
 //         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
 //         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576] [--request-timeout 10]
-//         [--public-session-list[=true|false]] [--cors-origins ORIGIN,ORIGIN|*]
+//         [--public-session-list[=true|false]] [--seed001-client-roles[=true|false]] [--cors-origins ORIGIN,ORIGIN|*]
 //         [--max-connections N] [--max-connections-per-address 256] [--trusted-proxies CIDR[,CIDR...]]
 //         [--no-rate-limits[=true|false]] [--rate-limit-address-writes 20/s:400]
 //         [--rate-limit-address-creates 1/s:60] [--rate-limit-address-model-calls 3/s:60]
@@ -113,6 +113,10 @@ struct Config {
   // Seed 001's open listing of sessions for anonymous callers (trusted
   // networks only; off: a session is reached by its capability alone).
   bool public_session_list = false;
+  // Seed 001's own rule: anyone holding an ownerless session's capability may
+  // post role assistant or system (ServiceOptions::session_client_roles). Off:
+  // those roles need an agent or admin token there (no planted fake answers).
+  bool seed001_client_roles = false;
 
   // ---- rate limits, per-address stream shares, /metrics access (issue 9)
   // Token buckets per address and per user (defaults and why:

@@ -116,6 +116,7 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
   deps.clock = clock;
   deps.logger = logger;
   llm->service.anonymous_listing = cfg.public_session_list;
+  llm->service.session_client_roles = cfg.seed001_client_roles;
   llm->service.max_page_bytes = cfg.max_page_bytes;
   auto service = chat::make_chat_service(std::move(deps), llm->service);
   if (!service) {
