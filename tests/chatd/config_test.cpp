@@ -207,6 +207,14 @@ TEST_CASE("config: --public-session-list is a switch, off by default", "[chatd][
   CHECK(fails({"--public-session-list=maybe"}).field == "--public-session-list");
 }
 
+TEST_CASE("config: --no-access-log is a switch, the access log on by default", "[chatd][config]") {
+  CHECK(ok({}).config.access_log);
+  CHECK_FALSE(ok({"--no-access-log"}).config.access_log);
+  CHECK(ok({"--no-access-log=false"}).config.access_log);
+  CHECK_FALSE(ok({}, {{"CHATD_NO_ACCESS_LOG", "1"}}).config.access_log);
+  CHECK(fails({"--no-access-log=sometimes"}).field == "--no-access-log");
+}
+
 TEST_CASE("config: --seed001-client-roles is a switch, off by default", "[chatd][config][safety]") {
   CHECK_FALSE(ok({}).config.seed001_client_roles);
   CHECK(ok({"--seed001-client-roles"}).config.seed001_client_roles);

@@ -35,15 +35,15 @@ std::string printable(std::string_view s, std::size_t max_bytes) {
   return out;
 }
 
-httplib::Logger access_logger(Metrics& metrics, chat::Logger& logger) {
-  return [&metrics, &logger](const httplib::Request& req, const httplib::Response& res) {
+httplib::Logger access_logger(Metrics& metrics, chat::Logger& logger, bool log_lines) {
+  return [&metrics, &logger, log_lines](const httplib::Request& req, const httplib::Response& res) {
     const bool timed = t_request.active;
     const double seconds = timed ? std::chrono::duration<double>(Clock::now() - t_request.start).count() : 0.0;
     static const std::string kUnmatched = "unmatched";
     const std::string& route = t_request.route != nullptr ? *t_request.route : kUnmatched;
     t_request = RequestState{};
     metrics.observe(req.method, route, res.status, seconds);
-    if (logger.enabled(chat::LogLevel::kInfo)) {
+    if (log_lines && logger.enabled(chat::LogLevel::kInfo)) {
       char ms[32];
       std::snprintf(ms, sizeof ms, "%.2fms", seconds * 1000.0);
       logger.log(chat::LogLevel::kInfo, "http " + printable(req.method) + " " + printable(req.path) + " " +

@@ -27,7 +27,8 @@ namespace chatd {
 
 void begin_request();
 void note_route(const std::string* pattern);
-httplib::Logger access_logger(Metrics& metrics, chat::Logger& logger);
+// log_lines false (--no-access-log): metrics only.
+httplib::Logger access_logger(Metrics& metrics, chat::Logger& logger, bool log_lines = true);
 
 // Client text made safe for one log line or error message: control characters
 // become '?', and text past `max_bytes` is cut and marked "..." (a path may be

@@ -10,7 +10,7 @@
 //         [--rate-limit-user-writes 5/s:100] [--rate-limit-user-creates 0.5/s:30]
 //         [--rate-limit-user-model-calls 0.5/s:20] [--rate-limit-max-keys 20000]
 //         [--max-streams-per-address N] [--max-event-streams 10000] [--max-event-streams-per-address 256]
-//         [--public-metrics[=true|false]]
+//         [--public-metrics[=true|false]] [--no-access-log[=true|false]]
 //         [--llm-api-key-env OPENAI_API_KEY] [--llm-temperature T] [--llm-max-tokens 1024] [--llm-timeout SECONDS]
 //         [--llm-max-concurrent 64] [--llm-max-concurrent-per-address N] [--llm-deadline 300]
 //         [--llm-first-byte-timeout 50] [--llm-max-reply-bytes 262144] [--max-page-bytes 4194304]
@@ -117,6 +117,10 @@ struct Config {
   // post role assistant or system (ServiceOptions::session_client_roles). Off:
   // those roles need an agent or admin token there (no planted fake answers).
   bool seed001_client_roles = false;
+  // One info line per request ("http GET /path 200 0.41ms"), written in
+  // batches by the logger's thread (async_logger.hpp); --no-access-log: none
+  // (metrics still count every request).
+  bool access_log = true;
 
   // ---- rate limits, per-address stream shares, /metrics access (issue 9)
   // Token buckets per address and per user (defaults and why:

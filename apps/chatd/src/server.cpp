@@ -120,7 +120,7 @@ void Server::configure() {
                       CorsPolicy(config_.cors_origins));
   hooks_.refused = [dispatch](const httplib::Request& req, httplib::Response& res) { dispatch.refused(req, res); };
   hooks_.handle = std::move(dispatch);
-  hooks_.answered = access_logger(metrics_, context_.logger);
+  hooks_.answered = access_logger(metrics_, context_.logger, config_.access_log);
 
   add_limit_metrics();
   add_event_stream_metrics();
