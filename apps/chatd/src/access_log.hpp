@@ -34,5 +34,7 @@ httplib::Logger access_logger(Metrics& metrics, chat::Logger& logger, bool log_l
 // become '?', and text past `max_bytes` is cut and marked "..." (a path may be
 // 8 KiB; echoing it whole doubles what a 404 or a log line costs).
 std::string printable(std::string_view s, std::size_t max_bytes = 256);
+// The same, appended to `out`.
+void append_printable(std::string& out, std::string_view s, std::size_t max_bytes = 256);
 
 }  // namespace chatd
