@@ -207,6 +207,24 @@ TEST_CASE("config: --public-session-list is a switch, off by default", "[chatd][
   CHECK(fails({"--public-session-list=maybe"}).field == "--public-session-list");
 }
 
+TEST_CASE("config: --no-access-log is a switch, the access log on by default", "[chatd][config]") {
+  CHECK(ok({}).config.access_log);
+  CHECK_FALSE(ok({"--no-access-log"}).config.access_log);
+  CHECK(ok({"--no-access-log=false"}).config.access_log);
+  CHECK_FALSE(ok({}, {{"CHATD_NO_ACCESS_LOG", "1"}}).config.access_log);
+  CHECK(fails({"--no-access-log=sometimes"}).field == "--no-access-log");
+}
+
+TEST_CASE("config: --seed001-client-roles is a switch, off by default", "[chatd][config][safety]") {
+  CHECK_FALSE(ok({}).config.seed001_client_roles);
+  CHECK(ok({"--seed001-client-roles"}).config.seed001_client_roles);
+  CHECK(ok({"--seed001-client-roles", "--port", "1"}).config.seed001_client_roles);
+  CHECK_FALSE(ok({"--seed001-client-roles=false"}).config.seed001_client_roles);
+  CHECK(ok({}, {{"CHATD_SEED001_CLIENT_ROLES", "true"}}).config.seed001_client_roles);
+  CHECK_FALSE(ok({"--seed001-client-roles=0"}, {{"CHATD_SEED001_CLIENT_ROLES", "1"}}).config.seed001_client_roles);
+  CHECK(fails({"--seed001-client-roles=maybe"}).field == "--seed001-client-roles");
+}
+
 TEST_CASE("config: --max-page-bytes (issue 9: the byte budget of one page)", "[chatd][config]") {
   CHECK(ok({}).config.max_page_bytes == 4u * 1024 * 1024);
   CHECK(ok({"--max-page-bytes", "65536"}).config.max_page_bytes == 65536);

@@ -369,3 +369,26 @@ TEST_CASE("reactor: a graceful stop with parked and active connections", "[chatd
   CHECK(f.server->open_connections() == 0);
   CHECK_FALSE(f.server->running());
 }
+
+TEST_CASE("reactor: a keep-alive client's next request is answered at once, after the worker's wait, or slowly",
+          "[chatd][reactor]") {
+  Fixture f;
+  RawConnection c(f.port());
+  // At once: the worker that answered usually serves the next one itself (issue 11).
+  for (int i = 0; i < 50; ++i) {
+    REQUIRE(c.send(kGet));
+    auto r = c.read_response(5s);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  // After the worker's short wait the reactor holds the connection again...
+  CHECK(chatd_test::eventually([&] { return f.server->parked_connections() >= 1; }));
+  // ...and a head arriving in pieces stays with the reactor until it is whole.
+  REQUIRE(c.send("GET /healthz HTTP/1.1\r\n"));
+  CHECK(chatd_test::eventually([&] { return f.server->parked_connections() >= 1; }));
+  CHECK(f.healthz() < 5s);
+  REQUIRE(c.send("Host: x\r\n\r\n"));
+  auto r = c.read_response(5s);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}

@@ -367,3 +367,42 @@ TEST_CASE("seed001: --public-session-list restores the document's open listing",
   CHECK(all.json[0]["session_id"] == "open-1");
   CHECK(s.post("/api/chats/messages/", {{"session_id", "open-1"}, {"message", "x"}, {"role", "assistant"}}).status == 403);
 }
+
+TEST_CASE("seed001: --seed001-client-roles lets the capability holder post assistant and system rows",
+          "[http][seed001][safety]") {
+  chatd_test::LiveOptions options;
+  options.service.session_client_roles = true;
+  LiveServer s(options);
+  const std::string sid = create_session(s)["session_id"];
+  for (const char* role : {"assistant", "system"}) {
+    INFO(role);
+    auto posted = s.post("/api/chats/messages/",
+                         {{"session_id", sid}, {"message", "stored by the front end"}, {"role", role}});
+    REQUIRE(posted.status == 201);
+    CHECK(posted.json["role"] == role);
+  }
+  CHECK(s.get("/api/chats/messages/?session_id=" + sid + "&role=assistant").json.size() == 1);
+  CHECK(s.post("/api/chats/messages/", {{"session_id", sid}, {"message", "x"}, {"role", "agent"}}).status == 400);
+}
+
+TEST_CASE("seed001: a list of messages is the same bytes as the rendered JSON of its items", "[http][seed001]") {
+  // The list renders its session once and splices it into each message
+  // (issue 11); the bytes must stay those of the library's compact dump.
+  LiveServer s;
+  const std::string sid =
+      create_session(s, {{"session_id", "bytes-1"}, {"metadata", {{"b", {1, 2.5, "x\u00e9\n"}}, {"a", nullptr}}}})["session_id"];
+  post_message(s, sid, "plain");
+  CHECK(s.post("/api/chats/messages/", {{"session_id", sid},
+                                        {"message", "quotes \" and \\ and \u00fc\u2028 and \t"},
+                                        {"metadata", {{"session", nullptr}, {"z", {{"timestamp", "t"}}}}}})
+            .status == 201);
+  auto list = s.get("/api/chats/messages/?session_id=" + sid);
+  REQUIRE(list.status == 200);
+  REQUIRE(list.json.size() == 2);
+  CHECK(list.json[1]["metadata"]["session"].is_null());
+  CHECK(list.json[1]["session"]["metadata"]["b"][1] == 2.5);
+  CHECK(list.body == list.json.dump(-1, ' ', false, json::error_handler_t::replace));
+  auto empty = s.get("/api/chats/messages/?session_id=" + sid + "&role=system");
+  REQUIRE(empty.status == 200);
+  CHECK(empty.body == "[]");
+}

@@ -27,11 +27,14 @@ namespace chatd {
 
 void begin_request();
 void note_route(const std::string* pattern);
-httplib::Logger access_logger(Metrics& metrics, chat::Logger& logger);
+// log_lines false (--no-access-log): metrics only.
+httplib::Logger access_logger(Metrics& metrics, chat::Logger& logger, bool log_lines = true);
 
 // Client text made safe for one log line or error message: control characters
 // become '?', and text past `max_bytes` is cut and marked "..." (a path may be
 // 8 KiB; echoing it whole doubles what a 404 or a log line costs).
 std::string printable(std::string_view s, std::size_t max_bytes = 256);
+// The same, appended to `out`.
+void append_printable(std::string& out, std::string_view s, std::size_t max_bytes = 256);
 
 }  // namespace chatd

@@ -233,6 +233,17 @@ const std::vector<Flag>& flags() {
          }
          return {};
        }},
+      {"no-access-log", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         bool off = false;
+         CHAT_RETURN_IF_ERROR(parse_bool(w, v, off));
+         inv.config.access_log = !off;
+         return {};
+       }},
+      {"seed001-client-roles", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         return parse_bool(w, v, inv.config.seed001_client_roles);
+       }},
       // ---- rate limits, per-address stream shares, /metrics access (issue 9)
       {"no-rate-limits", true, false, true,
        [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
@@ -397,7 +408,9 @@ std::string env_name(std::string_view flag) {
 
 // Flags that take no value on the command line (given alone: true).
 bool is_switch(const Flag& f) {
-  return f.name == "public-session-list" || f.name == "no-rate-limits" || f.name == "public-metrics";
+  return f.name == "public-session-list" || f.name == "seed001-client-roles" || f.name == "no-access-log" ||
+         f.name == "no-rate-limits" ||
+         f.name == "public-metrics";
 }
 
 const Flag* find_flag(std::string_view name) {
@@ -588,6 +601,13 @@ the command line wins):
                            as the seed's document does (trusted networks only;
                            default off: agent and admin tokens list, anonymous
                            callers reach a session by its session_id or uuid)
+  --seed001-client-roles   let anyone holding a seed 001 session's session_id post
+                           messages with role assistant or system, as the seed
+                           does (risk: a fake answer planted in a public session;
+                           default off: those need an agent or admin token)
+  --no-access-log          no log line per request (default: one info line each,
+                           "http GET /path 200 0.41ms", written in batches by a
+                           background thread; /metrics counts requests either way)
   --no-rate-limits         turn every rate limit off (benchmarks, trusted networks)
   --rate-limit-address-writes R/U:B   token bucket per client address for
                            state-changing requests (default 20/s:400; 0: off;

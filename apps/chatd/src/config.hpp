@@ -4,14 +4,14 @@
 //         [--db-connections 8]
 //         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
 //         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576] [--request-timeout 10]
-//         [--public-session-list[=true|false]] [--cors-origins ORIGIN,ORIGIN|*]
+//         [--public-session-list[=true|false]] [--seed001-client-roles[=true|false]] [--cors-origins ORIGIN,ORIGIN|*]
 //         [--max-connections N] [--max-connections-per-address 256] [--trusted-proxies CIDR[,CIDR...]]
 //         [--no-rate-limits[=true|false]] [--rate-limit-address-writes 20/s:400]
 //         [--rate-limit-address-creates 1/s:60] [--rate-limit-address-model-calls 3/s:60]
 //         [--rate-limit-user-writes 5/s:100] [--rate-limit-user-creates 0.5/s:30]
 //         [--rate-limit-user-model-calls 0.5/s:20] [--rate-limit-max-keys 20000]
 //         [--max-streams-per-address N] [--max-event-streams 10000] [--max-event-streams-per-address 256]
-//         [--public-metrics[=true|false]]
+//         [--public-metrics[=true|false]] [--no-access-log[=true|false]]
 //         [--llm-api-key-env OPENAI_API_KEY] [--llm-temperature T] [--llm-max-tokens 1024] [--llm-timeout SECONDS]
 //         [--llm-max-concurrent 64] [--llm-max-concurrent-per-address N] [--llm-deadline 300]
 //         [--llm-first-byte-timeout 50] [--llm-max-reply-bytes 262144] [--max-page-bytes 4194304]
@@ -130,6 +130,14 @@ struct Config {
   // Seed 001's open listing of sessions for anonymous callers (trusted
   // networks only; off: a session is reached by its capability alone).
   bool public_session_list = false;
+  // Seed 001's own rule: anyone holding an ownerless session's capability may
+  // post role assistant or system (ServiceOptions::session_client_roles). Off:
+  // those roles need an agent or admin token there (no planted fake answers).
+  bool seed001_client_roles = false;
+  // One info line per request ("http GET /path 200 0.41ms"), written in
+  // batches by the logger's thread (async_logger.hpp); --no-access-log: none
+  // (metrics still count every request).
+  bool access_log = true;
 
   // ---- rate limits, per-address stream shares, /metrics access (issue 9)
   // Token buckets per address and per user (defaults and why:

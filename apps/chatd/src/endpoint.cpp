@@ -5,6 +5,10 @@
 namespace chatd {
 
 void send(httplib::Response& res, const Reply& reply) {
+  if (reply.text) {
+    render_json_text(res, reply.status, *reply.text);
+    return;
+  }
   if (!reply.body) {
     res.status = reply.status;
     return;

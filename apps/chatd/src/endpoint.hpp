@@ -64,13 +64,17 @@
 namespace chatd {
 
 // What a route answers on success: a status and a JSON body, or no body (204).
+// `text`, when set, is the body already rendered (dump_json's bytes, for a
+// renderer that builds a large answer's text itself; `body` is then unused).
 struct Reply {
   int status = 200;
   std::optional<nlohmann::json> body;
+  std::optional<std::string> text;
 
-  static Reply ok(nlohmann::json body) { return Reply{200, std::move(body)}; }
-  static Reply created(nlohmann::json body) { return Reply{201, std::move(body)}; }
-  static Reply no_content() { return Reply{204, std::nullopt}; }
+  static Reply ok(nlohmann::json body) { return Reply{200, std::move(body), std::nullopt}; }
+  static Reply created(nlohmann::json body) { return Reply{201, std::move(body), std::nullopt}; }
+  static Reply no_content() { return Reply{204, std::nullopt, std::nullopt}; }
+  static Reply ok_text(std::string text) { return Reply{200, std::nullopt, std::move(text)}; }
 };
 
 // Runs a route's parser, handing it the service's limits when it takes them.

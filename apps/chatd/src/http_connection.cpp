@@ -1,10 +1,13 @@
 #include "http_connection.hpp"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +91,37 @@ std::string client_address(const Connection& c, const httplib::Request& req, con
   return options.trusted_proxies->client_address(peer, forwarded);
 }
 
+// Waits up to options.next_request_wait for the client's next request to be
+// buffered whole, as the reactor would hand it over (a complete head and its
+// small body, or a head over its bounds), so that this worker serves it.
+// False: anything else (time up, a FIN, an error, the stop): the reactor
+// takes the connection back and deals with what is buffered, as before; a
+// slow head or body never holds this worker past the wait.
+bool next_request_buffered(SocketIo& io, const ConnectionOptions& options, const std::atomic<bool>& stopping) {
+  if (options.next_request_wait.count() <= 0) return false;
+  auto ready = [&] {
+    const HeadState head = buffered_head(io.buffered(), options.limits);
+    if (head == HeadState::kOverBounds) return true;
+    if (head != HeadState::kComplete) return false;
+    const std::size_t span = buffered_request_span(io.buffered(), options.limits.max_body_bytes);
+    return span == 0 || io.buffered().size() >= span;
+  };
+  const Deadline until = SteadyClock::now() + options.next_request_wait;
+  for (;;) {
+    if (stopping.load()) return false;
+    const auto left = until - SteadyClock::now();
+    if (left <= Deadline::duration::zero()) return false;
+    pollfd p{io.fd(), POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count()));
+    if (n < 0 && errno != EINTR) return false;
+    if (n <= 0) continue;
+    const IoStatus st = io.read_now();
+    if (st == IoStatus::kAgain) continue;
+    if (st != IoStatus::kOk) return false;
+    if (ready()) return true;
+  }
+}
+
 void handle_safely(Connection& c, const ConnectionOptions& options, const ConnectionHooks& hooks,
                    const httplib::Request& req, httplib::Response& res, bool stopping) {
   RequestScope scope;
@@ -127,7 +161,7 @@ After serve(Connection& c, const ConnectionOptions& options, const ConnectionHoo
   for (bool first = true;; first = false) {
     if (park && !first) {
       const HeadState head = buffered_head(io.buffered(), options.limits);
-      if (head == HeadState::kNone || head == HeadState::kPartial) {
+      if ((head == HeadState::kNone || head == HeadState::kPartial) && !next_request_buffered(io, options, stopping)) {
         // The reactor waits for the rest; a partial head's deadline starts now.
         c.head_deadline = Deadline::max();
         return After::kPark;

@@ -74,6 +74,13 @@ struct ConnectionOptions {
   std::chrono::milliseconds linger_timeout{2'000};
   // Whose X-Forwarded-For is believed (client_address.hpp); null: no one's.
   std::shared_ptr<const TrustedProxies> trusted_proxies;
+  // serve_requests with park: after an answer with no complete head buffered,
+  // how long the worker waits on the socket for the client's next request
+  // before parking the connection (issue 11). A keep-alive client that sends
+  // at once (an API client, a load test) is served by the same thread without
+  // the reactor's hand-over: two thread switches and a queue per request.
+  // The worker blocks meanwhile (no CPU). Zero: park at once.
+  std::chrono::microseconds next_request_wait{0};
 };
 
 struct ConnectionHooks {

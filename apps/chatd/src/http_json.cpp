@@ -206,6 +206,8 @@ std::optional<std::int64_t> parse_int64(std::string_view text) noexcept {
   return v;
 }
 
+std::string dump_json(const json& j) { return dump(j); }
+
 void render_json(httplib::Response& res, int status, const json& body) { render_json_text(res, status, dump(body)); }
 
 void render_json_text(httplib::Response& res, int status, std::string body) {

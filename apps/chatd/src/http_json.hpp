@@ -87,6 +87,8 @@ std::optional<std::int64_t> parse_int64(std::string_view text) noexcept;
 void render_json(httplib::Response& res, int status, const nlohmann::json& body);
 // A body already serialized.
 void render_json_text(httplib::Response& res, int status, std::string body);
+// The text render_json answers for `j`: compact, keys in order, invalid UTF-8 replaced.
+std::string dump_json(const nlohmann::json& j);
 // Parses JSON text the library stored (metadata "{}") into a value for a
 // response; text that is not JSON becomes a JSON string rather than a throw.
 nlohmann::json json_from_text(std::string_view text);

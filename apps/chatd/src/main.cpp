@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "async_logger.hpp"
 #include "auth.hpp"
 #include "chat/llm.hpp"
 #include "chat/logger.hpp"
@@ -57,8 +58,15 @@ std::string url_host(const std::string& host) {
 }
 
 int serve(const chatd::Config& cfg, const sigset_t& signals) {
-  std::shared_ptr<chat::Logger> logger = chat::make_stderr_logger(chat::LogLevel::kInfo);
   std::shared_ptr<chat::Clock> clock = chat::make_system_clock();
+  // The stderr logger's lines, written in batches off the workers (issue 11).
+  auto async_logger = std::make_shared<chatd::AsyncLogger>(chatd::AsyncLoggerOptions{}, clock);
+  std::shared_ptr<chat::Logger> logger = async_logger;
+  // A failure to start is printed after the lines logged before it.
+  auto print_error = [&async_logger](const std::string& message) {
+    async_logger->flush();
+    ::print_error(message);
+  };
 
   auto llm = chatd::make_llm_setup(cfg, chatd::process_getenv);
   if (!llm) {
@@ -132,6 +140,7 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
   deps.clock = clock;
   deps.logger = logger;
   llm->service.anonymous_listing = cfg.public_session_list;
+  llm->service.session_client_roles = cfg.seed001_client_roles;
   llm->service.max_page_bytes = cfg.max_page_bytes;
   auto service = chat::make_chat_service(std::move(deps), llm->service);
   if (!service) {

@@ -32,7 +32,12 @@ std::string number(double v) {
 
 void Metrics::observe(std::string_view method, std::string_view route, int status, double seconds) {
   std::lock_guard lock(mu_);
-  ++requests_[{std::string(method), std::string(route), status}];
+  const RequestKeyView key{method, route, status};
+  auto counter = requests_.find(key);
+  if (counter == requests_.end()) {
+    counter = requests_.emplace(RequestKey{std::string(method), std::string(route), status}, 0).first;
+  }
+  ++counter->second;
   auto it = latency_.find(route);
   if (it == latency_.end()) it = latency_.emplace(std::string(route), Latency{}).first;
   auto& l = it->second;

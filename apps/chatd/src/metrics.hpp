@@ -12,7 +12,9 @@
 // rate-limit class and key kind, streams refused by reason) through
 // add_family().
 //
-// Thread-safe: one mutex, held only to bump counters.
+// Thread-safe: one mutex, held only to bump counters; observe() allocates
+// only the first time it sees a (method, route, status) (issue 11: it built
+// two strings per request to look its counter up).
 #pragma once
 
 #include <array>
@@ -21,6 +23,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -55,8 +58,27 @@ class Metrics {
     std::string help;
     std::function<double()> read;
   };
+  // (method, route, status), ordered as the tuple was (the rendered order),
+  // found by views without building strings.
+  struct RequestKey {
+    std::string method;
+    std::string route;
+    int status = 0;
+  };
+  struct RequestKeyView {
+    std::string_view method;
+    std::string_view route;
+    int status = 0;
+  };
+  struct RequestKeyLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return std::tie(a.method, a.route, a.status) < std::tie(b.method, b.route, b.status);
+    }
+  };
   mutable std::mutex mu_;
-  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> requests_;
+  std::map<RequestKey, std::uint64_t, RequestKeyLess> requests_;
   std::map<std::string, Latency, std::less<>> latency_;
   std::vector<Gauge> gauges_;
   struct Family {

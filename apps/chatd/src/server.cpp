@@ -25,6 +25,9 @@ namespace {
 constexpr std::size_t kKeepAliveMaxCount = 1000;
 constexpr auto kKeepAliveTimeout = std::chrono::seconds(5);
 constexpr auto kWriteTimeout = std::chrono::seconds(10);
+// How long a worker waits for a keep-alive client's next request before the
+// reactor takes the connection back (http_connection.hpp, issue 11).
+constexpr auto kNextRequestWait = std::chrono::milliseconds(2);
 // Worker threads kept alive idle (worker_pool.hpp): a burst of up to 8
 // requests pays no thread creation (~30-60 us each here), and 8 idle threads
 // cost well under 1 MB. More are created on demand up to --threads.
@@ -114,13 +117,14 @@ void Server::configure() {
   connection_options_.limits.idle_timeout = kKeepAliveTimeout;
   connection_options_.limits.write_timeout = kWriteTimeout;
   connection_options_.keep_alive_max = kKeepAliveMaxCount;
+  connection_options_.next_request_wait = kNextRequestWait;
   connection_options_.trusted_proxies = trusted_proxies_;
   hooks_.begin = begin_request;
   Dispatcher dispatch(router_, context_.logger, config_.rate_limits.enabled ? &rate_limiter_ : nullptr,
                       CorsPolicy(config_.cors_origins));
   hooks_.refused = [dispatch](const httplib::Request& req, httplib::Response& res) { dispatch.refused(req, res); };
   hooks_.handle = std::move(dispatch);
-  hooks_.answered = access_logger(metrics_, context_.logger);
+  hooks_.answered = access_logger(metrics_, context_.logger, config_.access_log);
 
   add_limit_metrics();
   add_event_stream_metrics();

@@ -193,6 +193,16 @@ struct ServiceOptions {
   // or handle) is the only way to an ownerless conversation, and an anonymous
   // listing is kUnauthenticated. Only for trusted networks (issue 9).
   bool anonymous_listing = false;
+  // Seed 001's own rule for ownerless sessions: whoever holds the session's
+  // capability may post messages with role assistant or system, as the seed's
+  // front ends do (they store the model's answer themselves). Off (the
+  // default), those roles need an agent or admin token there (kPermissionDenied),
+  // because anyone holding a public session's capability could otherwise plant
+  // a fake answer ("your account is locked, log in at ..."); docs/seed-001.md.
+  // Other conversations and the role agent are unaffected. chatd:
+  // --seed001-client-roles. Only for deployments whose sessions' readers trust
+  // every capability holder.
+  bool session_client_roles = false;
   ModelCallBounds model_calls;  // issue 9
   // How long the change log keeps events (chat/events.hpp; issue 14): a
   // stream resumed from an older cursor gets a reset. The service trims the

@@ -61,8 +61,9 @@ Status check_writable(const Conversation& c, Timestamp now) {
   return {};
 }
 
-Status check_role_allowed(const Principal& who, const Conversation& c, Role role) {
+Status check_role_allowed(const Principal& who, const Conversation& c, Role role, bool session_client_roles) {
   const bool ownerless_session = c.user_id.empty() && c.kind == ConversationKind::kSession;
+  if (session_client_roles && ownerless_session && (role == Role::kAssistant || role == Role::kSystem)) return {};
   switch (role) {
     case Role::kUser:
       return {};

@@ -59,7 +59,9 @@ std::optional<std::string> owner_scope(const Principal& who, std::optional<Conve
                                        std::optional<std::string> requested);
 
 Status check_writable(const Conversation& c, Timestamp now);
-Status check_role_allowed(const Principal& who, const Conversation& c, Role role);
+// session_client_roles: ServiceOptions::session_client_roles (seed 001's rule:
+// any writer of an ownerless session may use roles assistant and system).
+Status check_role_allowed(const Principal& who, const Conversation& c, Role role, bool session_client_roles);
 Role agent_side_role(const Principal& who) noexcept;
 
 // Not-found errors worded by the key's kind (chat/keys.hpp).

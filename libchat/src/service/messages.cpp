@@ -74,7 +74,7 @@ Result<PostResult> Messages::post(const Principal& who, const ConversationKey& k
   auto admit = [&](const Conversation& c) -> Status {
     if (!key_admits(who, key, c, by_integer_id)) return conversation_not_found(key.kind);
     seen = c;
-    CHAT_RETURN_IF_ERROR(check_role_allowed(who, c, m.role));
+    CHAT_RETURN_IF_ERROR(check_role_allowed(who, c, m.role, core_.options.session_client_roles));
     // Judged when the writer holds the row (not before waiting for it); the
     // message keeps the earlier `now`, so it is never stamped at or after
     // the expiry that admitted it.
@@ -155,7 +155,7 @@ Result<Message> Messages::edit(const Principal& who, const MessageKey& key, Mess
   CHAT_RETURN_IF_ERROR(validate_patch(patch));
   CHAT_ASSIGN_OR_RETURN(auto found, keys_.message(who, key));
   const auto& [m, c] = found;
-  CHAT_RETURN_IF_ERROR(check_role_allowed(who, c, m.role));
+  CHAT_RETURN_IF_ERROR(check_role_allowed(who, c, m.role, core_.options.session_client_roles));
   CHAT_RETURN_IF_ERROR(check_writable(c, core_.now()));
   // Counted for the status the message will have; a failed one has none.
   patch.content_tokens = std::nullopt;

@@ -341,3 +341,44 @@ TEST_CASE("service: anonymous callers list conversations only where the service 
   REQUIRE(listed.ok());
   CHECK(listed->items.size() == 1);
 }
+
+TEST_CASE("service: seed 001's client roles open assistant and system in ownerless sessions only when asked",
+          "[service][safety]") {
+  NewMessage m;
+  m.content = "the model said this";
+  {
+    Fixture f;  // the default: only staff speak for the service there
+    const Conversation session = f.create(kAnon, ConversationKind::kSession);
+    m.role = Role::kAssistant;
+    auto refused = f.svc->post_message(kAnon, cap(session), m);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == ErrorCode::kPermissionDenied);
+  }
+  ServiceOptions seed001;
+  seed001.session_client_roles = true;
+  Fixture f(seed001);
+  const Conversation session = f.create(kAnon, ConversationKind::kSession);
+  for (Role r : {Role::kAssistant, Role::kSystem}) {
+    m.role = r;
+    for (const Principal& who : {kAnon, kAlice, kAgent}) {
+      auto posted = f.svc->post_message(who, cap(session), m);
+      REQUIRE(posted.ok());
+      CHECK(posted->message.role == r);
+    }
+  }
+  // The role agent stays staff-only, and nothing changes outside ownerless sessions.
+  m.role = Role::kAgent;
+  auto agent = f.svc->post_message(kAnon, cap(session), m);
+  REQUIRE_FALSE(agent.ok());
+  CHECK(agent.error().code == ErrorCode::kPermissionDenied);
+  const Conversation open_support = f.create(kAnon, ConversationKind::kSupport);
+  m.role = Role::kAssistant;
+  auto support = f.svc->post_message(kAnon, cap(open_support), m);
+  REQUIRE_FALSE(support.ok());
+  CHECK(support.error().code == ErrorCode::kPermissionDenied);
+  const Conversation alices = f.create(kAlice, ConversationKind::kSession);
+  m.role = Role::kSystem;
+  auto owned = f.svc->post_message(kAlice, key(alices), m);
+  REQUIRE_FALSE(owned.ok());
+  CHECK(owned.error().code == ErrorCode::kPermissionDenied);
+}

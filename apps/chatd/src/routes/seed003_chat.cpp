@@ -86,7 +86,7 @@ std::string plural(std::int64_t n, const char* word) {
 }
 
 Reply ok(int status, std::string message, json data) {
-  return Reply{status, success_message_data(std::move(message), std::move(data))};
+  return Reply{status, success_message_data(std::move(message), std::move(data)), std::nullopt};
 }
 
 // ---- 1. List conversations.
