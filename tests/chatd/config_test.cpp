@@ -300,3 +300,13 @@ TEST_CASE("config: --db postgresql:// (issue 13): no password, a shared --jwt-se
   // A SQLite file keeps working, the secret file beside it too.
   CHECK(ok({"--db", "./host=x"}).config.db == "./host=x");
 }
+
+TEST_CASE("config: --sqlite-cache-mib sizes SQLite's page cache (issue 11 footprint)", "[chatd][config]") {
+  CHECK(ok({}).config.sqlite_cache_mib == chatd::kDefaultSqliteCacheMib);
+  CHECK(ok({"--sqlite-cache-mib", "64"}).config.sqlite_cache_mib == 64);
+  CHECK(ok({}, {{"CHATD_SQLITE_CACHE_MIB", "2"}}).config.sqlite_cache_mib == 2);
+  for (const char* bad : {"0", "-1", "65537", "16MiB", ""}) {
+    INFO(bad);
+    CHECK(fails({"--sqlite-cache-mib", bad}).field == "--sqlite-cache-mib");
+  }
+}

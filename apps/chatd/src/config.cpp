@@ -132,6 +132,13 @@ const std::vector<Flag>& flags() {
          inv.config.db_connections = static_cast<int>(*n);
          return {};
        }},
+      {"sqlite-cache-mib", true, false, true,
+       [](Invocation& inv, std::string_view w, std::string_view v) -> Status {
+         auto n = parse_ranged(w, v, 1, 65536, "a size in MiB");
+         if (!n) return n.error();
+         inv.config.sqlite_cache_mib = static_cast<int>(*n);
+         return {};
+       }},
       {"jwt-secret", true, true, true,
        [](Invocation& inv, std::string_view w, std::string_view v) {
          return non_empty(w, v, inv.config.jwt_secret);
@@ -566,6 +573,8 @@ the command line wins):
                            reads PGPASSWORD or a PGPASSFILE (~/.pgpass)
   --db-connections N       PostgreSQL connections of this instance's pool (default 8;
                            SQLite ignores it)
+  --sqlite-cache-mib N     SQLite page cache in MiB of the writer, and as much again
+                           shared by the readers (default 16; PostgreSQL ignores it)
   --jwt-secret SECRET      HS256 secret for bearer tokens (default: a random secret
                            kept in <db>.jwt-secret, mode 0600, created on first start;
                            required with a PostgreSQL --db, the same for every

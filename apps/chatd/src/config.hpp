@@ -1,7 +1,7 @@
 // config.hpp: chatd's command line and environment, parsed into a Config.
 //
 //   chatd [--host 127.0.0.1] [--port 8080] [--db chat.db | :memory: | postgresql://USER@HOST:PORT/DBNAME]
-//         [--db-connections 8]
+//         [--db-connections 8] [--sqlite-cache-mib 16]
 //         [--jwt-secret SECRET] [--llm echo|openai] [--llm-base-url URL] [--llm-model NAME]
 //         [--threads 1536] [--max-streams N] [--max-body-bytes 1048576] [--request-timeout 10]
 //         [--public-session-list[=true|false]] [--seed001-client-roles[=true|false]] [--cors-origins ORIGIN,ORIGIN|*]
@@ -108,6 +108,11 @@ inline constexpr int kDefaultMaxEventStreams = 10'000;
 // instances hold N times this many of the server's max_connections (100 by
 // default).
 inline constexpr int kDefaultDbConnections = 8;
+// SQLite's page cache (chat::SqliteOptions::cache_size_kib, in MiB here).
+// Smaller than libchat's 64 MiB default: chatd's footprint target is under
+// 60 MB after a load test (issue 11); the kernel's page cache still holds
+// the file, so a miss costs a pread, not a disk read, on a warm machine.
+inline constexpr int kDefaultSqliteCacheMib = 16;
 inline constexpr int kDefaultMaxEventStreamsPerAddress = 256;
 
 struct Config {
@@ -115,6 +120,7 @@ struct Config {
   int port = 8080;  // 0: any free port (the server reports the bound one)
   std::string db = "chat.db";  // ":memory:" for a private in-memory store; a PostgreSQL URL (database_url.hpp)
   int db_connections = kDefaultDbConnections;  // PostgreSQL pool size (chat::PostgresOptions::connections)
+  int sqlite_cache_mib = kDefaultSqliteCacheMib;  // SQLite writer page cache; the readers share as much again
   std::string jwt_secret;      // empty: read or create "<db>.jwt-secret" (see secret.hpp)
   LlmKind llm = LlmKind::kEcho;
   std::string llm_base_url;

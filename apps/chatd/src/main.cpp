@@ -92,6 +92,8 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
   const std::string db_shown = chatd::display_db(cfg.db);
   if (!postgres && cfg.db_connections != chatd::kDefaultDbConnections)
     logger->log(chat::LogLevel::kWarn, "--db-connections is ignored with a SQLite --db");
+  if (postgres && cfg.sqlite_cache_mib != chatd::kDefaultSqliteCacheMib)
+    logger->log(chat::LogLevel::kWarn, "--sqlite-cache-mib is ignored with a PostgreSQL --db");
 
   // Before the secret beside it is created: a refused database starts nothing.
   auto db_file = postgres ? chat::Result<std::vector<std::string>>(std::vector<std::string>())
@@ -125,6 +127,7 @@ int serve(const chatd::Config& cfg, const sigset_t& signals) {
   } else {
     chat::SqliteOptions options;
     options.path = cfg.db;
+    options.cache_size_kib = static_cast<std::int64_t>(cfg.sqlite_cache_mib) * 1024;
     options.logger = logger;
     store = chat::open_sqlite_store(options);
   }
