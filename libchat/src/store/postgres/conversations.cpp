@@ -42,30 +42,7 @@ Result<Conversation> lock_conversation(Conn& w, std::int64_t id, bool include_de
 }
 
 Result<Conversation> Conversations::prepare(const NewConversation& in, Timestamp now) {
-  CHAT_ASSIGN_OR_RETURN(auto meta, detail::normalize_json_object(in.metadata, "metadata", kMaxMetadataBytes));
-  if (!in.uuid.empty() && !is_uuid(in.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
-  Conversation c;
-  c.uuid = in.uuid.empty() ? generate_uuid_v4() : in.uuid;
-  c.handle = in.handle;
-  c.kind = in.kind;
-  c.type = in.type.empty() ? "chat" : in.type;
-  c.user_id = in.user_id;
-  c.external_user_id = in.external_user_id;
-  c.name = in.name;
-  c.email = in.email;
-  c.agent_id = in.agent_id;
-  c.subject = in.subject;
-  c.title = in.title;
-  c.status = in.status.empty() ? "active" : in.status;
-  c.is_archived = in.is_archived;
-  c.is_pinned = in.is_pinned;
-  c.is_active = true;
-  c.expires_at = in.expires_at;
-  c.metadata = std::move(meta);
-  c.initial_context = in.initial_context;
-  c.created_at = now;
-  c.updated_at = now;
-  return c;
+  return detail::new_conversation_row(in, now);
 }
 
 void Conversations::insert(Conn& w, Conversation& c) {

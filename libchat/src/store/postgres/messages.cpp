@@ -37,13 +37,6 @@ void adjust_counters(Conn& w, const Message& m, int delta, Timestamp at) {
           .add(at));
 }
 
-Status check_token_count(const std::optional<TokenCount>& t) {
-  if (!t) return {};
-  if (t->tokens < 0) return Error::invalid("content_tokens", "a token count must not be negative");
-  if (t->counter.empty() || t->counter.size() > kMaxCounterIdBytes)
-    return Error::invalid("content_tokens", "a token count needs the id of its counter (1 to 32 bytes)");
-  return {};
-}
 
 std::vector<Message> live_by_client_id(Conn& c, std::int64_t conversation_id, std::string_view client_id) {
   return collect_messages(
@@ -70,26 +63,8 @@ Result<Message> load_message(Conn& c, std::int64_t id, bool include_deleted) {
 }
 
 Result<AppendOutcome> Messages::prepare(std::int64_t conversation_id, const NewMessage& m, Timestamp now) {
-  CHAT_ASSIGN_OR_RETURN(auto meta, normalize_metadata(m.metadata));
-  if (!m.uuid.empty() && !is_uuid(m.uuid)) return Error::invalid("uuid", "uuid is not a valid UUID");
-  if (m.tokens_used && *m.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
-  CHAT_RETURN_IF_ERROR(check_token_count(m.content_tokens));
   AppendOutcome out;
-  Message& msg = out.message;
-  msg.uuid = m.uuid.empty() ? generate_uuid_v4() : m.uuid;
-  msg.conversation_id = conversation_id;
-  msg.client_id = m.client_id;
-  msg.role = m.role;
-  msg.content = m.content;
-  msg.content_type = m.content_type.empty() ? "text" : m.content_type;
-  msg.message_type = m.message_type.empty() ? "text" : m.message_type;
-  msg.status = m.status;
-  msg.metadata = std::move(meta);
-  msg.tokens_used = m.tokens_used;
-  msg.processing_time = m.processing_time;
-  msg.cost = m.cost;
-  msg.created_at = now;
-  msg.updated_at = now;
+  CHAT_ASSIGN_OR_RETURN(out.message, detail::new_message_row(conversation_id, m, now));
   return out;
 }
 
@@ -284,7 +259,7 @@ Result<Message> Messages::update(std::int64_t id, const MessagePatch& p, const A
       CHAT_ASSIGN_OR_RETURN(meta, detail::normalize_json_object(*p.metadata, "metadata", kMaxMetadataBytes));
     }
     if (p.tokens_used && *p.tokens_used < 0) return Error::invalid("tokens_used", "tokens_used must not be negative");
-    CHAT_RETURN_IF_ERROR(check_token_count(p.content_tokens));
+    CHAT_RETURN_IF_ERROR(detail::check_token_count(p.content_tokens));
     std::optional<std::string> folded;
     std::optional<std::string> words;
     if (p.content) {

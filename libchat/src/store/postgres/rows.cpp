@@ -6,10 +6,6 @@
 
 namespace chat::pg {
 
-Result<std::string> normalize_metadata(const std::string& text) {
-  if (text.empty() || text == "{}") return std::string("{}");
-  return detail::normalize_json_object(text, "metadata", kMaxMetadataBytes);
-}
 
 std::string text_equals(Params& p, const char* column, const std::string& value) {
   if (has_nul(value)) return "FALSE";

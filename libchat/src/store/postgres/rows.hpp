@@ -13,6 +13,7 @@
 #include "chat/result.hpp"
 #include "chat/store.hpp"
 #include "chat/types.hpp"
+#include "store/new_rows.hpp"
 #include "store/page_budget.hpp"
 #include "store/postgres/connection.hpp"
 
@@ -26,12 +27,10 @@ namespace chat::pg {
 using detail::check_window;
 using detail::PageBytes;
 
-inline constexpr std::size_t kMaxMetadataBytes = 64 * 1024;
+using detail::kMaxMetadataBytes;
+using detail::normalize_metadata;
 inline constexpr std::size_t kMaxProfileSectionBytes = 1024 * 1024;
 
-// Metadata as stored: compact JSON object text ("{}" skips the parser).
-// kInvalidArgument names "metadata".
-Result<std::string> normalize_metadata(const std::string& text);
 
 inline bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 

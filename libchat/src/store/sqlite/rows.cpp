@@ -74,10 +74,6 @@ void bind_text_or_null(SQLite::Statement& s, int i, const std::string& v) {
     s.bind(i, v);
 }
 
-Result<std::string> normalize_metadata(const std::string& text) {
-  if (text.empty() || text == "{}") return std::string("{}");
-  return detail::normalize_json_object(text, "metadata", kMaxMetadataBytes);
-}
 
 // ---- rows -> domain types -------------------------------------------------------
 

@@ -17,12 +17,14 @@
 #include "chat/store.hpp"
 #include "chat/time.hpp"
 #include "chat/types.hpp"
+#include "store/new_rows.hpp"
 #include "store/page_budget.hpp"
 #include "store/sqlite/connection.hpp"
 
 namespace chat::sqlite {
 
-inline constexpr std::size_t kMaxMetadataBytes = 64 * 1024;
+using detail::kMaxMetadataBytes;
+using detail::normalize_metadata;
 inline constexpr std::size_t kMaxProfileSectionBytes = 1024 * 1024;
 
 // ---- binding ------------------------------------------------------------------
@@ -40,9 +42,6 @@ void bind_opt(SQLite::Statement& s, int i, const std::optional<bool>& v);  // as
 // Empty text is stored as NULL where uniqueness must ignore absent values.
 void bind_text_or_null(SQLite::Statement& s, int i, const std::string& v);
 
-// Metadata as stored: compact JSON object text. The common "{}" skips the
-// JSON parser (it is on the append path). kInvalidArgument names "metadata".
-Result<std::string> normalize_metadata(const std::string& text);
 
 // ---- column lists ---------------------------------------------------------------
 // Every query aliases conversations as c and messages as m. Macros, so that
