@@ -130,3 +130,17 @@ TEST_CASE("async logger: a full buffer drops info lines, counts them and says so
   CHECK(lines[4] == "2024-06-29T10:00:00.000Z WARN log: 6 lines dropped (the log could not keep up)");
   CHECK(lines[5] == "2024-06-29T10:00:00.000Z INFO after");
 }
+
+TEST_CASE("async logger: one entry is one line, whatever control characters its message holds", "[chatd][log]") {
+  // libpq's errors hold newlines and tabs (a black-box test, issue 13).
+  LogFile file;
+  {
+    chatd::AsyncLogger log({.fd = file.fd}, fixed_clock());
+    log.log(chat::LogLevel::kWarn, "postgres store: connection refused\n\tIs the server running?\r\x1b[31m");
+    log.log(chat::LogLevel::kInfo, "next");
+  }
+  const auto lines = lines_of(file.read());
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] == "2024-06-29T10:00:00.000Z WARN postgres store: connection refused  Is the server running?  [31m");
+  CHECK(lines[1] == "2024-06-29T10:00:00.000Z INFO next");
+}

@@ -49,7 +49,15 @@ void AsyncLogger::log(chat::LogLevel level, std::string_view message) {
       return;
     }
     was_empty = pending_.empty();
-    pending_.append(stamp).append(1, ' ').append(name).append(1, ' ').append(message).append(1, '\n');
+    pending_.append(stamp).append(1, ' ').append(name).append(1, ' ');
+    // One entry, one line: a message's control characters (libpq's errors
+    // hold newlines and tabs) become spaces, so a reader splitting on '\n'
+    // never takes a continuation for an entry of its own.
+    for (const char c : message) {
+      const auto u = static_cast<unsigned char>(c);
+      pending_.push_back(u < 0x20 || u == 0x7f ? ' ' : c);
+    }
+    pending_.push_back('\n');
   }
   if (urgent) {
     write_pending();

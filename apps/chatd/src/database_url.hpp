@@ -14,9 +14,11 @@
 // ?password=..., password=... in key=value form) is refused: a command line
 // shows in `ps` and an environment in /proc of the same user, and both end up
 // in logs and unit files. libpq reads the password from PGPASSWORD or a
-// PGPASSFILE (~/.pgpass by default) instead. The refusal never repeats the
-// string. display_db() is what logs show: a string with a password (which
-// chatd never accepts) would show it masked anyway.
+// PGPASSFILE (~/.pgpass by default) instead. So is an SSL key's password
+// (sslpassword). libpq's own parser (PQconninfoParse) decides, so every
+// spelling libpq accepts ("?pass%77ord=", quoted values) is caught. The
+// refusal never repeats the string. display_db() is what logs show: a string
+// with a password (which chatd never accepts) is withheld whole.
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -32,10 +34,11 @@ namespace chatd {
 bool is_postgres_db(std::string_view db) noexcept;
 
 // kInvalidArgument (field `where`) when the PostgreSQL string `db` holds a
-// password; the message says where to put it instead.
+// password (the message says where to put it instead) or libpq cannot parse it.
 chat::Status check_postgres_db(std::string_view where, std::string_view db);
 
-// `db` for logs and messages: any password replaced by "***".
+// `db` for logs and messages; a string holding a password, or one libpq
+// cannot parse, is replaced by a note saying so.
 std::string display_db(std::string_view db);
 
 }  // namespace chatd

@@ -41,14 +41,16 @@ void render_error(httplib::Response& res, int status, std::string_view code, std
                   std::string_view field) {
   res.status = status;
   if (status == 401) res.set_header("WWW-Authenticate", "Bearer");
-  if (status == 429) res.set_header("Retry-After", "1");
+  // A full resource (429) or a store or model out of reach (503): worth a
+  // retry shortly (RFC 9110 15.6.4).
+  if (status == 429 || status == 503) res.set_header("Retry-After", "1");
   res.set_content(error_body(code, message, field), "application/json");
 }
 
 void render_error(httplib::Response& res, const chat::Error& error) {
   res.status = http_status(error.code);
   if (res.status == 401) res.set_header("WWW-Authenticate", "Bearer");
-  if (res.status == 429) res.set_header("Retry-After", "1");
+  if (res.status == 429 || res.status == 503) res.set_header("Retry-After", "1");
   res.set_content(error_body(error), "application/json");
 }
 

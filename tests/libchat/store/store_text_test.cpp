@@ -207,3 +207,27 @@ TEST_CASE("store text: full-text search refuses NUL (never internal) and folds c
   CHECK(found("alpha\u00a0beta") == std::vector<std::int64_t>{ids[0]});
   CHECK(found("beta\u3000max") == std::vector<std::int64_t>{ids[1]});
 }
+
+// Issue 13 (a black-box test): a lookup by text that no stored value can
+// equal, NUL or bytes that are not UTF-8 (a path segment "%ff"), answers
+// kNotFound on every store; the PostgreSQL store once answered its
+// database's refusal (400) where SQLite answered 404.
+TEST_CASE("store text: lookups by text no row can hold answer not found", "[store][text]") {
+  auto factory = GENERATE(from_range(store_factories()));
+  INFO(factory);
+  TempDir dir;
+  auto store = open_test_store(factory, dir);
+  NewConversation nc;
+  nc.handle = "h";
+  auto conv = store->create_conversation(nc, at(0));
+  REQUIRE(conv.ok());
+  for (const std::string& text : {"\xff"s, "a\xc3"s, "\xed\xa0\x80"s, "h\0"s, "\0"s}) {
+    INFO(text.size());
+    CHECK(store->find_conversation_by_uuid(text, true).error().code == ErrorCode::kNotFound);
+    CHECK(store->find_conversation_by_handle(text, true).error().code == ErrorCode::kNotFound);
+    CHECK(store->find_message_by_uuid(text, true).error().code == ErrorCode::kNotFound);
+    CHECK(store->find_message_by_client_id(conv->id, text).error().code == ErrorCode::kNotFound);
+    CHECK(store->get_subject(text).error().code == ErrorCode::kNotFound);
+    CHECK(store->get_profile(text).error().code == ErrorCode::kNotFound);
+  }
+}

@@ -78,7 +78,7 @@ Result<Conversation> Conversations::get(std::int64_t id, bool include_deleted) {
 }
 
 Result<Conversation> Conversations::find_by_uuid(std::string_view uuid, bool include_deleted) {
-  if (has_nul(uuid)) return Error::not_found("conversation not found");
+  if (never_stored(uuid)) return Error::not_found("conversation not found");
   return db_.read<Conversation>(
       [&](Conn& r) {
         return visible(r.exec("SELECT " CHAT_PG_CONV_COLS " FROM conversations c WHERE c.uuid = $1",
@@ -89,7 +89,7 @@ Result<Conversation> Conversations::find_by_uuid(std::string_view uuid, bool inc
 }
 
 Result<Conversation> Conversations::find_by_handle(std::string_view handle, bool include_deleted) {
-  if (handle.empty() || has_nul(handle)) return Error::not_found("conversation not found");
+  if (handle.empty() || never_stored(handle)) return Error::not_found("conversation not found");
   return db_.read<Conversation>(
       [&](Conn& r) {
         return visible(r.exec("SELECT " CHAT_PG_CONV_COLS " FROM conversations c WHERE c.handle = $1",

@@ -153,7 +153,7 @@ Result<Message> Messages::get(std::int64_t id, bool include_deleted) {
 }
 
 Result<Message> Messages::find_by_uuid(std::string_view uuid, bool include_deleted) {
-  if (has_nul(uuid)) return Error::not_found("message not found");
+  if (never_stored(uuid)) return Error::not_found("message not found");
   return db_.read<Message>([&](Conn& r) -> Result<Message> {
     const Rows s = r.exec("SELECT id FROM messages WHERE uuid = $1", Params().add(uuid));
     if (s.empty()) return Error::not_found("message not found");
@@ -162,7 +162,7 @@ Result<Message> Messages::find_by_uuid(std::string_view uuid, bool include_delet
 }
 
 Result<Message> Messages::find_by_client_id(std::int64_t conversation_id, std::string_view client_id) {
-  if (client_id.empty() || has_nul(client_id)) return Error::not_found("message not found");
+  if (client_id.empty() || never_stored(client_id)) return Error::not_found("message not found");
   return db_.read<Message>([&](Conn& r) -> Result<Message> {
     auto found = live_by_client_id(r, conversation_id, client_id);
     if (found.empty()) return Error::not_found("message not found");

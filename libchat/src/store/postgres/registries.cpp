@@ -19,7 +19,7 @@ Result<Agent> load_agent(Conn& c, std::int64_t id) {
 }
 
 Result<Subject> load_subject(Conn& c, std::string_view id) {
-  if (has_nul(id)) return Error::not_found("subject not found");
+  if (never_stored(id)) return Error::not_found("subject not found");
   const Rows r = c.exec("SELECT " CHAT_PG_SUBJECT_COLS " FROM subjects WHERE id = $1", Params().add(id));
   if (r.empty()) return Error::not_found("subject not found");
   return read_subject(r, 0);
@@ -112,7 +112,7 @@ Result<Profile> Registries::put_profile(const Profile& in, Timestamp now) {
 Result<Profile> Registries::get_profile(std::string_view user_id) {
   return db_.read<Profile>(
       [&](Conn& c) -> Result<Profile> {
-        if (has_nul(user_id)) return Error::not_found("profile not found");
+        if (never_stored(user_id)) return Error::not_found("profile not found");
         const Rows r = c.exec("SELECT " CHAT_PG_PROFILE_COLS " FROM profiles WHERE user_id = $1", Params().add(user_id));
         if (r.empty()) return Error::not_found("profile not found");
         return read_profile(r, 0);

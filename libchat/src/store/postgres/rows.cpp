@@ -8,7 +8,7 @@ namespace chat::pg {
 
 
 std::string text_equals(Params& p, const char* column, const std::string& value) {
-  if (has_nul(value)) return "FALSE";
+  if (never_stored(value)) return "FALSE";
   return std::string(column) + " = " + arg(p, value);
 }
 

@@ -16,6 +16,7 @@
 #include "store/new_rows.hpp"
 #include "store/page_budget.hpp"
 #include "store/postgres/connection.hpp"
+#include "chat/text.hpp"
 
 namespace chat {
 // A search hit counts its message against a page's ByteBudget (chat/types.hpp).
@@ -32,7 +33,13 @@ using detail::normalize_metadata;
 inline constexpr std::size_t kMaxProfileSectionBytes = 1024 * 1024;
 
 
-inline bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+// Text no stored value can equal: it holds NUL (PostgreSQL text holds none)
+// or is not UTF-8 (the database refuses it). Lookups of such text answer
+// kNotFound and filters match nothing, as on the SQLite store, instead of
+// the database's refusal.
+inline bool never_stored(std::string_view s) {
+  return s.find('\0') != std::string_view::npos || !is_valid_utf8(s);
+}
 
 // "<column> = $n" for an exact text filter; "FALSE" for a value holding NUL,
 // which no stored text can equal (PostgreSQL text holds no NUL).
